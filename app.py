@@ -1,0 +1,44 @@
+"""Run the Teams meeting bot: read settings, build the app, serve it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from aiohttp import web
+
+from bot.server import create_app
+from bot.settings import Mode, Settings, SettingsError, load_settings
+
+log = logging.getLogger("app")
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+        log.error("configuration error: %s", exc)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every URL at INFO; ours are logged without user ids by graph.client.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    log.info("mode: %s", _describe(settings))
+    log.info("listening on http://%s:%d (POST /api/messages)", settings.host, settings.port)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+def _describe(settings: Settings) -> str:
+    if settings.mode is Mode.SANDBOX:
+        return (
+            "SANDBOX (no MicrosoftAppId): inbound auth off, loopback only, "
+            "Graph and sign-in are local stand-ins"
+        )
+    return f"LIVE (app id {settings.app_id}): Bot Framework auth on, Graph at {settings.graph_base_url}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

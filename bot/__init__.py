@@ -1,0 +1,1 @@
+"""The HTTP edge and Teams behaviour: adapter, routing, cards, replies."""

@@ -1,0 +1,116 @@
+"""Adaptive Cards the bot sends, one function per card."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import Any
+
+from graph.models import OnlineMeeting
+
+# 1.5 is the newest schema Teams renders on desktop, web and mobile alike.
+ADAPTIVE_CARD_VERSION = "1.5"
+
+
+def meeting_card(meeting: OnlineMeeting, tz: tzinfo) -> dict[str, Any]:
+    """The answer to a created meeting: when, a Join button, the ID, passcode and dial-in."""
+    facts = []
+    if meeting.join_meeting_id:
+        facts.append(_fact("Meeting ID", group_digits(meeting.join_meeting_id)))
+    if meeting.passcode:
+        facts.append(_fact("Passcode", meeting.passcode))
+    if meeting.toll_number:
+        facts.append(_fact("Dial in", meeting.toll_number))
+    if meeting.toll_free_number:
+        facts.append(_fact("Toll-free", meeting.toll_free_number))
+    if meeting.conference_id:
+        facts.append(_fact("Phone conference ID", group_digits(meeting.conference_id) + "#"))
+    body: list[dict[str, Any]] = [
+        {
+            "type": "TextBlock",
+            "text": meeting.subject or "Teams meeting",
+            "size": "Large",
+            "weight": "Bolder",
+            "wrap": True,
+        },
+        {"type": "TextBlock", "text": meeting_time(meeting, tz), "wrap": True, "spacing": "None"},
+        {"type": "FactSet", "facts": facts},
+    ]
+    if not meeting.conference_id:
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": "No dial-in numbers: the organizer has no audio-conferencing licence, "
+                "so people join from the app or the browser.",
+                "wrap": True,
+                "size": "Small",
+                "isSubtle": True,
+            }
+        )
+    return _card(
+        body,
+        actions=[{"type": "Action.OpenUrl", "title": "Join meeting", "url": meeting.join_web_url}],
+        fallback=meeting_summary(meeting, tz),
+    )
+
+
+def meeting_summary(meeting: OnlineMeeting, tz: tzinfo) -> str:
+    """The meeting in one line of plain text, for notifications and clients without cards."""
+    details = []
+    if meeting.join_meeting_id:
+        details.append(f"Meeting ID {group_digits(meeting.join_meeting_id)}")
+    if meeting.passcode:
+        details.append(f"passcode {meeting.passcode}")
+    details.append(f"join: {meeting.join_web_url}")
+    return f"{meeting.subject or 'Teams meeting'}, {meeting_time(meeting, tz)}. " + ", ".join(details)
+
+
+def meeting_time(meeting: OnlineMeeting, tz: tzinfo) -> str:
+    if meeting.start is None or meeting.end is None:
+        return "Time not set"
+    return format_span(meeting.start, meeting.end, tz)
+
+
+def format_span(start: datetime, end: datetime, tz: tzinfo) -> str:
+    """'Tue 1 Dec 2026, 10:00–10:30 (Europe/Berlin)'; both dates when it crosses midnight."""
+    start, end = start.astimezone(tz), end.astimezone(tz)
+    first = f"{start:%a} {start.day} {start:%b %Y}, {start:%H:%M}"
+    if end.date() == start.date():
+        span = f"{first}–{end:%H:%M}"
+    else:
+        span = f"{first} – {end:%a} {end.day} {end:%b %Y}, {end:%H:%M}"
+    return f"{span} ({zone_name(start)})"
+
+
+def zone_name(moment: datetime) -> str:
+    """The IANA name where there is one, else the UTC offset."""
+    key = getattr(moment.tzinfo, "key", None)
+    if isinstance(key, str):
+        return key
+    offset = moment.utcoffset()
+    if offset is None or not offset:
+        return "UTC"
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def group_digits(value: str) -> str:
+    """'3141592653589' -> '314 159 265 358 9', the way Teams prints meeting IDs."""
+    return " ".join(value[i : i + 3] for i in range(0, len(value), 3))
+
+
+def _fact(title: str, value: str) -> dict[str, str]:
+    return {"title": title, "value": value}
+
+
+def _card(
+    body: list[dict[str, Any]], *, actions: list[dict[str, Any]], fallback: str
+) -> dict[str, Any]:
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": ADAPTIVE_CARD_VERSION,
+        "fallbackText": fallback,
+        "body": body,
+        "actions": actions,
+    }

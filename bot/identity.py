@@ -1,0 +1,33 @@
+"""Who is asking, and the seam through which the bot gets a Graph token on their behalf."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class TeamsUser:
+    """The person behind an activity, as Teams identifies them."""
+
+    id: str
+    aad_object_id: str | None
+    tenant_id: str | None
+    name: str | None = None
+
+
+class SignInRequired(Exception):
+    """No usable delegated token for this user; they need to sign in."""
+
+
+class TokenProvider(Protocol):
+    async def token_for(self, user: TeamsUser) -> str:
+        """A delegated Graph access token for `user`, or SignInRequired."""
+        ...
+
+
+class SignInNotConfigured:
+    """Live mode before delegated sign-in exists: every request needs a sign-in we cannot offer."""
+
+    async def token_for(self, user: TeamsUser) -> str:
+        raise SignInRequired("Delegated sign-in is not configured on this bot yet.")

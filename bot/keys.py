@@ -1,0 +1,25 @@
+"""Typed keys for what the app factory stores on the aiohttp application."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from botbuilder.integration.aiohttp import CloudAdapter
+
+from bot.meeting_bot import MeetingBot
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sandbox.server import SandboxServer
+
+try:
+    VERSION = version("teams-meet-bot")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    VERSION = "0+unknown"
+
+SETTINGS = web.AppKey("settings", Settings)
+ADAPTER = web.AppKey("adapter", CloudAdapter)
+BOT = web.AppKey("bot", MeetingBot)
+SANDBOX = web.AppKey("sandbox", "SandboxServer")

@@ -1,0 +1,157 @@
+"""Settings read from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+E = TypeVar("E", bound=StrEnum)
+
+LIVE_GRAPH_URL = "https://graph.microsoft.com/v1.0"
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or unsafe."""
+
+
+class Mode(StrEnum):
+    SANDBOX = "sandbox"
+    LIVE = "live"
+
+
+class PasscodePolicy(StrEnum):
+    REQUIRED = "required"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app factory needs; built once at start-up."""
+
+    app_id: str = ""
+    app_password: str = field(default="", repr=False)
+    app_type: str = "MultiTenant"
+    app_tenant_id: str = ""
+    host: str = "127.0.0.1"
+    port: int = 3978
+    graph_base_url: str = LIVE_GRAPH_URL
+    graph_timeout_seconds: float = 10.0
+    default_meeting_minutes: int = 30
+    passcode_policy: PasscodePolicy = PasscodePolicy.REQUIRED
+    default_timezone: str = "UTC"
+    data_dir: Path = Path("data")
+    sandbox_port: int = 3979
+    log_level: str = "INFO"
+
+    @property
+    def mode(self) -> Mode:
+        # Sandbox exactly when no Bot Framework credentials are set: that is also when the SDK
+        # switches inbound authentication off, so the two must never diverge.
+        return Mode.SANDBOX if not self.app_id else Mode.LIVE
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from a mapping of environment variables, validating as it goes."""
+        app_id = env.get("MicrosoftAppId", "").strip()
+        app_password = env.get("MicrosoftAppPassword", "").strip()
+        app_type = env.get("MicrosoftAppType", "MultiTenant").strip() or "MultiTenant"
+        if app_password and not app_id:
+            raise SettingsError("MicrosoftAppPassword is set but MicrosoftAppId is not.")
+        if app_id and not app_password and app_type.lower() != "userassignedmsi":
+            raise SettingsError(
+                "MicrosoftAppId is set but MicrosoftAppPassword is not "
+                "(only MicrosoftAppType=UserAssignedMSI works without a password)."
+            )
+        sandbox = not app_id
+        host = env.get("HOST", "").strip() or ("127.0.0.1" if sandbox else "0.0.0.0")  # noqa: S104
+        if sandbox and not _is_loopback(host):
+            raise SettingsError(
+                f"HOST={host} is not a loopback address. Without MicrosoftAppId the bot accepts "
+                "unauthenticated activities, so sandbox mode only listens on loopback. "
+                "Set HOST=127.0.0.1 or configure Bot Framework credentials."
+            )
+        graph_base_url = env.get("GRAPH_BASE_URL", "").strip() or LIVE_GRAPH_URL
+        return cls(
+            app_id=app_id,
+            app_password=app_password,
+            app_type=app_type,
+            app_tenant_id=env.get("MicrosoftAppTenantId", "").strip(),
+            host=host,
+            port=_int(env, "PORT", 3978, low=0, high=65535),
+            graph_base_url=graph_base_url.rstrip("/"),
+            graph_timeout_seconds=_float(env, "GRAPH_TIMEOUT_SECONDS", 10.0),
+            default_meeting_minutes=_int(env, "DEFAULT_MEETING_MINUTES", 30, low=1, high=24 * 60),
+            passcode_policy=_choice(env, "PASSCODE_POLICY", PasscodePolicy, PasscodePolicy.REQUIRED),
+            default_timezone=_zone(env.get("DEFAULT_TIMEZONE", "").strip() or "UTC"),
+            data_dir=Path(env.get("DATA_DIR", "").strip() or "data"),
+            sandbox_port=_int(env, "SANDBOX_PORT", 3979, low=0, high=65535),
+            log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+        )
+
+
+def load_settings(env_file: Path = Path(".env")) -> Settings:
+    """Settings from the process environment, with `env_file` filling only unset names."""
+    file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    return Settings.from_env({**file_values, **os.environ})
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, not {value}.")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}.") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive.")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, kind: type[E], default: E) -> E:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise SettingsError(f"{name} must be one of {allowed}, not {raw!r}.") from None
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"DEFAULT_TIMEZONE {name!r} is not an IANA time zone.") from None
+    return name

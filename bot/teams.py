@@ -1,0 +1,56 @@
+"""Reading the Teams facts the bot needs out of an incoming activity."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from botbuilder.schema import Activity
+
+from bot.identity import TeamsUser
+
+
+def teams_user(activity: Activity) -> TeamsUser:
+    sender = activity.from_property
+    return TeamsUser(
+        id=sender.id,
+        aad_object_id=getattr(sender, "aad_object_id", None) or None,
+        tenant_id=tenant_id(activity),
+        name=sender.name,
+    )
+
+
+def tenant_id(activity: Activity) -> str | None:
+    channel_data: Any = activity.channel_data or {}
+    tenant = channel_data.get("tenant") if isinstance(channel_data, dict) else None
+    if isinstance(tenant, dict) and tenant.get("id"):
+        return str(tenant["id"])
+    return getattr(activity.conversation, "tenant_id", None) or None
+
+
+def user_timezone(activity: Activity, default: str) -> tzinfo:
+    """The sender's zone: clientInfo's IANA zone, else localTimezone, else localTimestamp's offset."""
+    for name in (_client_info(activity).get("timezone"), activity.local_timezone):
+        if isinstance(name, str) and name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    stamp = activity.local_timestamp
+    if stamp is not None and stamp.utcoffset() is not None:
+        offset: timedelta = stamp.utcoffset()
+        return timezone(offset)
+    return ZoneInfo(default)
+
+
+def user_locale(activity: Activity) -> str:
+    locale = activity.locale or _client_info(activity).get("locale")
+    return locale if isinstance(locale, str) else ""
+
+
+def _client_info(activity: Activity) -> dict[str, Any]:
+    for entity in activity.entities or ():
+        if getattr(entity, "type", None) == "clientInfo":
+            return dict(getattr(entity, "additional_properties", None) or {})
+    return {}

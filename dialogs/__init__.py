@@ -1,0 +1,1 @@
+"""Conversations and the meeting-request parser (pure, no I/O)."""

@@ -1,0 +1,30 @@
+"""Microsoft Graph online-meetings client. Knows nothing of Teams chats or bots."""
+
+from graph.client import GraphClient
+from graph.errors import (
+    GraphBadRequest,
+    GraphConflict,
+    GraphError,
+    GraphForbidden,
+    GraphNotFound,
+    GraphThrottled,
+    GraphUnauthorized,
+    GraphUnavailable,
+    GraphUnreachable,
+)
+from graph.models import MeetingRequest, OnlineMeeting
+
+__all__ = [
+    "GraphBadRequest",
+    "GraphClient",
+    "GraphConflict",
+    "GraphError",
+    "GraphForbidden",
+    "GraphNotFound",
+    "GraphThrottled",
+    "GraphUnauthorized",
+    "GraphUnavailable",
+    "GraphUnreachable",
+    "MeetingRequest",
+    "OnlineMeeting",
+]

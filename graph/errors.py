@@ -1,0 +1,117 @@
+"""Typed Graph errors carrying what Graph said: status, error code, message and request ids."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+
+class GraphError(Exception):
+    """Graph answered with an error, or could not be reached."""
+
+    status: int | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        request_id: str | None = None,
+        client_request_id: str | None = None,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.request_id = request_id
+        self.client_request_id = client_request_id
+        self.retry_after = retry_after
+        if status is not None:
+            self.status = status
+
+
+class GraphBadRequest(GraphError):
+    status = 400
+
+
+class GraphUnauthorized(GraphError):
+    status = 401
+
+
+class GraphForbidden(GraphError):
+    status = 403
+
+
+class GraphNotFound(GraphError):
+    status = 404
+
+
+class GraphConflict(GraphError):
+    status = 409
+
+
+class GraphThrottled(GraphError):
+    status = 429
+
+
+class GraphUnavailable(GraphError):
+    """5xx: the service failed or is overloaded; may carry Retry-After."""
+
+
+class GraphUnreachable(GraphError):
+    """No HTTP answer at all: connection refused, reset, or timed out."""
+
+
+_BY_STATUS: dict[int, type[GraphError]] = {
+    400: GraphBadRequest,
+    401: GraphUnauthorized,
+    403: GraphForbidden,
+    404: GraphNotFound,
+    409: GraphConflict,
+    429: GraphThrottled,
+}
+
+
+def error_from_response(response: httpx.Response, client_request_id: str) -> GraphError:
+    """Turn a non-2xx Graph response into the matching typed error."""
+    error = _error_body(response)
+    inner = error.get("innerError") or error.get("innererror") or {}
+    kind = _BY_STATUS.get(response.status_code)
+    if kind is None:
+        kind = GraphUnavailable if response.status_code >= 500 else GraphError
+    return kind(
+        str(error.get("message") or response.reason_phrase or "Graph request failed"),
+        code=str(error.get("code") or ""),
+        request_id=response.headers.get("request-id") or _str_or_none(inner.get("request-id")),
+        client_request_id=response.headers.get("client-request-id") or client_request_id,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        status=response.status_code,
+    )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header; Graph sends whole or fractional seconds."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # the HTTP-date form is not used by Graph
+    return max(seconds, 0.0)
+
+
+def _error_body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body["error"]
+    return {}
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,164 @@
+"""The sandbox directory and token signer: users, RS256 keys, Graph-shaped access tokens."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+GRAPH_AUDIENCES = (GRAPH_APP_ID, "https://graph.microsoft.com")
+# The M365 Agents Playground's mock tenant, so activities from it map onto this directory.
+SANDBOX_TENANT_ID = "00000000-0000-0000-0000-0000000000001"
+SANDBOX_CLIENT_ID = "5a4e1b0c-0000-4000-8000-00000000b07a"
+DELEGATED_SCOPES = ("OnlineMeetings.ReadWrite", "User.Read")
+
+
+class TokenRejected(Exception):
+    """A bearer token is malformed, badly signed, for another audience or expired."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+@dataclass(frozen=True)
+class SandboxUser:
+    oid: str
+    upn: str
+    name: str
+    tenant_id: str = SANDBOX_TENANT_ID
+    teams_licensed: bool = True
+    audio_conferencing: bool = True
+
+
+# The Agents Playground's default users (GET /_internal/v1/config), plus two that exercise
+# Graph's less happy paths: no Teams licence, and no audio-conferencing licence.
+DEFAULT_USERS: tuple[SandboxUser, ...] = (
+    SandboxUser("00000000-0000-0000-0000-0000000000020", "alexw@example.com", "Alex Wilber"),
+    SandboxUser("00000000-0000-0000-0000-0000000000021", "meganb@example.com", "Megan Bowen"),
+    SandboxUser("00000000-0000-0000-0000-0000000000022", "adelev@example.com", "Adele Vance"),
+    SandboxUser("00000000-0000-0000-0000-0000000000023", "isaiah@example.com", "Isaiah Langer"),
+    SandboxUser("00000000-0000-0000-0000-0000000000024", "pattif@example.com", "Patti Fernandez"),
+    SandboxUser("00000000-0000-0000-0000-0000000000025", "lynner@example.com", "Lynne Robbins"),
+    SandboxUser(
+        "00000000-0000-0000-0000-0000000000026", "nolicence@example.com", "Nora Nolicence",
+        teams_licensed=False,
+    ),
+    SandboxUser(
+        "00000000-0000-0000-0000-0000000000027", "noaudio@example.com", "Noah Noaudio",
+        audio_conferencing=False,
+    ),
+)
+
+
+class SandboxIdentity:
+    """Signs and verifies the sandbox's access tokens, in the shape Entra issues for Graph."""
+
+    def __init__(
+        self,
+        users: Iterable[SandboxUser] = DEFAULT_USERS,
+    ) -> None:
+        self._users = {user.oid: user for user in users}
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key_id = uuid.uuid4().hex
+
+    def user(self, oid: str) -> SandboxUser | None:
+        return self._users.get(oid)
+
+    def user_by_upn(self, upn: str) -> SandboxUser | None:
+        return next((u for u in self._users.values() if u.upn.lower() == upn.lower()), None)
+
+    def issue_user_token(
+        self,
+        user: SandboxUser,
+        *,
+        scopes: Iterable[str] = DELEGATED_SCOPES,
+        lifetime: int = 3600,
+        client_id: str = SANDBOX_CLIENT_ID,
+    ) -> str:
+        """A delegated (v1-format) Graph access token for `user`."""
+        return self._sign(
+            {
+                "oid": user.oid,
+                "tid": user.tenant_id,
+                "upn": user.upn,
+                "preferred_username": user.upn,
+                "name": user.name,
+                "scp": " ".join(scopes),
+                "idtyp": "user",
+                "appid": client_id,
+                "sub": uuid.uuid5(uuid.NAMESPACE_URL, f"{client_id}/{user.oid}").hex,
+            },
+            tenant_id=user.tenant_id,
+            lifetime=lifetime,
+        )
+
+    def issue_app_token(
+        self,
+        *,
+        tenant_id: str = SANDBOX_TENANT_ID,
+        roles: Iterable[str] = ("OnlineMeetings.ReadWrite.All",),
+        lifetime: int = 3600,
+        client_id: str = SANDBOX_CLIENT_ID,
+    ) -> str:
+        """An application (client-credentials) Graph access token."""
+        app_oid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp/{client_id}"))
+        return self._sign(
+            {
+                "oid": app_oid,
+                "sub": app_oid,
+                "tid": tenant_id,
+                "roles": list(roles),
+                "idtyp": "app",
+                "appid": client_id,
+            },
+            tenant_id=tenant_id,
+            lifetime=lifetime,
+        )
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The claims of a token this sandbox signed for Graph, or TokenRejected."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key.public_key(),
+                algorithms=["RS256"],
+                audience=list(GRAPH_AUDIENCES),
+                options={"require": ["exp", "nbf", "aud", "iss", "tid", "oid"]},
+                leeway=0,
+            )
+        except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError) as exc:
+            raise TokenRejected(
+                "Access token has expired or is not yet valid.", expired=True
+            ) from exc
+        except jwt.InvalidAudienceError as exc:
+            raise TokenRejected("Access token validation failure. Invalid audience.") from exc
+        except jwt.PyJWTError as exc:
+            raise TokenRejected("CompactToken parsing failed with error code: 80049217") from exc
+        if claims["iss"] != _issuer(claims["tid"]):
+            raise TokenRejected("Access token validation failure. Invalid issuer.")
+        return claims
+
+    def _sign(self, claims: dict[str, Any], *, tenant_id: str, lifetime: int) -> str:
+        now = int(time.time())
+        payload = {
+            "aud": GRAPH_APP_ID,
+            "iss": _issuer(tenant_id),
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "ver": "1.0",
+            "uti": uuid.uuid4().hex,
+            **claims,
+        }
+        return jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": self.key_id})
+
+
+def _issuer(tenant_id: str) -> str:
+    return f"https://sts.windows.net/{tenant_id}/"

@@ -1,0 +1,161 @@
+"""Shared fixtures: the real app over HTTP, a recording Bot Connector, the sandbox Graph."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from jsonschema import Draft202012Validator
+
+from bot.keys import SANDBOX
+from bot.server import create_app
+from bot.settings import Settings
+from graph import GraphClient
+from sandbox.graph import SandboxGraph
+from sandbox.identity import DEFAULT_USERS, SANDBOX_TENANT_ID, SandboxIdentity, SandboxUser
+from sandbox.server import SandboxServer
+
+DATA = Path(__file__).parent / "data"
+ALEX = DEFAULT_USERS[0]
+MEGAN = DEFAULT_USERS[1]
+UNLICENSED = next(u for u in DEFAULT_USERS if not u.teams_licensed)
+NO_AUDIO = next(u for u in DEFAULT_USERS if not u.audio_conferencing)
+
+
+@dataclass
+class Connector:
+    """A stand-in Bot Connector service: records every activity the bot sends."""
+
+    url: str = ""
+    activities: list[dict[str, Any]] = field(default_factory=list)
+
+    def app(self) -> web.Application:
+        async def receive(request: web.Request) -> web.Response:
+            self.activities.append(await request.json())
+            return web.json_response({"id": f"reply-{len(self.activities)}"})
+
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{conversation}/activities", receive)
+        app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", receive)
+        return app
+
+
+@pytest.fixture
+async def connector(aiohttp_server: Callable[..., Any]) -> Connector:
+    recorder = Connector()
+    server: TestServer = await aiohttp_server(recorder.app())
+    recorder.url = str(server.make_url("")).rstrip("/")
+    return recorder
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env({"SANDBOX_PORT": "0", "DATA_DIR": str(tmp_path / "data")})
+
+
+@pytest.fixture
+async def bot(aiohttp_client: Callable[..., Any], settings: Settings) -> TestClient:
+    """The real app (CloudAdapter, sandbox Graph on its own port) behind a test HTTP client."""
+    client: TestClient = await aiohttp_client(create_app(settings))
+    return client
+
+
+@pytest.fixture
+def sandbox_graph(bot: TestClient) -> SandboxGraph:
+    server: SandboxServer = bot.app[SANDBOX]
+    return server.graph
+
+
+def activity(
+    text: str,
+    *,
+    service_url: str,
+    user: SandboxUser | None = ALEX,
+    timezone: str | None = "Europe/Berlin",
+    locale: str = "en-US",
+    conversation_id: str = "a:personal-chat",
+) -> dict[str, Any]:
+    """A message activity shaped like the ones Teams (and the Agents Playground) send."""
+    sender: dict[str, Any] = {"id": f"29:{user.oid if user else 'anonymous'}", "name": "Test User"}
+    if user is not None:
+        sender["aadObjectId"] = user.oid
+    entities = [{"type": "clientInfo", "locale": locale, "platform": "Web"}]
+    if timezone:
+        entities[0]["timezone"] = timezone
+    return {
+        "type": "message",
+        "id": str(uuid.uuid4()),
+        "text": text,
+        "textFormat": "plain",
+        "from": sender,
+        "recipient": {"id": "28:bot", "name": "Meet"},
+        "conversation": {"id": conversation_id, "conversationType": "personal",
+                         "tenantId": SANDBOX_TENANT_ID},
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "locale": locale,
+        "entities": entities,
+        "channelData": {"tenant": {"id": SANDBOX_TENANT_ID}},
+    }
+
+
+async def say(bot: TestClient, connector: Connector, text: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Send `text` through /api/messages and return the replies it produced."""
+    before = len(connector.activities)
+    response = await bot.post("/api/messages", json=activity(text, service_url=connector.url, **kwargs))
+    assert response.status in (200, 201), await response.text()
+    return connector.activities[before:]
+
+
+def card_of(reply: dict[str, Any]) -> dict[str, Any]:
+    attachments = reply.get("attachments") or []
+    assert len(attachments) == 1, reply
+    assert attachments[0]["contentType"] == "application/vnd.microsoft.card.adaptive"
+    content: dict[str, Any] = attachments[0]["content"]
+    return content
+
+
+def facts_of(card: dict[str, Any]) -> dict[str, str]:
+    return {
+        fact["title"]: fact["value"]
+        for element in card["body"]
+        if element["type"] == "FactSet"
+        for fact in element["facts"]
+    }
+
+
+# -- the sandbox Graph on its own, for the Graph client ----------------------------------------
+
+
+@pytest.fixture
+def identity() -> SandboxIdentity:
+    return SandboxIdentity()
+
+
+@pytest.fixture
+async def graph_server(
+    aiohttp_server: Callable[..., Any], identity: SandboxIdentity
+) -> tuple[SandboxGraph, str]:
+    graph = SandboxGraph(identity)
+    server: TestServer = await aiohttp_server(graph.app())
+    return graph, str(server.make_url("/v1.0"))
+
+
+@pytest.fixture
+async def graph_client(graph_server: tuple[SandboxGraph, str]) -> AsyncIterator[GraphClient]:
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        yield GraphClient(http, graph_server[1])
+
+
+@pytest.fixture(scope="session")
+def meeting_schema() -> Draft202012Validator:
+    schema = json.loads((DATA / "graph-v1.0-onlineMeeting.schema.json").read_text())
+    return Draft202012Validator(schema)
