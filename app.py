@@ -18,7 +18,7 @@ def main() -> int:
         settings = load_settings()
     except SettingsError as exc:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-        log.error("configuration error: %s", exc)
+        log.error("configuration error: %s", exc)  # noqa: TRY400 - a traceback adds nothing here
         return 2
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -37,7 +37,10 @@ def _describe(settings: Settings) -> str:
             "SANDBOX (no MicrosoftAppId): inbound auth off, loopback only, "
             "Graph and sign-in are local stand-ins"
         )
-    return f"LIVE (app id {settings.app_id}): Bot Framework auth on, Graph at {settings.graph_base_url}"
+    return (
+        f"LIVE (app id {settings.app_id}): Bot Framework auth on, "
+        f"Graph at {settings.graph_base_url}"
+    )
 
 
 if __name__ == "__main__":

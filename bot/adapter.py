@@ -39,5 +39,7 @@ async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
     )
     try:
         await turn_context.send_activity(explain(error))
-    except Exception:  # noqa: BLE001 - the connector itself may be what failed; logged, not re-raised
-        log.exception("could not tell the user about the error in activity %s", turn_context.activity.id)
+    except Exception:
+        log.exception(
+            "could not tell the user about the error in activity %s", turn_context.activity.id
+        )

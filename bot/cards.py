@@ -61,7 +61,9 @@ def meeting_summary(meeting: OnlineMeeting, tz: tzinfo) -> str:
     if meeting.passcode:
         details.append(f"passcode {meeting.passcode}")
     details.append(f"join: {meeting.join_web_url}")
-    return f"{meeting.subject or 'Teams meeting'}, {meeting_time(meeting, tz)}. " + ", ".join(details)
+    return f"{meeting.subject or 'Teams meeting'}, {meeting_time(meeting, tz)}. " + ", ".join(
+        details
+    )
 
 
 def meeting_time(meeting: OnlineMeeting, tz: tzinfo) -> str:

@@ -22,4 +22,4 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 SETTINGS = web.AppKey("settings", Settings)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", MeetingBot)
-SANDBOX = web.AppKey("sandbox", "SandboxServer")
+SANDBOX: web.AppKey[SandboxServer] = web.AppKey("sandbox")

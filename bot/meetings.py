@@ -11,7 +11,9 @@ from graph import GraphClient, MeetingRequest, OnlineMeeting
 class MeetingScheduler:
     """Creates meetings with the requester's own delegated token, so they are the organizer."""
 
-    def __init__(self, graph: GraphClient, tokens: TokenProvider, *, passcode_required: bool) -> None:
+    def __init__(
+        self, graph: GraphClient, tokens: TokenProvider, *, passcode_required: bool
+    ) -> None:
         self._graph = graph
         self._tokens = tokens
         self._passcode_required = passcode_required
@@ -24,4 +26,3 @@ class MeetingScheduler:
             subject=subject, start=start, end=end, passcode_required=self._passcode_required
         )
         return await self._graph.create_meeting(token, request, locale=locale)
-

@@ -26,44 +26,50 @@ def explain(error: Exception) -> str:
     if isinstance(error, RequestError):
         return str(error)
     if isinstance(error, SignInRequired):
-        return f"I need you to sign in before I can create meetings for you: {error} {NOTHING_CREATED}"
+        return (
+            f"I need you to sign in before I can create meetings for you: {error} {NOTHING_CREATED}"
+        )
     if isinstance(error, GraphError):
         return _explain_graph(error) + _reference(error)
     return f"Sorry, something went wrong on my side. {NOTHING_CREATED} Please try again."
 
 
+_GRAPH_PROBLEMS: tuple[tuple[type[GraphError], str], ...] = (
+    (GraphBadRequest, "Microsoft Teams rejected the meeting details."),
+    (GraphUnauthorized, "Microsoft didn't accept your sign-in; it may have expired."),
+    (
+        GraphForbidden,
+        "You don't have permission to create online meetings (OnlineMeetings.ReadWrite); "
+        "ask your admin.",
+    ),
+    (GraphNotFound, "Microsoft Teams couldn't find that meeting; it may have been deleted."),
+    (GraphConflict, "Microsoft Teams reported a conflict with another change."),
+    (GraphThrottled, "Microsoft Teams is busy right now."),
+    (GraphUnavailable, "Microsoft Teams is temporarily unavailable."),
+    (GraphUnreachable, "I couldn't reach Microsoft Teams."),
+)
+
+
 def _explain_graph(error: GraphError) -> str:
-    if isinstance(error, GraphBadRequest) and error.code == "AuthenticationError":
-        return (
-            "Teams meetings need a work or school account with a Teams licence, and Microsoft "
-            f"says yours can't host one. {NOTHING_CREATED}"
+    if error.code == "AuthenticationError":
+        problem = (
+            "Teams meetings need a work or school account with a Teams licence, "
+            "and Microsoft says yours can't host one."
         )
-    if isinstance(error, GraphBadRequest):
-        return f"Microsoft Teams rejected the meeting details ({error.code or 'bad request'}). {NOTHING_CREATED}"
-    if isinstance(error, GraphUnauthorized):
-        return f"Microsoft didn't accept your sign-in; it may have expired. {NOTHING_CREATED}"
-    if isinstance(error, GraphForbidden) and "access policy" in error.message.lower():
-        return (
-            "This bot isn't allowed to create meetings for you yet: a Teams admin needs to grant "
-            f"it an application access policy. {NOTHING_CREATED}"
+    elif isinstance(error, GraphForbidden) and "access policy" in error.message.lower():
+        problem = (
+            "This bot isn't allowed to create meetings for you yet: a Teams admin needs to "
+            "grant it an application access policy."
         )
-    if isinstance(error, GraphForbidden):
-        return (
-            "You don't have permission to create online meetings (OnlineMeetings.ReadWrite); "
-            f"ask your admin. {NOTHING_CREATED}"
+    else:
+        problem = next(
+            (text for kind, text in _GRAPH_PROBLEMS if isinstance(error, kind)),
+            f"Microsoft Teams couldn't create the meeting (error {error.status}).",
         )
-    if isinstance(error, GraphNotFound):
-        return "Microsoft Teams couldn't find that meeting; it may have been deleted."
-    if isinstance(error, GraphConflict):
-        return f"Microsoft Teams reported a conflict with another change. {NOTHING_CREATED} Please try again."
-    if isinstance(error, GraphThrottled):
-        wait = f" in {math.ceil(error.retry_after)} seconds" if error.retry_after else " in a minute"
-        return f"Microsoft Teams is busy right now. {NOTHING_CREATED} Please try again{wait}."
-    if isinstance(error, GraphUnavailable):
-        return f"Microsoft Teams is temporarily unavailable. {NOTHING_CREATED} Please try again shortly."
-    if isinstance(error, GraphUnreachable):
-        return f"I couldn't reach Microsoft Teams. {NOTHING_CREATED} Please try again shortly."
-    return f"Microsoft Teams couldn't create the meeting (error {error.status}). {NOTHING_CREATED}"
+    if isinstance(error, GraphThrottled | GraphConflict | GraphUnavailable | GraphUnreachable):
+        wait = f"in {math.ceil(error.retry_after)} seconds" if error.retry_after else "shortly"
+        return f"{problem} {NOTHING_CREATED} Please try again {wait}."
+    return f"{problem} {NOTHING_CREATED}"
 
 
 def _reference(error: GraphError) -> str:

@@ -71,7 +71,7 @@ class Settings:
                 "(only MicrosoftAppType=UserAssignedMSI works without a password)."
             )
         sandbox = not app_id
-        host = env.get("HOST", "").strip() or ("127.0.0.1" if sandbox else "0.0.0.0")  # noqa: S104
+        host = env.get("HOST", "").strip() or ("127.0.0.1" if sandbox else "0.0.0.0")
         if sandbox and not _is_loopback(host):
             raise SettingsError(
                 f"HOST={host} is not a loopback address. Without MicrosoftAppId the bot accepts "
@@ -89,7 +89,9 @@ class Settings:
             graph_base_url=graph_base_url.rstrip("/"),
             graph_timeout_seconds=_float(env, "GRAPH_TIMEOUT_SECONDS", 10.0),
             default_meeting_minutes=_int(env, "DEFAULT_MEETING_MINUTES", 30, low=1, high=24 * 60),
-            passcode_policy=_choice(env, "PASSCODE_POLICY", PasscodePolicy, PasscodePolicy.REQUIRED),
+            passcode_policy=_choice(
+                env, "PASSCODE_POLICY", PasscodePolicy, PasscodePolicy.REQUIRED
+            ),
             default_timezone=_zone(env.get("DEFAULT_TIMEZONE", "").strip() or "UTC"),
             data_dir=Path(env.get("DATA_DIR", "").strip() or "data"),
             sandbox_port=_int(env, "SANDBOX_PORT", 3979, low=0, high=65535),

@@ -30,7 +30,7 @@ def tenant_id(activity: Activity) -> str | None:
 
 
 def user_timezone(activity: Activity, default: str) -> tzinfo:
-    """The sender's zone: clientInfo's IANA zone, else localTimezone, else localTimestamp's offset."""
+    """The sender's zone: clientInfo's zone, else localTimezone, else localTimestamp's offset."""
     for name in (_client_info(activity).get("timezone"), activity.local_timezone):
         if isinstance(name, str) and name:
             try:

@@ -50,7 +50,9 @@ def parse_request(
     length: timedelta | None = None
     for match in _LENGTH.finditer(remaining):
         if match.group("h") or match.group("m"):
-            length = timedelta(hours=float(match.group("h") or 0), minutes=int(match.group("m") or 0))
+            length = timedelta(
+                hours=float(match.group("h") or 0), minutes=int(match.group("m") or 0)
+            )
             remaining = _cut(remaining, match)
             break
     subject = " ".join(remaining.split()) or None
@@ -58,7 +60,9 @@ def parse_request(
         return MeetingDraft(subject, None, None)
     start = start or now.astimezone(tz)
     # Add the length in UTC so a meeting across a DST change lasts what was asked.
-    end = (start.astimezone(UTC) + (length if length is not None else default_length)).astimezone(start.tzinfo)
+    end = (start.astimezone(UTC) + (length if length is not None else default_length)).astimezone(
+        start.tzinfo
+    )
     validate_times(start, end, now=now)
     return MeetingDraft(subject, start, end)
 

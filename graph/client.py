@@ -85,7 +85,10 @@ class GraphClient:
         except httpx.TransportError as exc:
             log.warning(
                 "graph %s %s failed: %s (client-request-id %s)",
-                method, _template(path), type(exc).__name__, client_request_id,
+                method,
+                _template(path),
+                type(exc).__name__,
+                client_request_id,
             )
             raise GraphUnreachable(
                 f"Microsoft Graph could not be reached ({type(exc).__name__}).",
@@ -93,9 +96,12 @@ class GraphClient:
             ) from exc
         log.info(
             "graph %s %s -> %d in %.0f ms (request-id %s, client-request-id %s)",
-            method, _template(path), response.status_code,
+            method,
+            _template(path),
+            response.status_code,
             (time.perf_counter() - started) * 1000,
-            response.headers.get("request-id"), client_request_id,
+            response.headers.get("request-id"),
+            client_request_id,
         )
         if response.is_error:
             raise error_from_response(response, client_request_id)
@@ -111,8 +117,11 @@ class GraphClient:
                 status=response.status_code,
             ) from exc
         if not isinstance(body, dict):
-            raise GraphError("Microsoft Graph sent an unexpected response.",
-                             client_request_id=client_request_id, status=response.status_code)
+            raise GraphError(
+                "Microsoft Graph sent an unexpected response.",
+                client_request_id=client_request_id,
+                status=response.status_code,
+            )
         return body
 
 
@@ -124,7 +133,11 @@ def _parse_meeting(body: dict[str, Any]) -> OnlineMeeting:
 
 
 def _meetings(user_id: str | None) -> str:
-    return "/me/onlineMeetings" if user_id is None else f"/users/{quote(user_id, safe='')}/onlineMeetings"
+    return (
+        "/me/onlineMeetings"
+        if user_id is None
+        else f"/users/{quote(user_id, safe='')}/onlineMeetings"
+    )
 
 
 def _meeting(user_id: str | None, meeting_id: str) -> str:

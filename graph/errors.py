@@ -108,9 +108,8 @@ def _error_body(response: httpx.Response) -> dict[str, Any]:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return {}
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return body["error"]
-    return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
 
 
 def _str_or_none(value: object) -> str | None:

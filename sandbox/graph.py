@@ -33,13 +33,27 @@ CREATE_OR_GET_PARAMETERS = frozenset(
 )
 # Read-only members a client may echo back; Graph ignores them on create.
 READ_ONLY = frozenset(
-    {"id", "joinWebUrl", "creationDateTime", "audioConferencing", "joinInformation",
-     "videoTeleconferenceId", "meetingType", "expiryDateTime"}
+    {
+        "id",
+        "joinWebUrl",
+        "creationDateTime",
+        "audioConferencing",
+        "joinInformation",
+        "videoTeleconferenceId",
+        "meetingType",
+        "expiryDateTime",
+    }
 )
 _STATUS_CODES = {
-    400: "BadRequest", 401: "InvalidAuthenticationToken", 403: "Forbidden", 404: "NotFound",
-    409: "Conflict", 429: "TooManyRequests", 500: "InternalServerError",
-    503: "ServiceUnavailable", 504: "GatewayTimeout",
+    400: "BadRequest",
+    401: "InvalidAuthenticationToken",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
 }
 
 
@@ -92,8 +106,12 @@ class Faults:
         )
         for _ in range(times):
             self._queue.append(
-                GraphFault(status, code or _STATUS_CODES.get(status, "UnknownError"),
-                           message or default_message, headers=headers)
+                GraphFault(
+                    status,
+                    code or _STATUS_CODES.get(status, "UnknownError"),
+                    message or default_message,
+                    headers=headers,
+                )
             )
 
     def clear(self) -> None:
@@ -176,14 +194,23 @@ class SandboxGraph:
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            fault = GraphFault(exc.status, _STATUS_CODES.get(exc.status, "BadRequest"),
-                               exc.reason)
-            response = _error_response(fault, request_id, client_request_id)
+            response = _error_response(
+                GraphFault(exc.status, _STATUS_CODES.get(exc.status, "BadRequest"), exc.reason),
+                request_id,
+                client_request_id,
+            )
         response.headers["request-id"] = request_id
         response.headers["client-request-id"] = client_request_id
         response.headers["x-ms-ags-diagnostic"] = json.dumps(
-            {"ServerInfo": {"DataCenter": "Sandbox", "Slice": "E", "Ring": "0",
-                            "ScaleUnit": "000", "RoleInstance": "SANDBOX"}}
+            {
+                "ServerInfo": {
+                    "DataCenter": "Sandbox",
+                    "Slice": "E",
+                    "Ring": "0",
+                    "ScaleUnit": "000",
+                    "RoleInstance": "SANDBOX",
+                }
+            }
         )
         self.requests.append(await _record(request, response.status, request_id))
         return response
@@ -203,18 +230,24 @@ class SandboxGraph:
         if path_user is None:  # /me
             if caller.is_app:
                 raise GraphFault(
-                    400, "BadRequest", "/me request is only valid with delegated authentication flow."
+                    400,
+                    "BadRequest",
+                    "/me request is only valid with delegated authentication flow.",
                 )
             self._require_scope(caller, write)
             target = self.identity.user(caller.claims["oid"])
         elif caller.is_app:
             if not caller.roles & ({WRITE_ROLE} if write else READ_ROLES):
-                raise GraphFault(403, "Forbidden", "Insufficient privileges to complete the operation.")
+                raise GraphFault(
+                    403, "Forbidden", "Insufficient privileges to complete the operation."
+                )
             target = self.identity.user(path_user) or self.identity.user_by_upn(path_user)
             if target is None or target.tenant_id != caller.claims["tid"]:
                 raise GraphFault(404, "NotFound", f"User '{path_user}' was not found.")
             if not self._policy_allows(caller.claims["appid"], target.oid):
-                raise GraphFault(403, "Forbidden", "No application access policy found for this app.")
+                raise GraphFault(
+                    403, "Forbidden", "No application access policy found for this app."
+                )
         else:
             self._require_scope(caller, write)
             target = self.identity.user(path_user) or self.identity.user_by_upn(path_user)
@@ -234,7 +267,10 @@ class SandboxGraph:
             raise GraphFault(403, "Forbidden", "")
 
     def _policy_allows(self, app_id: str, user_oid: str) -> bool:
-        return (app_id, None) in self._access_policies or (app_id, user_oid) in self._access_policies
+        return (app_id, None) in self._access_policies or (
+            app_id,
+            user_oid,
+        ) in self._access_policies
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -250,7 +286,9 @@ class SandboxGraph:
             raise GraphFault(400, "BadRequest", "Custom passcode is not supported.")
         passcode = settings.get("isPasscodeRequired")
         meeting = self._new_meeting(
-            request, organizer, body,
+            request,
+            organizer,
+            body,
             passcode_required=self.tenant_passcode_default if passcode is None else bool(passcode),
         )
         return _json(meeting, status=201)
@@ -286,7 +324,10 @@ class SandboxGraph:
 
     def _find(self, request: web.Request, target: SandboxUser) -> _Stored:
         stored = self._meetings.get(request.match_info["meeting_id"])
-        if stored is None or (stored.tenant_id, stored.organizer_oid) != (target.tenant_id, target.oid):
+        if stored is None or (stored.tenant_id, stored.organizer_oid) != (
+            target.tenant_id,
+            target.oid,
+        ):
             raise GraphFault(404, "NotFound", "The requested meeting was not found.")
         return stored
 
@@ -302,14 +343,19 @@ class SandboxGraph:
     ) -> dict[str, Any]:
         start, end = _meeting_times(body)
         created = datetime.now(UTC)
-        thread_id = "19:meeting_" + base64.b64encode(str(uuid.uuid4()).encode()).decode() + "@thread.v2"
+        thread_id = (
+            "19:meeting_" + base64.b64encode(str(uuid.uuid4()).encode()).decode() + "@thread.v2"
+        )
         meeting_id = base64.b64encode(f"1*{organizer.oid}*0**{thread_id}".encode()).decode()
         join_meeting_id = "".join(secrets.choice(string.digits) for _ in range(13))
         join_meeting_id = str(secrets.randbelow(9) + 1) + join_meeting_id[1:]
-        context = quote(json.dumps({"Tid": organizer.tenant_id, "Oid": organizer.oid},
-                                   separators=(",", ":")), safe="")
+        context = quote(
+            json.dumps({"Tid": organizer.tenant_id, "Oid": organizer.oid}, separators=(",", ":")),
+            safe="",
+        )
         join_web_url = (
-            f"https://teams.microsoft.com/l/meetup-join/{quote(thread_id, safe='')}/0?context={context}"
+            "https://teams.microsoft.com/l/meetup-join/"
+            f"{quote(thread_id, safe='')}/0?context={context}"
         )
         audio = None
         if organizer.audio_conferencing:
@@ -358,9 +404,14 @@ class SandboxGraph:
                 "organizer": {
                     "upn": organizer.upn,
                     "role": "presenter",
-                    "identity": {"user": {"id": organizer.oid, "displayName": None,
-                                          "tenantId": organizer.tenant_id,
-                                          "identityProvider": "AAD"}},
+                    "identity": {
+                        "user": {
+                            "id": organizer.oid,
+                            "displayName": None,
+                            "tenantId": organizer.tenant_id,
+                            "identityProvider": "AAD",
+                        }
+                    },
                 },
                 "attendees": [],
             },
@@ -381,18 +432,42 @@ class SandboxGraph:
 # -- helpers ------------------------------------------------------------------------------------
 
 _JOIN_TEXT = {
-    "en": ("Microsoft Teams meeting", "Join on your computer, mobile app or room device",
-           "Click here to join the meeting", "Meeting ID", "Passcode", "Or call in (audio only)",
-           "Phone conference ID"),
-    "de": ("Microsoft Teams-Besprechung", "Auf dem Computer, der mobilen App oder dem Raumgerät "
-           "teilnehmen", "Klicken Sie hier, um an der Besprechung teilzunehmen", "Besprechungs-ID",
-           "Kennung", "Oder telefonisch teilnehmen (nur Audio)", "Konferenz-ID für Telefon"),
-    "fr": ("Réunion Microsoft Teams", "Rejoindre sur votre ordinateur, application mobile ou "
-           "appareil de salle", "Cliquez ici pour participer à la réunion", "ID de la réunion",
-           "Code secret", "Ou appelez (audio uniquement)", "ID de conférence téléphonique"),
-    "es": ("Reunión de Microsoft Teams", "Unirse desde el equipo, la aplicación móvil o el "
-           "dispositivo de sala", "Haga clic aquí para unirse a la reunión", "Id. de reunión",
-           "Código de acceso", "O llame (solo audio)", "Id. de conferencia telefónica"),
+    "en": (
+        "Microsoft Teams meeting",
+        "Join on your computer, mobile app or room device",
+        "Click here to join the meeting",
+        "Meeting ID",
+        "Passcode",
+        "Or call in (audio only)",
+        "Phone conference ID",
+    ),
+    "de": (
+        "Microsoft Teams-Besprechung",
+        "Auf dem Computer, der mobilen App oder dem Raumgerät teilnehmen",
+        "Klicken Sie hier, um an der Besprechung teilzunehmen",
+        "Besprechungs-ID",
+        "Kennung",
+        "Oder telefonisch teilnehmen (nur Audio)",
+        "Konferenz-ID für Telefon",
+    ),
+    "fr": (
+        "Réunion Microsoft Teams",
+        "Rejoindre sur votre ordinateur, application mobile ou appareil de salle",
+        "Cliquez ici pour participer à la réunion",
+        "ID de la réunion",
+        "Code secret",
+        "Ou appelez (audio uniquement)",
+        "ID de conférence téléphonique",
+    ),
+    "es": (
+        "Reunión de Microsoft Teams",
+        "Unirse desde el equipo, la aplicación móvil o el dispositivo de sala",
+        "Haga clic aquí para unirse a la reunión",
+        "Id. de reunión",
+        "Código de acceso",
+        "O llame (solo audio)",
+        "Id. de conferencia telefónica",
+    ),
 }
 
 
@@ -412,8 +487,10 @@ def _join_information(meeting: dict[str, Any], request: web.Request) -> dict[str
     if settings["passcode"]:
         parts.append(f"<p>{code_label}: {settings['passcode']}</p>")
     if audio := meeting.get("audioConferencing"):
-        parts.append(f"<p>{call_in}</p><p>{audio['tollNumber']}</p>"
-                     f"<p>{conf_label}: {audio['conferenceId']}#</p>")
+        parts.append(
+            f"<p>{call_in}</p><p>{audio['tollNumber']}</p>"
+            f"<p>{conf_label}: {audio['conferenceId']}#</p>"
+        )
     html = "<html><body>" + "".join(parts) + "</body></html>"
     return {"content": "data:text/html," + quote(html, safe=""), "contentType": "html"}
 
@@ -424,7 +501,9 @@ def _meeting_times(body: dict[str, Any]) -> tuple[datetime, datetime]:
     end = _parse_time(body.get("endDateTime"), "endDateTime")
     if start is None:
         if end is not None:
-            raise GraphFault(400, "BadRequest", "startDateTime is required when endDateTime is set.")
+            raise GraphFault(
+                400, "BadRequest", "startDateTime is required when endDateTime is set."
+            )
         start = datetime.now(UTC)
     if end is None:
         end = start + timedelta(hours=1)
@@ -477,10 +556,14 @@ def _json(body: dict[str, Any], *, status: int = 200) -> web.Response:
 
 def _unauthenticated(message: str) -> GraphFault:
     return GraphFault(
-        401, "InvalidAuthenticationToken", message,
-        headers={"WWW-Authenticate": 'Bearer realm="", authorization_uri='
-                 '"https://login.microsoftonline.com/common/oauth2/authorize", '
-                 'client_id="00000003-0000-0000-c000-000000000000"'},
+        401,
+        "InvalidAuthenticationToken",
+        message,
+        headers={
+            "WWW-Authenticate": 'Bearer realm="", authorization_uri='
+            '"https://login.microsoftonline.com/common/oauth2/authorize", '
+            'client_id="00000003-0000-0000-c000-000000000000"'
+        },
     )
 
 

@@ -47,11 +47,15 @@ DEFAULT_USERS: tuple[SandboxUser, ...] = (
     SandboxUser("00000000-0000-0000-0000-0000000000024", "pattif@example.com", "Patti Fernandez"),
     SandboxUser("00000000-0000-0000-0000-0000000000025", "lynner@example.com", "Lynne Robbins"),
     SandboxUser(
-        "00000000-0000-0000-0000-0000000000026", "nolicence@example.com", "Nora Nolicence",
+        "00000000-0000-0000-0000-0000000000026",
+        "nolicence@example.com",
+        "Nora Nolicence",
         teams_licensed=False,
     ),
     SandboxUser(
-        "00000000-0000-0000-0000-0000000000027", "noaudio@example.com", "Noah Noaudio",
+        "00000000-0000-0000-0000-0000000000027",
+        "noaudio@example.com",
+        "Noah Noaudio",
         audio_conferencing=False,
     ),
 )

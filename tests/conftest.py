@@ -24,6 +24,7 @@ from sandbox.identity import DEFAULT_USERS, SANDBOX_TENANT_ID, SandboxIdentity, 
 from sandbox.server import SandboxServer
 
 DATA = Path(__file__).parent / "data"
+BotClient = TestClient[web.Request, web.Application]
 ALEX = DEFAULT_USERS[0]
 MEGAN = DEFAULT_USERS[1]
 UNLICENSED = next(u for u in DEFAULT_USERS if not u.teams_licensed)
@@ -62,14 +63,14 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def bot(aiohttp_client: Callable[..., Any], settings: Settings) -> TestClient:
+async def bot(aiohttp_client: Callable[..., Any], settings: Settings) -> BotClient:
     """The real app (CloudAdapter, sandbox Graph on its own port) behind a test HTTP client."""
-    client: TestClient = await aiohttp_client(create_app(settings))
+    client: BotClient = await aiohttp_client(create_app(settings))
     return client
 
 
 @pytest.fixture
-def sandbox_graph(bot: TestClient) -> SandboxGraph:
+def sandbox_graph(bot: BotClient) -> SandboxGraph:
     server: SandboxServer = bot.app[SANDBOX]
     return server.graph
 
@@ -97,8 +98,11 @@ def activity(
         "textFormat": "plain",
         "from": sender,
         "recipient": {"id": "28:bot", "name": "Meet"},
-        "conversation": {"id": conversation_id, "conversationType": "personal",
-                         "tenantId": SANDBOX_TENANT_ID},
+        "conversation": {
+            "id": conversation_id,
+            "conversationType": "personal",
+            "tenantId": SANDBOX_TENANT_ID,
+        },
         "channelId": "msteams",
         "serviceUrl": service_url,
         "locale": locale,
@@ -107,10 +111,14 @@ def activity(
     }
 
 
-async def say(bot: TestClient, connector: Connector, text: str, **kwargs: Any) -> list[dict[str, Any]]:
+async def say(
+    bot: BotClient, connector: Connector, text: str, **kwargs: Any
+) -> list[dict[str, Any]]:
     """Send `text` through /api/messages and return the replies it produced."""
     before = len(connector.activities)
-    response = await bot.post("/api/messages", json=activity(text, service_url=connector.url, **kwargs))
+    response = await bot.post(
+        "/api/messages", json=activity(text, service_url=connector.url, **kwargs)
+    )
     assert response.status in (200, 201), await response.text()
     return connector.activities[before:]
 

@@ -46,13 +46,20 @@ async def test_create_returns_the_meeting_with_a_generated_passcode(
 
     assert meeting.subject == "Design review"
     assert (meeting.start, meeting.end) == (START, START + timedelta(minutes=45))
-    assert meeting.join_web_url.startswith("https://teams.microsoft.com/l/meetup-join/19%3Ameeting_")
-    assert meeting.join_meeting_id is not None and len(meeting.join_meeting_id) in (12, 13)
+    assert meeting.join_web_url.startswith(
+        "https://teams.microsoft.com/l/meetup-join/19%3Ameeting_"
+    )
+    assert meeting.join_meeting_id is not None
+    assert len(meeting.join_meeting_id) in (12, 13)
     assert meeting.join_meeting_id.isdigit()
-    assert meeting.passcode_required and meeting.passcode
-    assert meeting.conference_id and meeting.toll_number
-    assert meeting.chat_thread_id and meeting.chat_thread_id.startswith("19:meeting_")
-    assert meeting.organizer_id == ALEX.oid and meeting.organizer_upn == ALEX.upn
+    assert meeting.passcode_required
+    assert meeting.passcode
+    assert meeting.conference_id
+    assert meeting.toll_number
+    assert meeting.chat_thread_id
+    assert meeting.chat_thread_id.startswith("19:meeting_")
+    assert meeting.organizer_id == ALEX.oid
+    assert meeting.organizer_upn == ALEX.upn
     [stored] = graph_server[0].meetings()
     assert stored["id"] == meeting.id
 
@@ -83,7 +90,8 @@ async def test_meeting_without_passcode_policy_has_no_passcode(
     meeting = await graph_client.create_meeting(
         identity.issue_user_token(ALEX), request(passcode_required=False)
     )
-    assert meeting.passcode is None and not meeting.passcode_required
+    assert meeting.passcode is None
+    assert not meeting.passcode_required
     assert meeting.join_meeting_id
 
 
@@ -91,7 +99,8 @@ async def test_organizer_without_audio_conferencing_gets_no_dial_in(
     graph_client: GraphClient, identity: SandboxIdentity
 ) -> None:
     meeting = await graph_client.create_meeting(identity.issue_user_token(NO_AUDIO), request())
-    assert meeting.conference_id is None and meeting.toll_number is None
+    assert meeting.conference_id is None
+    assert meeting.toll_number is None
 
 
 async def test_every_meeting_response_validates_against_graphs_schema(
@@ -130,7 +139,8 @@ async def test_create_or_get_returns_the_same_meeting_for_the_same_external_id(
         identity.issue_user_token(MEGAN), request(external_id="req-42")
     )
 
-    assert first.id == second.id and first.external_id == "req-42"
+    assert first.id == second.id
+    assert first.external_id == "req-42"
     assert other_user.id != first.id  # the key is (tenant, user, externalId)
     assert [r.status for r in graph_server[0].requests] == [201, 200, 201]
     assert len(graph_server[0].meetings()) == 2
@@ -192,7 +202,8 @@ async def test_end_before_start_is_a_bad_request(
         await graph_client.create_meeting(
             identity.issue_user_token(ALEX), request(end=START - timedelta(minutes=1))
         )
-    assert caught.value.status == 400 and caught.value.code == "BadRequest"
+    assert caught.value.status == 400
+    assert caught.value.code == "BadRequest"
     assert caught.value.request_id == graph_server[0].requests[-1].request_id
     assert graph_server[0].meetings() == []
 

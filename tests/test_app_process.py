@@ -1,0 +1,135 @@
+"""`python app.py` as a real process: mode on the first log line and /healthz, clean shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    full_env = (
+        {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
+        | {"PORT": str(port), "SANDBOX_PORT": "0", "DATA_DIR": str(tmp_path / "data")}
+        | env
+    )
+    # Run from an empty folder so a developer's own .env cannot leak into the test.
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base}/healthz", timeout=1)
+        except httpx.TransportError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+        else:
+            return process, base
+    process.kill()
+    raise AssertionError(f"app.py did not start:\n{process.communicate()[0]}")
+
+
+@pytest.fixture
+def stop_later() -> Iterator[list[subprocess.Popen[str]]]:
+    processes: list[subprocess.Popen[str]] = []
+    yield processes
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=15)
+    assert process.returncode == 0, output
+    return output
+
+
+def test_without_credentials_it_runs_in_sandbox_mode_and_says_so(
+    tmp_path: Path, stop_later: list[subprocess.Popen[str]]
+) -> None:
+    process, base = start({}, tmp_path)
+    stop_later.append(process)
+
+    health = httpx.get(f"{base}/healthz").json()
+    output = stop(process)
+
+    assert health["mode"] == "sandbox"
+    first_line = output.splitlines()[0]
+    assert "mode: SANDBOX" in first_line
+    assert "Traceback" not in output
+
+
+def test_with_credentials_it_runs_live_and_refuses_unauthenticated_activities(
+    tmp_path: Path, stop_later: list[subprocess.Popen[str]]
+) -> None:
+    env = {
+        "MicrosoftAppId": "11111111-1111-1111-1111-111111111111",
+        "MicrosoftAppPassword": "not-a-real-secret",
+        "HOST": "127.0.0.1",
+    }
+    process, base = start(env, tmp_path)
+    stop_later.append(process)
+
+    health = httpx.get(f"{base}/healthz").json()
+    unauthenticated = httpx.post(
+        f"{base}/api/messages",
+        json={
+            "type": "message",
+            "text": "/meet x",
+            "serviceUrl": "http://127.0.0.1:9/",
+            "channelId": "msteams",
+            "from": {"id": "u"},
+            "conversation": {"id": "c"},
+            "recipient": {"id": "b"},
+        },
+    )
+    output = stop(process)
+
+    assert health["mode"] == "live"
+    assert unauthenticated.status_code == 401
+    assert "mode: LIVE" in output.splitlines()[0]
+    assert "sandbox Graph" not in output
+    assert "not-a-real-secret" not in output
+
+
+def test_configuration_errors_stop_the_start_with_one_clear_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
+        | {"HOST": "0.0.0.0", "PORT": str(free_port())},
+    )
+    assert result.returncode == 2
+    assert "loopback" in result.stderr
+    assert "Traceback" not in result.stderr

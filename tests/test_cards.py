@@ -1,0 +1,70 @@
+"""The meeting card's formatting: times in the viewer's zone, grouped IDs, fallbacks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from bot.cards import ADAPTIVE_CARD_VERSION, format_span, group_digits, meeting_card
+from graph import OnlineMeeting
+
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def meeting(**overrides: object) -> OnlineMeeting:
+    fields: dict[str, object] = dict(
+        id="m1",
+        subject="Design review",
+        start=START,
+        end=START + timedelta(minutes=45),
+        join_web_url="https://teams.microsoft.com/l/meetup-join/x",
+        join_meeting_id="3141592653589",
+        passcode=None,
+        passcode_required=False,
+        toll_number=None,
+        toll_free_number=None,
+        conference_id=None,
+        dialin_url=None,
+        chat_thread_id=None,
+        organizer_id=None,
+        organizer_upn=None,
+        external_id=None,
+    )
+    fields.update(overrides)
+    return OnlineMeeting(**fields)  # type: ignore[arg-type]
+
+
+def test_version_is_one_teams_renders_everywhere() -> None:
+    assert float(ADAPTIVE_CARD_VERSION) <= 1.5
+    assert meeting_card(meeting(), UTC)["version"] == ADAPTIVE_CARD_VERSION
+
+
+def test_meeting_ids_are_grouped_in_threes() -> None:
+    assert group_digits("3141592653589") == "314 159 265 358 9"
+    assert group_digits("123456789") == "123 456 789"
+
+
+def test_span_is_shown_in_the_users_zone_and_names_it() -> None:
+    assert (
+        format_span(START, START + timedelta(minutes=45), ZoneInfo("Asia/Kolkata"))
+        == "Tue 1 Dec 2026, 14:30–15:15 (Asia/Kolkata)"
+    )
+
+
+def test_span_across_midnight_shows_both_days() -> None:
+    assert (
+        format_span(START, START + timedelta(hours=2), ZoneInfo("Pacific/Auckland"))
+        == "Tue 1 Dec 2026, 22:00 – Wed 2 Dec 2026, 00:00 (Pacific/Auckland)"
+    )
+
+
+def test_fixed_offset_zone_is_named_by_its_offset() -> None:
+    tz = timezone(timedelta(hours=-3, minutes=-30))
+    assert format_span(START, START + timedelta(minutes=30), tz).endswith("(UTC-03:30)")
+
+
+def test_no_passcode_fact_without_a_passcode_and_a_note_without_dial_in() -> None:
+    card = meeting_card(meeting(), UTC)
+    titles = [f["title"] for e in card["body"] if e["type"] == "FactSet" for f in e["facts"]]
+    assert titles == ["Meeting ID"]
+    assert "No dial-in" in card["body"][-1]["text"]
