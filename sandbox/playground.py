@@ -1,0 +1,152 @@
+"""Microsoft 365 Agents Playground: install it, start it against the bot, and run both for dev.
+
+`python -m sandbox.playground` starts the bot in sandbox mode and the Playground beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+PACKAGE = "@microsoft/m365agentsplayground"
+VERSION = "0.2.28"
+ROOT = Path(__file__).resolve().parent.parent
+HOME = ROOT / ".playground"  # git-ignored
+PLAYGROUND_PORT = 56150
+
+
+class PlaygroundError(RuntimeError):
+    """Node.js is missing, npm failed, or the Playground did not come up."""
+
+
+def node_available() -> bool:
+    return shutil.which("node") is not None and shutil.which("npm") is not None
+
+
+def install(home: Path = HOME) -> Path:
+    """Install the pinned Playground into `home` (once) and return its CLI script."""
+    cli = home / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
+    if not cli.exists():
+        if not node_available():
+            raise PlaygroundError("Node.js and npm are needed for the Agents Playground.")
+        home.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [
+                "npm",
+                "install",
+                "--prefix",
+                str(home),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                f"{PACKAGE}@{VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0 or not cli.exists():
+            raise PlaygroundError(f"npm could not install {PACKAGE}@{VERSION}:\n{result.stderr}")
+    # The CLI opens a browser and exits when it finds no opener; give it one that does nothing.
+    opener = home / "bin" / "xdg-open"
+    if not opener.exists():
+        opener.parent.mkdir(parents=True, exist_ok=True)
+        opener.write_text("#!/bin/sh\nexit 0\n")
+        opener.chmod(0o755)
+    return cli
+
+
+def start(
+    bot_endpoint: str, *, port: int = PLAYGROUND_PORT, home: Path = HOME, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start the Playground (channel msteams) against `bot_endpoint`; return once it answers."""
+    cli = install(home)
+    env = {**os.environ, "PATH": f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    command = [
+        "node",
+        str(cli),
+        "--app-endpoint",
+        bot_endpoint,
+        "--channel-id",
+        "msteams",
+        "--port",
+        str(port),
+        "--disable-telemetry",
+    ]
+    with (log or Path(os.devnull)).open("ab") as output:  # the child keeps its own copy
+        process = subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    _wait_for(f"http://127.0.0.1:{port}/_internal/v1/config", process, "the Agents Playground")
+    return process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise PlaygroundError(f"{what} exited with status {process.returncode}")
+        try:
+            httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.2)
+        else:
+            return
+    stop(process)
+    raise PlaygroundError(f"{what} did not answer at {url} within {timeout:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the bot in sandbox mode with the Playground.")
+    parser.add_argument("--bot-port", type=int, default=int(os.environ.get("PORT", "3978")))
+    parser.add_argument("--playground-port", type=int, default=PLAYGROUND_PORT)
+    args = parser.parse_args(argv)
+
+    bot = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        env={**os.environ, "PORT": str(args.bot_port)},
+        start_new_session=True,
+    )
+    playground = None
+    try:
+        _wait_for(f"http://127.0.0.1:{args.bot_port}/healthz", bot, "the bot")
+        playground = start(
+            f"http://localhost:{args.bot_port}/api/messages", port=args.playground_port
+        )
+        sys.stderr.write(
+            f"\nAgents Playground: open http://localhost:{args.playground_port} and type "
+            "'/meet Standup'. Ctrl-C stops both.\n\n"
+        )
+        bot.wait()
+    except KeyboardInterrupt:
+        pass
+    except PlaygroundError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    finally:
+        if playground is not None:
+            stop(playground)
+        stop(bot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""End to end through Microsoft's Agents Playground: a real Teams-like client drives the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from sandbox import playground
+from tests.test_app_process import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Running:
+    bot_url: str
+    playground_url: str
+
+
+@pytest.fixture(scope="session")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """The bot (python app.py, sandbox mode) and the Playground pointed at it, for the session."""
+    if not playground.node_available():
+        pytest.skip("Node.js/npm not found: the Agents Playground tests need them")
+    workdir = tmp_path_factory.mktemp("e2e")
+    bot_port, playground_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
+    env |= {"PORT": str(bot_port), "SANDBOX_PORT": "0", "DATA_DIR": str(workdir / "data")}
+    with (workdir / "bot.log").open("wb") as log:
+        bot = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pg = None
+    try:
+        playground._wait_for(f"http://127.0.0.1:{bot_port}/healthz", bot, "the bot")
+        pg = playground.start(
+            f"http://localhost:{bot_port}/api/messages",
+            port=playground_port,
+            log=workdir / "playground.log",
+        )
+        yield Running(f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{playground_port}")
+    finally:
+        if pg is not None:
+            playground.stop(pg)
+        playground.stop(bot)
+
+
+class PlaygroundChat:
+    """Talks to the Playground the way its web UI does: HTTP in, WebSocket stream out."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, ws: Any, config: Any) -> None:
+        self._session = session
+        self._base = base
+        self._ws = ws
+        self.config = config
+
+    @property
+    def personal_chat(self) -> str:
+        return str(self.config["config"]["personalChat"]["id"])
+
+    async def send(self, conversation_id: str, text: str, *, user_id: str = "user-id-0") -> None:
+        response = await self._session.post(
+            f"{self._base}/_conversation/v1/conversations/{conversation_id}/messages",
+            json={"from": {"id": user_id}, "text": text, "textFormat": "plain"},
+        )
+        assert response.status == 200, await response.text()
+
+    async def next_bot_message(self, timeout: float = 20) -> dict[str, Any]:
+        """The next message the bot posted, as the Playground's chat shows it."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self._ws.receive()
+                if frame.type != aiohttp.WSMsgType.TEXT:
+                    raise AssertionError(f"Playground stream ended: {frame!r}")
+                event = json.loads(frame.data)
+                if event.get("action") == "createMessage":
+                    message: dict[str, Any] = event["message"]
+                    return message
+
+
+@pytest.fixture
+async def chat(running: Running) -> AsyncIterator[PlaygroundChat]:
+    async with aiohttp.ClientSession() as session:
+        config = await (await session.get(f"{running.playground_url}/_internal/v1/config")).json()
+        async with session.ws_connect(
+            f"{running.playground_url}/_ws_conversation/v1/conversations/stream"
+        ) as ws:
+            yield PlaygroundChat(session, running.playground_url, ws, config)
