@@ -80,9 +80,9 @@ class PlaygroundChat:
         )
         assert response.status == 200, await response.text()
 
-    async def next_bot_message(self, timeout: float = 20) -> dict[str, Any]:
+    async def next_bot_message(self, wait_seconds: float = 20) -> dict[str, Any]:
         """The next message the bot posted, as the Playground's chat shows it."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(wait_seconds):
             while True:
                 frame = await self._ws.receive()
                 if frame.type != aiohttp.WSMsgType.TEXT:
