@@ -27,7 +27,11 @@ def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     log.info("mode: %s", _describe(settings))
     log.info("listening on http://%s:%d (POST /api/messages)", settings.host, settings.port)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    try:
+        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    except OSError as exc:  # typically a port already in use
+        log.error("cannot start: %s", exc.strerror or exc)  # noqa: TRY400 - one clear line
+        return 1
     return 0
 
 

@@ -9,6 +9,7 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -114,11 +115,24 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], what: str, timeout: fl
     raise PlaygroundError(f"{what} did not answer at {url} within {timeout:.0f} s")
 
 
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the bot in sandbox mode with the Playground.")
     parser.add_argument("--bot-port", type=int, default=int(os.environ.get("PORT", "3978")))
     parser.add_argument("--playground-port", type=int, default=PLAYGROUND_PORT)
     args = parser.parse_args(argv)
+    for port in (args.bot_port, args.playground_port):
+        if _port_in_use(port):
+            sys.stderr.write(
+                f"error: port {port} is already in use (is the bot already running?)\n"
+            )
+            return 1
+    # Turn SIGTERM into the same clean exit as Ctrl-C, so both children are always stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     bot = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")],
@@ -135,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
             f"\nAgents Playground: open http://localhost:{args.playground_port} and type "
             "'/meet Standup'. Ctrl-C stops both.\n\n"
         )
-        bot.wait()
+        if bot.wait() != 0:
+            sys.stderr.write(f"error: the bot stopped with status {bot.returncode}\n")
+            return 1
     except KeyboardInterrupt:
         pass
     except PlaygroundError as exc:
