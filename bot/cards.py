@@ -53,6 +53,32 @@ def meeting_card(meeting: OnlineMeeting, tz: tzinfo) -> dict[str, Any]:
     )
 
 
+def sign_in_card(url: str, *, pending_subject: str | None) -> dict[str, Any]:
+    """Asks the user to sign in once, so meetings are created with their own account."""
+    why = (
+        f"To create **{pending_subject}** with you as the organizer, I need you to sign in "
+        "once with your work or school account. I'll create it as soon as you're back."
+        if pending_subject
+        else "Sign in once with your work or school account so I can create meetings "
+        "with you as the organizer."
+    )
+    return _card(
+        [
+            {"type": "TextBlock", "text": "Sign in to Microsoft", "weight": "Bolder", "wrap": True},
+            {"type": "TextBlock", "text": why, "wrap": True},
+            {
+                "type": "TextBlock",
+                "text": "The link works for you only and expires in 10 minutes.",
+                "wrap": True,
+                "size": "Small",
+                "isSubtle": True,
+            },
+        ],
+        actions=[{"type": "Action.OpenUrl", "title": "Sign in", "url": url}],
+        fallback=f"Sign in to create meetings: {url}",
+    )
+
+
 def meeting_summary(meeting: OnlineMeeting, tz: tzinfo) -> str:
     """The meeting in one line of plain text, for notifications and clients without cards."""
     details = []

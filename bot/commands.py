@@ -9,6 +9,8 @@ from enum import StrEnum
 class CommandName(StrEnum):
     MEET = "meet"
     HELP = "help"
+    SIGNIN = "signin"
+    SIGNOUT = "signout"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter
 
-from bot.meeting_bot import MeetingBot
+from bot.meeting_bot import MeetingBot, SignIn
 from bot.settings import Settings
+from bot.storage import SqliteStorage
 
 if TYPE_CHECKING:
     from sandbox.server import SandboxServer
@@ -23,3 +24,5 @@ SETTINGS = web.AppKey("settings", Settings)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", MeetingBot)
 SANDBOX: web.AppKey[SandboxServer] = web.AppKey("sandbox")
+STORAGE = web.AppKey("storage", SqliteStorage)
+SIGN_IN = web.AppKey("sign_in", SignIn)

@@ -9,14 +9,22 @@ from graph import GraphClient, MeetingRequest, OnlineMeeting
 
 
 class MeetingScheduler:
-    """Creates meetings with the requester's own delegated token, so they are the organizer."""
+    """Creates meetings with the requester as organizer."""
 
     def __init__(
-        self, graph: GraphClient, tokens: TokenProvider, *, passcode_required: bool
+        self,
+        graph: GraphClient,
+        tokens: TokenProvider,
+        *,
+        passcode_required: bool,
+        on_behalf_of_user: bool = False,
     ) -> None:
         self._graph = graph
         self._tokens = tokens
         self._passcode_required = passcode_required
+        # Application mode: an app-only token creates the meeting for the requester through
+        # /users/{id}; delegated mode uses the requester's own token on /me.
+        self._on_behalf_of_user = on_behalf_of_user
 
     async def create(
         self, user: TeamsUser, *, subject: str, start: datetime, end: datetime, locale: str
@@ -25,4 +33,5 @@ class MeetingScheduler:
         request = MeetingRequest(
             subject=subject, start=start, end=end, passcode_required=self._passcode_required
         )
-        return await self._graph.create_meeting(token, request, locale=locale)
+        user_id = user.aad_object_id if self._on_behalf_of_user else None
+        return await self._graph.create_meeting(token, request, user_id=user_id, locale=locale)

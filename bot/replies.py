@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from bot.identity import SignInRequired
+from bot.tokens import NoWorkAccount, SignInFailed
 from dialogs.request import RequestError
 from graph import (
     GraphBadRequest,
@@ -26,9 +27,11 @@ def explain(error: Exception) -> str:
     if isinstance(error, RequestError):
         return str(error)
     if isinstance(error, SignInRequired):
-        return (
-            f"I need you to sign in before I can create meetings for you: {error} {NOTHING_CREATED}"
-        )
+        return f"I need you to sign in first: {error} {NOTHING_CREATED}"
+    if isinstance(error, NoWorkAccount):
+        return f"I can only create meetings for work or school accounts. {error} {NOTHING_CREATED}"
+    if isinstance(error, SignInFailed):
+        return f"{error} {NOTHING_CREATED}"
     if isinstance(error, GraphError):
         return _explain_graph(error) + _reference(error)
     return f"Sorry, something went wrong on my side. {NOTHING_CREATED} Please try again."

@@ -9,13 +9,23 @@ from contextlib import AsyncExitStack
 import httpx
 from aiohttp import web
 
-from bot import routes
+from bot import auth_routes, routes
 from bot.adapter import create_adapter
-from bot.identity import SignInNotConfigured, TokenProvider
-from bot.keys import ADAPTER, BOT, SANDBOX, SETTINGS
-from bot.meeting_bot import MeetingBot
+from bot.identity import TokenProvider
+from bot.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE
+from bot.meeting_bot import MeetingBot, SignIn
 from bot.meetings import MeetingScheduler
-from bot.settings import Mode, PasscodePolicy, Settings
+from bot.settings import GraphPermission, Mode, PasscodePolicy, Settings
+from bot.signin import PendingRequests, SignInFlows
+from bot.storage import SqliteStorage
+from bot.tokens import (
+    AppTokenProvider,
+    DelegatedTokenProvider,
+    MsalApps,
+    MsalConfig,
+    TokenCacheStore,
+    load_cache_key,
+)
 from graph import GraphClient
 
 log = logging.getLogger(__name__)
@@ -31,28 +41,62 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_services)
     app.router.add_post("/api/messages", routes.messages)
     app.router.add_get("/healthz", routes.healthz)
+    if settings.graph_permission is GraphPermission.DELEGATED:
+        app.router.add_get("/auth/start", auth_routes.auth_start)
+        app.router.add_post("/auth/callback", auth_routes.auth_callback)
     return app
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    application_mode = settings.graph_permission is GraphPermission.APPLICATION
     async with AsyncExitStack() as stack:
-        tokens: TokenProvider
         if settings.mode is Mode.SANDBOX:
             # Imported here: product code reaches the sandbox only when wiring sandbox mode.
+            from sandbox.identity import SANDBOX_TENANT_ID
             from sandbox.server import SandboxServer
-            from sandbox.tokens import SandboxTokenProvider
 
-            sandbox = SandboxServer(port=settings.sandbox_port)
+            sandbox = SandboxServer(port=settings.sandbox_port, state_dir=settings.data_dir)
             await sandbox.start()
             stack.push_async_callback(sandbox.stop)
             app[SANDBOX] = sandbox
             graph_url = sandbox.graph_url
-            tokens = SandboxTokenProvider(sandbox.identity)
-            log.info("sandbox Graph listening at %s", graph_url)
+            tenant = SANDBOX_TENANT_ID
+            msal_config = MsalConfig(
+                sandbox.client_id,
+                sandbox.client_secret,
+                sandbox.authority(tenant if application_mode else "organizations"),
+                ca_bundle=sandbox.ca_bundle,
+            )
+            log.info("sandbox Graph at %s, identity provider at %s", graph_url, sandbox.authority())
         else:
             graph_url = settings.graph_base_url
-            tokens = SignInNotConfigured()
+            tenant = settings.app_tenant_id
+            msal_config = MsalConfig(settings.app_id, settings.app_password, settings.authority)
+
+        storage = SqliteStorage(settings.data_dir / "bot.sqlite3")
+        stack.callback(storage.close)
+        app[STORAGE] = storage
+        apps = MsalApps(msal_config)
+        stack.callback(apps.close)
+
+        tokens: TokenProvider
+        sign_in: SignIn | None = None
+        if application_mode:
+            tokens = AppTokenProvider(apps, tenant)
+        else:
+            fernet = load_cache_key(
+                settings.token_cache_key, settings.data_dir, generate=settings.mode is Mode.SANDBOX
+            )
+            delegated = DelegatedTokenProvider(apps, TokenCacheStore(storage, fernet))
+            tokens = delegated
+            sign_in = SignIn(
+                flows=SignInFlows(storage, fernet, apps, settings.public_url),
+                tokens=delegated,
+                pending=PendingRequests(storage),
+            )
+            app[SIGN_IN] = sign_in
+
         http = await stack.enter_async_context(
             httpx.AsyncClient(
                 timeout=httpx.Timeout(settings.graph_timeout_seconds, connect=5.0),
@@ -63,12 +107,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             GraphClient(http, graph_url),
             tokens,
             passcode_required=settings.passcode_policy is PasscodePolicy.REQUIRED,
+            on_behalf_of_user=application_mode,
         )
         app[BOT] = MeetingBot(
             scheduler,
+            sign_in=sign_in,
             default_minutes=settings.default_meeting_minutes,
             default_timezone=settings.default_timezone,
         )
         app[ADAPTER] = create_adapter(settings)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         yield

@@ -32,6 +32,11 @@ class PasscodePolicy(StrEnum):
     NONE = "none"
 
 
+class GraphPermission(StrEnum):
+    DELEGATED = "delegated"  # each user signs in; meetings via /me with their own token
+    APPLICATION = "application"  # client credentials; meetings via /users/{id} (access policy)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the app factory needs; built once at start-up."""
@@ -50,6 +55,10 @@ class Settings:
     data_dir: Path = Path("data")
     sandbox_port: int = 3979
     log_level: str = "INFO"
+    public_url: str = "http://localhost:3978"
+    graph_permission: GraphPermission = GraphPermission.DELEGATED
+    token_cache_key: str = field(default="", repr=False)
+    authority: str = "https://login.microsoftonline.com/organizations"
 
     @property
     def mode(self) -> Mode:
@@ -79,13 +88,20 @@ class Settings:
                 "Set HOST=127.0.0.1 or configure Bot Framework credentials."
             )
         graph_base_url = env.get("GRAPH_BASE_URL", "").strip() or LIVE_GRAPH_URL
+        port = _int(env, "PORT", 3978, low=0, high=65535)
+        permission = _choice(env, "GRAPH_PERMISSION", GraphPermission, GraphPermission.DELEGATED)
+        tenant = env.get("MicrosoftAppTenantId", "").strip()
+        public_url = env.get("PUBLIC_URL", "").strip().rstrip("/")
+        token_cache_key = env.get("TOKEN_CACHE_KEY", "").strip()
+        if not sandbox:
+            _check_live_auth(permission, app_type, tenant, public_url, token_cache_key)
         return cls(
             app_id=app_id,
             app_password=app_password,
             app_type=app_type,
-            app_tenant_id=env.get("MicrosoftAppTenantId", "").strip(),
+            app_tenant_id=tenant,
             host=host,
-            port=_int(env, "PORT", 3978, low=0, high=65535),
+            port=port,
             graph_base_url=graph_base_url.rstrip("/"),
             graph_timeout_seconds=_float(env, "GRAPH_TIMEOUT_SECONDS", 10.0),
             default_meeting_minutes=_int(env, "DEFAULT_MEETING_MINUTES", 30, low=1, high=24 * 60),
@@ -96,6 +112,39 @@ class Settings:
             data_dir=Path(env.get("DATA_DIR", "").strip() or "data"),
             sandbox_port=_int(env, "SANDBOX_PORT", 3979, low=0, high=65535),
             log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+            public_url=public_url or f"http://localhost:{port}",
+            graph_permission=permission,
+            token_cache_key=token_cache_key,
+            authority=env.get("AUTH_AUTHORITY", "").strip().rstrip("/")
+            or f"https://login.microsoftonline.com/{tenant or 'organizations'}",
+        )
+
+
+def _check_live_auth(
+    permission: GraphPermission, app_type: str, tenant: str, public_url: str, cache_key: str
+) -> None:
+    if permission is GraphPermission.APPLICATION:
+        if not tenant:
+            raise SettingsError(
+                "GRAPH_PERMISSION=application needs MicrosoftAppTenantId: app-only tokens are "
+                "issued for one tenant."
+            )
+        return
+    if app_type.lower() == "userassignedmsi":
+        raise SettingsError(
+            "Delegated sign-in needs a client secret; a UserAssignedMSI bot can only use "
+            "GRAPH_PERMISSION=application."
+        )
+    if not public_url.startswith("https://"):
+        raise SettingsError(
+            "PUBLIC_URL must be the bot's public https address (the sign-in redirect comes back "
+            "to PUBLIC_URL/auth/callback)."
+        )
+    if not cache_key:
+        raise SettingsError(
+            "TOKEN_CACHE_KEY is required: it encrypts users' tokens at rest. Generate one with: "
+            "python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'"
         )
 
 

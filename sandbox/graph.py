@@ -163,6 +163,9 @@ class SandboxGraph:
         """An application access policy for `app_id`, for one user or (None) tenant-wide."""
         self._access_policies.add((app_id, user_id))
 
+    def revoke_access_policies(self) -> None:
+        self._access_policies.clear()
+
     def meetings(self) -> list[dict[str, Any]]:
         """Every meeting that exists now, as Graph would return it."""
         return [stored.body for stored in self._meetings.values()]

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_AUDIENCES = (GRAPH_APP_ID, "https://graph.microsoft.com")
 # The M365 Agents Playground's mock tenant, so activities from it map onto this directory.
 SANDBOX_TENANT_ID = "00000000-0000-0000-0000-0000000000001"
 SANDBOX_CLIENT_ID = "5a4e1b0c-0000-4000-8000-00000000b07a"
+# Entra's tenant for personal Microsoft accounts.
+CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 DELEGATED_SCOPES = ("OnlineMeetings.ReadWrite", "User.Read")
 
 
@@ -58,6 +65,14 @@ DEFAULT_USERS: tuple[SandboxUser, ...] = (
         "Noah Noaudio",
         audio_conferencing=False,
     ),
+    # A personal Microsoft account: Graph's online meetings refuse these.
+    SandboxUser(
+        "00000000-0000-0000-0000-0000000000028",
+        "casey@personal.example",
+        "Casey Personal",
+        tenant_id=CONSUMER_TENANT_ID,
+        teams_licensed=False,
+    ),
 )
 
 
@@ -65,12 +80,13 @@ class SandboxIdentity:
     """Signs and verifies the sandbox's access tokens, in the shape Entra issues for Graph."""
 
     def __init__(
-        self,
-        users: Iterable[SandboxUser] = DEFAULT_USERS,
+        self, users: Iterable[SandboxUser] = DEFAULT_USERS, *, key_file: Path | None = None
     ) -> None:
         self._users = {user.oid: user for user in users}
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.key_id = uuid.uuid4().hex
+        self._key = _signing_key(key_file)
+        self.key_id = uuid.uuid5(
+            uuid.NAMESPACE_OID, str(self._key.public_key().public_numbers().n)
+        ).hex
 
     def user(self, oid: str) -> SandboxUser | None:
         return self._users.get(oid)
@@ -126,6 +142,32 @@ class SandboxIdentity:
             lifetime=lifetime,
         )
 
+    def issue_id_token(
+        self, user: SandboxUser, *, client_id: str, nonce: str, issuer: str, lifetime: int = 3600
+    ) -> str:
+        """A v2.0 id_token for `client_id`, returned beside the access token."""
+        now = int(time.time())
+        claims = {
+            "aud": client_id,
+            "iss": issuer,
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "ver": "2.0",
+            "oid": user.oid,
+            "tid": user.tenant_id,
+            "name": user.name,
+            "preferred_username": user.upn,
+            "sub": uuid.uuid5(uuid.NAMESPACE_URL, f"{client_id}/{user.oid}").hex,
+        }
+        if nonce:
+            claims["nonce"] = nonce
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id})
+
+    def public_jwk(self) -> dict[str, Any]:
+        jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self._key.public_key()))
+        return {**jwk, "kid": self.key_id, "use": "sig", "alg": "RS256"}
+
     def verify(self, token: str) -> dict[str, Any]:
         """The claims of a token this sandbox signed for Graph, or TokenRejected."""
         try:
@@ -162,6 +204,27 @@ class SandboxIdentity:
             **claims,
         }
         return jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": self.key_id})
+
+
+def _signing_key(key_file: Path | None) -> rsa.RSAPrivateKey:
+    """A fresh key, or the one kept in `key_file` so tokens outlive a restart."""
+    if key_file is not None and key_file.exists():
+        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+        if isinstance(key, rsa.RSAPrivateKey):
+            return key
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if key_file is not None:
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+    return key
 
 
 def _issuer(tenant_id: str) -> str:

@@ -2,35 +2,75 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 from aiohttp import web
 
 from sandbox.graph import SandboxGraph
-from sandbox.identity import SandboxIdentity
+from sandbox.identity import SANDBOX_CLIENT_ID, SandboxIdentity
+from sandbox.idp import SANDBOX_CLIENT_SECRET, SandboxIdentityProvider
+from sandbox.tls import make_certificate
 
 
 class SandboxServer:
-    """The sandbox Graph served on 127.0.0.1, under /graph/v1.0."""
+    """The sandbox Graph (under /graph/v1.0) and identity provider, on 127.0.0.1.
 
-    def __init__(self, *, port: int = 0) -> None:
-        self.identity = SandboxIdentity()
+    One app on two sites: plain HTTP on `port` for Graph and the browser's sign-in page, and
+    HTTPS on a free port for MSAL's back channel (discovery, tokens), with a certificate made now.
+    """
+
+    client_id = SANDBOX_CLIENT_ID
+    client_secret = SANDBOX_CLIENT_SECRET
+
+    def __init__(self, *, port: int = 0, state_dir: Path | None = None) -> None:
+        # With a state_dir the signing key and refresh tokens outlive a restart, as Entra's do.
+        state = state_dir / "sandbox" if state_dir is not None else None
+        if state is not None:
+            state.mkdir(parents=True, exist_ok=True)
+        self.identity = SandboxIdentity(key_file=state / "signing-key.pem" if state else None)
         self.graph = SandboxGraph(self.identity)
+        # The sandbox tenant's admin has granted the sandbox app a tenant-wide access policy.
+        self.graph.grant_access_policy(SANDBOX_CLIENT_ID)
+        self.idp = SandboxIdentityProvider(
+            self.identity, state_file=state / "refresh-tokens.json" if state else None
+        )
         self._port = port
         self._runner: web.AppRunner | None = None
+        self._cert_dir: Path | None = None
         self.origin = ""
+        self.ca_bundle = Path()
 
     @property
     def graph_url(self) -> str:
         return f"{self.origin}/graph/v1.0"
 
+    def authority(self, tenant: str = "organizations") -> str:
+        return f"{self.idp.tls_origin}/{tenant}"
+
     async def start(self) -> None:
         root = web.Application()
         root.add_subapp("/graph", self.graph.app())
+        self.idp.add_routes(root)
         self._runner = web.AppRunner(root, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self._port).start()
-        self.origin = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._cert_dir = Path(tempfile.mkdtemp(prefix="meet-bot-sandbox-"))
+        certificate = make_certificate(self._cert_dir)
+        self.ca_bundle = certificate.cert_path
+        http = web.TCPSite(self._runner, "127.0.0.1", self._port)
+        tls = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=certificate.server_context())
+        await http.start()
+        await tls.start()
+        http_port, tls_port = (address[1] for address in self._runner.addresses)
+        self.origin = f"http://127.0.0.1:{http_port}"
+        self.idp.browser_origin = self.origin
+        self.idp.tls_origin = f"https://127.0.0.1:{tls_port}"
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._cert_dir is not None:
+            shutil.rmtree(self._cert_dir, ignore_errors=True)
+            self._cert_dir = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from graph import GraphClient
 from sandbox.graph import SandboxGraph
 from sandbox.identity import DEFAULT_USERS, SANDBOX_TENANT_ID, SandboxIdentity, SandboxUser
 from sandbox.server import SandboxServer
+from tests.browser import Browser
 
 DATA = Path(__file__).parent / "data"
 BotClient = TestClient[web.Request, web.Application]
@@ -33,7 +34,8 @@ NO_AUDIO = next(u for u in DEFAULT_USERS if not u.audio_conferencing)
 
 @dataclass
 class Connector:
-    """A stand-in Bot Connector service: records every activity the bot sends."""
+    """A stand-in Bot Connector service: records every activity the bot sends, and answers
+    roster look-ups for the sandbox directory's users (as Teams does with their UPN)."""
 
     url: str = ""
     activities: list[dict[str, Any]] = field(default_factory=list)
@@ -43,9 +45,25 @@ class Connector:
             self.activities.append(await request.json())
             return web.json_response({"id": f"reply-{len(self.activities)}"})
 
+        async def member(request: web.Request) -> web.Response:
+            oid = request.match_info["member"].removeprefix("29:")
+            user = next((u for u in DEFAULT_USERS if u.oid == oid), None)
+            if user is None:
+                return web.json_response({"error": {"code": "MemberNotFound"}}, status=404)
+            return web.json_response(
+                {
+                    "id": request.match_info["member"],
+                    "aadObjectId": user.oid,
+                    "name": user.name,
+                    "userPrincipalName": user.upn,
+                    "tenantId": user.tenant_id,
+                }
+            )
+
         app = web.Application()
         app.router.add_post("/v3/conversations/{conversation}/activities", receive)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", receive)
+        app.router.add_get("/v3/conversations/{conversation}/members/{member}", member)
         return app
 
 
@@ -57,22 +75,45 @@ async def connector(aiohttp_server: Callable[..., Any]) -> Connector:
     return recorder
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"SANDBOX_PORT": "0", "DATA_DIR": str(tmp_path / "data")})
+MakeBot = Callable[..., Awaitable[BotClient]]
 
 
 @pytest.fixture
-async def bot(aiohttp_client: Callable[..., Any], settings: Settings) -> BotClient:
-    """The real app (CloudAdapter, sandbox Graph on its own port) behind a test HTTP client."""
-    client: BotClient = await aiohttp_client(create_app(settings))
-    return client
+def make_bot(
+    aiohttp_client: Callable[..., Any], tmp_path: Path, unused_tcp_port_factory: Callable[[], int]
+) -> MakeBot:
+    """Start the real app (CloudAdapter, sandbox Graph and IdP) with extra settings."""
+
+    async def start(**env: str) -> BotClient:
+        port = unused_tcp_port_factory()
+        settings = Settings.from_env(
+            {
+                "PORT": str(port),
+                "SANDBOX_PORT": "0",
+                "DATA_DIR": str(tmp_path / "data"),
+                "PUBLIC_URL": f"http://127.0.0.1:{port}",
+            }
+            | env
+        )
+        client: BotClient = await aiohttp_client(TestServer(create_app(settings), port=port))
+        return client
+
+    return start
 
 
 @pytest.fixture
-def sandbox_graph(bot: BotClient) -> SandboxGraph:
-    server: SandboxServer = bot.app[SANDBOX]
-    return server.graph
+async def bot(make_bot: MakeBot) -> BotClient:
+    return await make_bot()
+
+
+@pytest.fixture
+def sandbox(bot: BotClient) -> SandboxServer:
+    return bot.app[SANDBOX]
+
+
+@pytest.fixture
+def sandbox_graph(sandbox: SandboxServer) -> SandboxGraph:
+    return sandbox.graph
 
 
 def activity(
@@ -120,6 +161,36 @@ async def say(
         "/api/messages", json=activity(text, service_url=connector.url, **kwargs)
     )
     assert response.status in (200, 201), await response.text()
+    return connector.activities[before:]
+
+
+def sign_in_url(reply: dict[str, Any]) -> str:
+    card = card_of(reply)
+    [action] = card["actions"]
+    assert action["type"] == "Action.OpenUrl"
+    assert action["title"] == "Sign in"
+    url: str = action["url"]
+    return url
+
+
+async def complete_sign_in(url: str, *, username: str) -> httpx.Response:
+    """Open a sign-in link and sign in as `username`, as a person would; the bot's last page."""
+    async with Browser() as browser:
+        authorize_page = await browser.open(url)
+        assert authorize_page.status_code == 200, authorize_page.text
+        answer = await browser.submit(authorize_page, username=username)
+        assert answer.status_code == 200, answer.text
+        return await browser.submit(answer)  # the form_post page, without its script
+
+
+async def sign_in(
+    bot: BotClient, connector: Connector, user: SandboxUser = ALEX
+) -> list[dict[str, Any]]:
+    """/signin and the whole browser round trip for `user`; returns what the bot then said."""
+    [card] = await say(bot, connector, "/signin", user=user)
+    before = len(connector.activities)
+    page = await complete_sign_in(sign_in_url(card), username=user.upn)
+    assert page.status_code == 200, page.text
     return connector.activities[before:]
 
 

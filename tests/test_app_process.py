@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,6 +92,8 @@ def test_with_credentials_it_runs_live_and_refuses_unauthenticated_activities(
     tmp_path: Path, stop_later: list[subprocess.Popen[str]]
 ) -> None:
     env = {
+        "PUBLIC_URL": "https://meet.example.com",
+        "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
         "MicrosoftAppId": "11111111-1111-1111-1111-111111111111",
         "MicrosoftAppPassword": "not-a-real-secret",
         "HOST": "127.0.0.1",

@@ -8,6 +8,7 @@ import pytest
 
 from bot.settings import (
     LIVE_GRAPH_URL,
+    GraphPermission,
     Mode,
     PasscodePolicy,
     Settings,
@@ -24,8 +25,16 @@ def test_no_credentials_means_sandbox_on_loopback() -> None:
     assert settings.passcode_policy is PasscodePolicy.REQUIRED
 
 
+LIVE = {
+    "MicrosoftAppId": "app",
+    "MicrosoftAppPassword": "secret",
+    "PUBLIC_URL": "https://meet.example.com",
+    "TOKEN_CACHE_KEY": "x" * 44,
+}
+
+
 def test_credentials_mean_live_mode_on_all_interfaces_with_real_graph() -> None:
-    settings = Settings.from_env({"MicrosoftAppId": "app", "MicrosoftAppPassword": "secret"})
+    settings = Settings.from_env(LIVE)
     assert settings.mode is Mode.LIVE
     assert settings.host == "0.0.0.0"
     assert settings.graph_base_url == LIVE_GRAPH_URL
@@ -55,9 +64,41 @@ def test_bad_values_are_refused_with_a_clear_message(env: dict[str, str], messag
         Settings.from_env(env)
 
 
-def test_managed_identity_needs_no_password() -> None:
-    settings = Settings.from_env({"MicrosoftAppId": "app", "MicrosoftAppType": "UserAssignedMSI"})
+def test_managed_identity_needs_no_password_in_application_mode() -> None:
+    settings = Settings.from_env(
+        {
+            "MicrosoftAppId": "app",
+            "MicrosoftAppType": "UserAssignedMSI",
+            "MicrosoftAppTenantId": "tenant",
+            "GRAPH_PERMISSION": "application",
+        }
+    )
     assert settings.mode is Mode.LIVE
+    assert settings.graph_permission is GraphPermission.APPLICATION
+    assert settings.authority == "https://login.microsoftonline.com/tenant"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"PUBLIC_URL": ""}, "PUBLIC_URL must be the bot's public https address"),
+        ({"PUBLIC_URL": "http://meet.example.com"}, "PUBLIC_URL must be"),
+        ({"TOKEN_CACHE_KEY": ""}, "TOKEN_CACHE_KEY is required"),
+        ({"MicrosoftAppType": "UserAssignedMSI"}, "needs a client secret"),
+        ({"GRAPH_PERMISSION": "application"}, "needs MicrosoftAppTenantId"),
+    ],
+)
+def test_live_sign_in_settings_are_checked_at_start(
+    overrides: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(LIVE | overrides)
+
+
+def test_sandbox_defaults_for_sign_in() -> None:
+    settings = Settings.from_env({"PORT": "4000"})
+    assert settings.public_url == "http://localhost:4000"
+    assert settings.graph_permission is GraphPermission.DELEGATED
 
 
 def test_dotenv_fills_only_what_the_environment_leaves_unset(

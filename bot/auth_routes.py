@@ -1,0 +1,86 @@
+"""The sign-in web routes: /auth/start sends the browser to the identity provider, and
+/auth/callback brings the answer back, then continues the waiting request in Teams."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from aiohttp import web
+from botbuilder.core import TurnContext
+from botbuilder.schema import ConversationReference
+
+from bot.keys import ADAPTER, BOT, SETTINGS, SIGN_IN
+from bot.signin import SignInAttempt, SignInLinkInvalid
+from bot.tokens import SignInFailed
+
+log = logging.getLogger(__name__)
+
+
+async def auth_start(request: web.Request) -> web.Response:
+    try:
+        authorize_url = await request.app[SIGN_IN].flows.start(request.query.get("id", ""))
+    except SignInLinkInvalid as exc:
+        return _page(400, "This sign-in link can't be used", f"{exc} {_AGAIN}")
+    raise web.HTTPFound(authorize_url)
+
+
+async def auth_callback(request: web.Request) -> web.Response:
+    form = {key: str(value) for key, value in (await request.post()).items()}
+    sign_in = request.app[SIGN_IN]
+    try:
+        attempt, flow = await sign_in.flows.finish(form.get("state", ""))
+    except SignInLinkInvalid as exc:
+        return _page(400, "This sign-in link can't be used", f"{exc} {_AGAIN}")
+    if "error" in form:
+        log.info("sign-in ended at the identity provider: %s", form["error"])
+        message = "The sign-in was cancelled or refused, so nothing was saved."
+        await _tell(request, attempt, f"{message} Type **/signin** to try again.")
+        return _page(400, "Not signed in", f"{message} {_AGAIN}")
+    try:
+        await sign_in.tokens.complete_sign_in(attempt.user, flow, form)
+    except SignInFailed as exc:
+        await _tell(request, attempt, f"{exc} Type **/signin** to try again.")
+        return _page(403, "Not signed in", f"{exc} {_AGAIN}")
+    await _continue(request, attempt)
+    return _page(200, "You're signed in", "You can close this tab and go back to Microsoft Teams.")
+
+
+_AGAIN = "Go back to Microsoft Teams and type /signin for a new link."
+
+
+async def _continue(request: web.Request, attempt: SignInAttempt) -> None:
+    bot = request.app[BOT]
+
+    async def resume(turn_context: TurnContext) -> None:
+        await bot.resume_after_sign_in(turn_context, attempt.user)
+
+    await _proactively(request, attempt, resume)
+
+
+async def _tell(request: web.Request, attempt: SignInAttempt, text: str) -> None:
+    async def send(turn_context: TurnContext) -> None:
+        await turn_context.send_activity(text)
+
+    await _proactively(request, attempt, send)
+
+
+async def _proactively(request: web.Request, attempt: SignInAttempt, logic: object) -> None:
+    reference = ConversationReference().deserialize(attempt.reference)
+    try:
+        await request.app[ADAPTER].continue_conversation(
+            reference, logic, request.app[SETTINGS].app_id or None
+        )
+    except Exception:
+        log.exception("could not continue the conversation after sign-in")
+
+
+def _page(status: int, title: str, text: str) -> web.Response:
+    return web.Response(
+        status=status,
+        content_type="text/html",
+        text="<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;"
+        "max-width:32rem;margin:4rem auto}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>",
+    )

@@ -1,0 +1,93 @@
+"""botbuilder's Storage interface on a SQLite file, with ETag optimistic concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from botbuilder.core import Storage
+
+
+class ETagConflict(KeyError):
+    """A write carried an ETag that is no longer current: someone else wrote first."""
+
+
+class SqliteStorage(Storage):  # type: ignore[misc]
+    """JSON documents by key in one SQLite file; every write gets a fresh ETag.
+
+    A value written with `e_tag` other than None or "*" only replaces a stored value with that same
+    ETag (otherwise ETagConflict), so two writers racing on one key never lose an update silently.
+    SQLite calls run in a worker thread; one connection, serialised by a lock.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")  # several processes may share the file
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, etag TEXT NOT NULL, "
+            "value TEXT NOT NULL)"
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    async def read(self, keys: list[str]) -> dict[str, Any]:
+        return await asyncio.to_thread(self._read, list(keys or ()))
+
+    async def write(self, changes: dict[str, Any]) -> None:
+        if changes is None:
+            raise ValueError("changes are required when writing")
+        await asyncio.to_thread(self._write, dict(changes))
+
+    async def delete(self, keys: list[str]) -> None:
+        await asyncio.to_thread(self._delete, list(keys or ()))
+
+    def _read(self, keys: list[str]) -> dict[str, Any]:
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT key, etag, value FROM items WHERE key IN ({marks})", keys
+            ).fetchall()
+        return {key: {**json.loads(value), "e_tag": etag} for key, etag, value in rows}
+
+    def _write(self, changes: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for key, change in changes.items():
+                    value = dict(change)
+                    expected = value.pop("e_tag", None)
+                    row = self._db.execute(
+                        "SELECT etag FROM items WHERE key = ?", (key,)
+                    ).fetchone()
+                    _check_etag(key, expected, row[0] if row else None)
+                    self._db.execute(
+                        "INSERT INTO items (key, etag, value) VALUES (?, ?, ?) ON CONFLICT(key) "
+                        "DO UPDATE SET etag = excluded.etag, value = excluded.value",
+                        (key, uuid.uuid4().hex, json.dumps(value)),
+                    )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _delete(self, keys: list[str]) -> None:
+        with self._lock:
+            self._db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in keys])
+
+
+def _check_etag(key: str, expected: str | None, current: str | None) -> None:
+    if expected not in (None, "*") and current != expected:
+        raise ETagConflict(key)

@@ -1,0 +1,235 @@
+"""Graph tokens through MSAL: per-user delegated tokens (cached, encrypted at rest) or app-only.
+
+MSAL is synchronous, so every MSAL call runs in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msal
+import requests
+from botbuilder.core import Storage
+from cryptography.fernet import Fernet, InvalidToken
+
+from bot.identity import SignInRequired, TeamsUser
+
+log = logging.getLogger(__name__)
+
+GRAPH_DELEGATED_SCOPES = ["https://graph.microsoft.com/OnlineMeetings.ReadWrite"]
+GRAPH_APP_SCOPES = ["https://graph.microsoft.com/.default"]
+CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"  # personal Microsoft accounts
+
+
+class NoWorkAccount(Exception):
+    """The Teams user has no Entra identity (aadObjectId) to create meetings with."""
+
+
+class SignInFailed(Exception):
+    """The identity provider refused the sign-in; the message is safe to show."""
+
+
+class PersonalAccount(SignInFailed):
+    """A personal Microsoft account signed in; online meetings need work or school accounts."""
+
+
+class WrongAccount(SignInFailed):
+    """Someone other than the Teams user who asked completed the sign-in."""
+
+
+@dataclass(frozen=True)
+class MsalConfig:
+    client_id: str
+    client_secret: str = field(repr=False)
+    authority: str
+    ca_bundle: Path | None = None  # the sandbox's certificate; None means the system's
+
+
+class MsalApps:
+    """One shared ConfidentialClientApplication, and cache-bound apps for per-user work.
+
+    MSAL binds a token cache to an application object. Sharing one app across users would mean one
+    cache for everyone (or a lock around every call), so per-user calls use a light app over the
+    user's own cache; they share the HTTP session and MSAL's http_cache, so building one costs no
+    network round trip.
+    """
+
+    def __init__(self, config: MsalConfig) -> None:
+        self._config = config
+        self._session = requests.Session()
+        if config.ca_bundle is not None:
+            self._session.verify = str(config.ca_bundle)
+            # requests lets REQUESTS_CA_BUNDLE override Session.verify; the sandbox is on
+            # loopback, where no proxy from the environment applies either.
+            self._session.trust_env = False
+        self._http_cache: dict[Any, Any] = {}
+        self._shared: msal.ConfidentialClientApplication | None = None
+
+    def close(self) -> None:
+        self._session.close()
+
+    def shared(self) -> msal.ConfidentialClientApplication:
+        """The shared app (flows, app-only tokens). Call from a worker thread: may do I/O."""
+        if self._shared is None:
+            self._shared = self._build(msal.TokenCache())
+        return self._shared
+
+    def for_cache(self, cache: msal.TokenCache) -> msal.ConfidentialClientApplication:
+        """An app over `cache`. Call from a worker thread."""
+        return self._build(cache)
+
+    def _build(self, cache: msal.TokenCache) -> msal.ConfidentialClientApplication:
+        return msal.ConfidentialClientApplication(
+            self._config.client_id,
+            client_credential=self._config.client_secret,
+            authority=self._config.authority,
+            token_cache=cache,
+            http_client=self._session,
+            http_cache=self._http_cache,
+            # Known Microsoft hosts skip this anyway; the sandbox is known to us, not to MSAL.
+            instance_discovery=self._config.ca_bundle is None,
+        )
+
+
+class TokenCacheStore:
+    """Each user's MSAL cache in the bot's storage, encrypted with Fernet (AES-128-CBC + HMAC)."""
+
+    def __init__(self, storage: Storage, fernet: Fernet) -> None:
+        self._storage = storage
+        self._fernet = fernet
+
+    async def load(self, user: TeamsUser) -> msal.SerializableTokenCache:
+        cache = msal.SerializableTokenCache()
+        item = (await self._storage.read([_cache_key(user)])).get(_cache_key(user))
+        if item:
+            try:
+                cache.deserialize(self._fernet.decrypt(item["blob"].encode()).decode())
+            except InvalidToken:
+                # A rotated TOKEN_CACHE_KEY: the user simply signs in again.
+                log.warning("a stored token cache could not be decrypted; ignoring it")
+        return cache
+
+    async def save(self, user: TeamsUser, cache: msal.SerializableTokenCache) -> None:
+        if cache.has_state_changed:
+            blob = self._fernet.encrypt(cache.serialize().encode()).decode()
+            await self._storage.write({_cache_key(user): {"blob": blob, "e_tag": "*"}})
+
+    async def delete(self, user: TeamsUser) -> None:
+        await self._storage.delete([_cache_key(user)])
+
+
+class DelegatedTokenProvider:
+    """The requester's own Graph token, silently refreshed; SignInRequired when it can't be."""
+
+    def __init__(self, apps: MsalApps, caches: TokenCacheStore) -> None:
+        self._apps = apps
+        self._caches = caches
+
+    async def token_for(self, user: TeamsUser) -> str:
+        oid, tid = _entra_ids(user)
+        cache = await self._caches.load(user)
+        result = await asyncio.to_thread(self._silent, cache, f"{oid}.{tid}")
+        await self._caches.save(user, cache)  # a refresh rotates the refresh token
+        if not result or "access_token" not in result:
+            if result:
+                log.info("silent token refresh failed: %s", result.get("error"))
+            raise SignInRequired("Your sign-in has expired.")
+        token: str = result["access_token"]
+        return token
+
+    def _silent(self, cache: msal.TokenCache, home_account_id: str) -> dict[str, Any] | None:
+        app = self._apps.for_cache(cache)
+        account = next(
+            (a for a in app.get_accounts() if a.get("home_account_id") == home_account_id), None
+        )
+        if account is None:
+            return None
+        result: dict[str, Any] | None = app.acquire_token_silent(
+            GRAPH_DELEGATED_SCOPES, account=account
+        )
+        return result
+
+    async def complete_sign_in(
+        self, user: TeamsUser, flow: dict[str, Any], auth_response: dict[str, str]
+    ) -> str:
+        """Redeem the authorization code; keep the tokens only if `user` is who signed in.
+
+        Returns the signed-in account's username.
+        """
+        oid, tid = _entra_ids(user)
+        cache = msal.SerializableTokenCache()
+        result = await asyncio.to_thread(
+            lambda: self._apps.for_cache(cache).acquire_token_by_auth_code_flow(
+                flow, auth_response, scopes=GRAPH_DELEGATED_SCOPES
+            )
+        )
+        if "error" in result:
+            log.info("sign-in failed at the identity provider: %s", result.get("error"))
+            raise SignInFailed("The sign-in didn't complete. Please try again.")
+        claims = result.get("id_token_claims") or {}
+        if claims.get("tid") == CONSUMER_TENANT_ID:
+            raise PersonalAccount(
+                "Personal Microsoft accounts can't create Teams meetings through this bot; "
+                "sign in with your work or school account."
+            )
+        if (claims.get("oid"), claims.get("tid")) != (oid, tid):
+            raise WrongAccount(
+                "This sign-in link belongs to another Teams user, so the sign-in was not kept."
+            )
+        await self._caches.save(user, cache)
+        return str(claims.get("preferred_username") or "")
+
+    async def sign_out(self, user: TeamsUser) -> None:
+        await self._caches.delete(user)
+
+
+class AppTokenProvider:
+    """Application mode: one app-only token for the configured tenant, cached by MSAL."""
+
+    def __init__(self, apps: MsalApps, tenant_id: str) -> None:
+        self._apps = apps
+        self._tenant_id = tenant_id
+
+    async def token_for(self, user: TeamsUser) -> str:
+        _, tid = _entra_ids(user)
+        if tid.lower() != self._tenant_id.lower():
+            raise NoWorkAccount("This bot is set up for another organization's tenant.")
+        result = await asyncio.to_thread(
+            lambda: self._apps.shared().acquire_token_for_client(GRAPH_APP_SCOPES)
+        )
+        if "access_token" not in result:
+            log.error("app-only token request failed: %s", result.get("error"))
+            raise SignInFailed("The bot couldn't get its own Microsoft Graph token.")
+        token: str = result["access_token"]
+        return token
+
+
+def load_cache_key(configured: str, data_dir: Path, *, generate: bool) -> Fernet:
+    """The Fernet key: TOKEN_CACHE_KEY, else (sandbox) a key file made once with mode 0600."""
+    if configured:
+        return Fernet(configured.encode())
+    if not generate:
+        raise ValueError("TOKEN_CACHE_KEY is required")
+    path = data_dir / "token-cache.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(Fernet.generate_key())
+    return Fernet(path.read_bytes().strip())
+
+
+def _entra_ids(user: TeamsUser) -> tuple[str, str]:
+    if not user.aad_object_id or not user.tenant_id:
+        raise NoWorkAccount("Your chat account has no work or school identity.")
+    return user.aad_object_id, user.tenant_id
+
+
+def _cache_key(user: TeamsUser) -> str:
+    oid, tid = _entra_ids(user)
+    return f"msal-cache/{tid}/{oid}"
