@@ -120,6 +120,11 @@ def _port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _exit_once(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the bot in sandbox mode with the Playground.")
     parser.add_argument("--bot-port", type=int, default=int(os.environ.get("PORT", "3978")))
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
     # Turn SIGTERM into the same clean exit as Ctrl-C, so both children are always stopped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _exit_once)
 
     bot = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")],
@@ -158,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return 1
     finally:
+        # A second signal must not interrupt stopping the children.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if playground is not None:
             stop(playground)
         stop(bot)
