@@ -1,28 +1,106 @@
-"""Understanding the text after `/meet`: a subject, an ISO start time and a length.
+"""Understanding the text after `/meet`: subject, start and length, read in the user's zone.
 
-Pure: the caller passes the clock and the user's time zone.
+Pure: the caller passes the clock and the zone. Phrases it reads (case-insensitive):
+
+- start: "now", "in 2 hours", "3pm", "10:30", "noon", "midnight", "at 3", "tonight 11:30",
+  with a day: "today", "tomorrow", "day after tomorrow", "Friday", "next Monday", "Dec 3",
+  "3 December 2027", "2026-12-01"; or ISO "2026-12-01T10:00[+01:00]";
+- end or length: "to 4:30pm", "3pm-4pm", "3-4pm", "for 45m", "for 1h30", "90 min",
+  "half an hour", "an hour";
+- subject: what is left, or a "quoted subject" taken verbatim.
+
+A weekday or time already past today means the next one; a named day must come with a time.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 # How far in the past a start may be before it is a mistake rather than "now, give or take".
 PAST_TOLERANCE = timedelta(minutes=5)
 MAX_LENGTH = timedelta(hours=24)
 
-_ISO = re.compile(
-    r"(?<!\S)(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?))?"
-    r"(?P<offset>Z|[+-]\d{2}:?\d{2})?(?!\S)",
+_WEEKDAYS = {
+    name: index
+    for index, names in enumerate(
+        [
+            ("monday", "mon"),
+            ("tuesday", "tue", "tues"),
+            ("wednesday", "wed"),
+            ("thursday", "thu", "thur", "thurs"),
+            ("friday", "fri"),
+            ("saturday", "sat"),
+            ("sunday", "sun"),
+        ]
+    )
+    for name in names
+}
+_MONTHS = {
+    name: index + 1
+    for index, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ]
+    )
+    for name in names
+}
+_WEEKDAY = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_B, _E = r"(?<![\w:])", r"(?![\w:])"  # word edges that also keep "10:30" whole
+
+_CLOCK = r"(?:\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)|\d{1,2}:\d{2}|noon|midday|midnight)"
+_LENGTH = (
+    r"(?:(?P<hours>\d+(?:[.,]\d+)?)\s*(?:h|hrs?|hours?)(?:\s*(?P<hmin>\d+)\s*(?:m|mins?|minutes?)?)?"
+    r"|(?P<minutes>\d+)\s*(?:m|mins?|minutes?)"
+    r"|(?P<half>half\s+an?\s+hour|half\s+hour)"
+    r"|(?P<quarter>(?:a\s+)?quarter\s+(?:of\s+)?an?\s+hour)"
+    r"|(?P<one>an?\s+hour|one\s+hour))"
+)
+
+_QUOTED = re.compile(r"[\"“”](?P<subject>[^\"“”]+)[\"“”]")
+_ISO_DATETIME = re.compile(
+    _B + r"(?:on\s+|at\s+)?(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)"
+    r"(?P<offset>Z|[+-]\d{2}:?\d{2})?" + _E,
     re.IGNORECASE,
 )
-_LENGTH = re.compile(
-    r"(?<!\S)(?:(?P<h>\d+(?:\.\d+)?)\s?(?:h|hr|hrs|hours?))?\s?"
-    r"(?:(?P<m>\d+)\s?(?:m|min|mins|minutes?))?(?!\S)",
+_NOW = re.compile(_B + r"(?:right\s+)?now" + _E, re.IGNORECASE)
+_IN = re.compile(_B + r"in\s+" + _LENGTH + _E, re.IGNORECASE)
+_FOR = re.compile(_B + r"(?:for\s+)?" + _LENGTH + _E, re.IGNORECASE)
+_RANGE = re.compile(
+    _B + r"(?:from\s+|at\s+)?(?P<first>" + _CLOCK + r"|\d{1,2})\s*(?:-|–|to|until|till)\s*"
+    r"(?P<second>" + _CLOCK + r")" + _E,
     re.IGNORECASE,
 )
+_CLOCK_AT = re.compile(_B + r"(?:at\s+)?(?P<clock>" + _CLOCK + r")" + _E, re.IGNORECASE)
+_BARE_AT = re.compile(_B + r"at\s+(?P<hour>\d{1,2})" + _E, re.IGNORECASE)
+_RELATIVE_DAY = re.compile(
+    _B + r"(?:on\s+)?(?P<day>day\s+after\s+tomorrow|today|tonight|tomorrow|tmrw|tmr)" + _E,
+    re.IGNORECASE,
+)
+_WEEKDAY_DAY = re.compile(
+    _B + r"(?:on\s+)?(?P<next>next\s+|this\s+)?(?P<weekday>" + _WEEKDAY + r")" + _E, re.IGNORECASE
+)
+_MONTH_DAY = re.compile(
+    _B + r"(?:on\s+)?(?:(?P<month>" + _MONTH + r")\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+    r"|(?P<day2>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month2>" + _MONTH + r")\.?)"
+    r"(?:,?\s+(?P<year>\d{4}))?" + _E,
+    re.IGNORECASE,
+)
+_ISO_DATE = re.compile(_B + r"(?:on\s+)?(?P<date>\d{4}-\d{2}-\d{2})" + _E)
+_LEFTOVER_EDGES = re.compile(r"^[\s,;:.\-–]+|[\s,;:\-–]+$|\s+(?:at|on|for|from|in)$", re.IGNORECASE)
 
 
 class RequestError(ValueError):
@@ -31,40 +109,88 @@ class RequestError(ValueError):
 
 @dataclass(frozen=True)
 class MeetingDraft:
-    """What the text said; None where it said nothing."""
+    """What the text said. `end` is filled from the default length when a start was given
+    without one; `length_given` tells whether the text named an end or a length."""
 
     subject: str | None
     start: datetime | None
     end: datetime | None
+    length_given: bool = False
 
 
 def parse_request(
     text: str, *, now: datetime, tz: tzinfo, default_length: timedelta
 ) -> MeetingDraft:
-    """Read `text` in zone `tz`; a length without a start counts from `now`."""
-    remaining = text
+    """Read `text` as a meeting request in zone `tz` at time `now`."""
+    reader = _Reader(" ".join(text.split()))
+    quoted = reader.take(_QUOTED)
+    now_local = now.astimezone(tz)
+
     start: datetime | None = None
-    if match := _ISO.search(remaining):
-        start = _iso_start(match, tz)
-        remaining = _cut(remaining, match)
+    end: datetime | None = None
     length: timedelta | None = None
-    for match in _LENGTH.finditer(remaining):
-        if match.group("h") or match.group("m"):
-            length = timedelta(
-                hours=float(match.group("h") or 0), minutes=int(match.group("m") or 0)
-            )
-            remaining = _cut(remaining, match)
-            break
-    subject = " ".join(remaining.split()) or None
-    if start is None and length is None:
-        return MeetingDraft(subject, None, None)
-    start = start or now.astimezone(tz)
-    # Add the length in UTC so a meeting across a DST change lasts what was asked.
-    end = (start.astimezone(UTC) + (length if length is not None else default_length)).astimezone(
-        start.tzinfo
-    )
+    day: date | None = None
+    clock: time | None = None
+    end_clock: time | None = None
+    day_is_explicit = False
+    evening = False
+
+    if match := reader.take(_ISO_DATETIME):
+        start = _iso_start(match, tz)
+    if match := reader.take(_NOW):
+        start = now_local
+    if match := reader.take(_IN):
+        start = now_local + _length(match)
+    if match := reader.take(_RANGE):
+        clock, end_clock = _range(match)
+    if match := reader.take(_FOR):
+        length = _length(match)
+    if match := reader.take(_RELATIVE_DAY):
+        word = match.group("day").lower()
+        offset = {"today": 0, "tonight": 0, "day after tomorrow": 2}.get(" ".join(word.split()), 1)
+        day, day_is_explicit, evening = (
+            now_local.date() + timedelta(days=offset),
+            True,
+            word == "tonight",
+        )
+    elif match := reader.take(_WEEKDAY_DAY):
+        day = _weekday(match, now_local.date())
+    elif match := reader.take(_MONTH_DAY):
+        day, day_is_explicit = _month_day(match, now_local.date()), True
+    elif match := reader.take(_ISO_DATE):
+        day, day_is_explicit = _iso_date(match.group("date")), True
+    if clock is None and (match := reader.take(_CLOCK_AT)):
+        clock = _clock(match.group("clock"))
+    if clock is None and (match := reader.take(_BARE_AT)):
+        clock = _business_hour(int(match.group("hour")))
+    if evening and clock is not None and clock.hour < 12:
+        clock = clock.replace(hour=clock.hour + 12)
+
+    subject = quoted.group("subject").strip() if quoted else _subject(reader.text)
+
+    if start is None and clock is not None:
+        start = _at(day, clock, now_local, tz, day_is_explicit=day_is_explicit)
+        if day is not None and not day_is_explicit and start < now_local - PAST_TOLERANCE:
+            start += timedelta(days=7)  # "Friday 9am" on a Friday at noon: next week's
+    elif start is None and day is not None:
+        raise RequestError(
+            f"What time on {day:%a %d %b}? Add one, for example 'Friday 2pm' or 'tomorrow 10:30'."
+        )
+    if start is None:
+        if length is not None or end_clock is not None:
+            start = now_local
+        else:
+            return MeetingDraft(subject, None, None)
+    if end_clock is not None:
+        end = datetime.combine(start.date(), end_clock, tzinfo=start.tzinfo)
+    else:
+        # Add the length in UTC so a meeting across a DST change lasts what was asked.
+        chosen = length if length is not None else default_length
+        end = (start.astimezone(UTC) + chosen).astimezone(start.tzinfo)
     validate_times(start, end, now=now)
-    return MeetingDraft(subject, start, end)
+    return MeetingDraft(
+        subject, start, end, length_given=length is not None or end_clock is not None
+    )
 
 
 def validate_times(start: datetime, end: datetime, *, now: datetime) -> None:
@@ -76,22 +202,140 @@ def validate_times(start: datetime, end: datetime, *, now: datetime) -> None:
         raise RequestError("That start time has already passed. Pick a time from now on.")
 
 
+def parse_length(text: str) -> timedelta | None:
+    """A length on its own ("45m", "1h", "half an hour", "90"), for the dialog's length step."""
+    text = " ".join(text.split())
+    if text.isdigit():
+        return timedelta(minutes=int(text))
+    match = _FOR.fullmatch(text)
+    return _length(match) if match else None
+
+
+class _Reader:
+    """The request text, from which recognised phrases are cut one by one."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def take(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
+        match = pattern.search(self.text)
+        if match:
+            self.text = f"{self.text[: match.start()]} {self.text[match.end() :]}"
+        return match
+
+
+def _subject(rest: str) -> str | None:
+    rest = " ".join(rest.split())
+    previous = None
+    while previous != rest:
+        previous, rest = rest, _LEFTOVER_EDGES.sub("", rest).strip()
+    return rest or None
+
+
+def _length(match: re.Match[str]) -> timedelta:
+    if match.group("half"):
+        return timedelta(minutes=30)
+    if match.group("quarter"):
+        return timedelta(minutes=15)
+    if match.group("one"):
+        return timedelta(hours=1)
+    if match.group("hours"):
+        hours = float(match.group("hours").replace(",", "."))
+        return timedelta(hours=hours, minutes=int(match.group("hmin") or 0))
+    return timedelta(minutes=int(match.group("minutes")))
+
+
+def _clock(text: str) -> time:
+    word = text.lower().replace(".", "").replace(" ", "")
+    if word in ("noon", "midday"):
+        return time(12)
+    if word == "midnight":
+        return time(0)
+    suffix = word[-2:] if word[-2:] in ("am", "pm") else ""
+    digits = word.removesuffix(suffix)
+    hour_text, _, minute_text = digits.partition(":")
+    hour, minute = int(hour_text), int(minute_text or 0)
+    if suffix:
+        if not 1 <= hour <= 12:
+            raise RequestError(f"{text} is not a time I can read.")
+        hour = hour % 12 + (12 if suffix == "pm" else 0)
+    if hour > 23 or minute > 59:
+        raise RequestError(f"{text} is not a time I can read.")
+    return time(hour, minute)
+
+
+def _range(match: re.Match[str]) -> tuple[time, time]:
+    first, second = match.group("first"), match.group("second")
+    end = _clock(second)
+    suffix = _meridiem(second)
+    if suffix and first[0].isdigit() and not _meridiem(first):
+        # "3-4pm", "10:30-11am": the first time shares the second's am/pm...
+        start = _clock(first + suffix)
+        if start > end:  # ...unless that puts it after the end: "11-1pm" starts at 11am.
+            start = _clock(first + ("am" if suffix == "pm" else "pm"))
+        return start, end
+    return (_business_hour(int(first)) if first.isdigit() else _clock(first)), end
+
+
+def _meridiem(text: str) -> str:
+    tail = text.lower().replace(".", "").replace(" ", "")[-2:]
+    return tail if tail in ("am", "pm") else ""
+
+
+def _business_hour(hour: int) -> time:
+    """A bare hour ("at 3") in working hours: 1-7 are afternoon, 8-12 morning, 13-23 as said."""
+    if hour > 23:
+        raise RequestError(f"{hour} is not an hour of the day.")
+    return time(hour + 12 if 1 <= hour <= 7 else hour)
+
+
+def _at(
+    day: date | None, clock: time, now: datetime, tz: tzinfo, *, day_is_explicit: bool
+) -> datetime:
+    if day is None:
+        start = datetime.combine(now.date(), clock, tzinfo=tz)
+        # A time already past today means tomorrow's.
+        return start if start >= now - PAST_TOLERANCE else start + timedelta(days=1)
+    return datetime.combine(day, clock, tzinfo=tz)
+
+
+def _weekday(match: re.Match[str], today: date) -> date:
+    wanted = _WEEKDAYS[match.group("weekday").lower()]
+    ahead = (wanted - today.weekday()) % 7
+    if match.group("next") and match.group("next").lower().startswith("next") and ahead == 0:
+        ahead = 7
+    return today + timedelta(days=ahead)
+
+
+def _month_day(match: re.Match[str], today: date) -> date:
+    month = _MONTHS[(match.group("month") or match.group("month2")).lower().rstrip(".")]
+    day = int(match.group("day") or match.group("day2"))
+    year = int(match.group("year")) if match.group("year") else today.year
+    try:
+        result = date(year, month, day)
+    except ValueError:
+        raise RequestError(f"{match.group(0).strip()} is not a date.") from None
+    if not match.group("year") and result < today:
+        result = result.replace(year=year + 1)  # "Jan 5" in December is next January
+    return result
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise RequestError(f"{text} is not a date I can read.") from None
+
+
 def _iso_start(match: re.Match[str], tz: tzinfo) -> datetime:
-    if not match.group("time"):
-        raise RequestError(
-            f"Add a start time to {match.group('date')}, for example {match.group('date')}T10:00."
-        )
-    clock = match.group("time").zfill(5 if match.group("time").count(":") == 1 else 8)
+    clock = match.group("time")
+    clock = clock.zfill(5 if clock.count(":") == 1 else 8)
     offset = match.group("offset") or ""
     if offset.upper() == "Z":
         offset = "+00:00"
     try:
         start = datetime.fromisoformat(f"{match.group('date')}T{clock}{offset}")
     except ValueError:
-        raise RequestError(f"{match.group(0)} is not a date and time I can read.") from None
+        raise RequestError(f"{match.group(0).strip()} is not a date and time I can read.") from None
     # A time written without an offset is wall-clock time in the user's zone.
     return start.replace(tzinfo=tz) if start.tzinfo is None else start
-
-
-def _cut(text: str, match: re.Match[str]) -> str:
-    return text[: match.start()] + " " + text[match.end() :]

@@ -1,0 +1,56 @@
+"""`python -m dialogs.when [--tz ZONE] [--now ISO8601] TEXT`: how the bot reads a /meet request.
+
+Prints one JSON object, {"subject", "start", "end"} (ISO 8601 with offset, or null), and exits 0;
+for a meeting that cannot exist it prints {"error": "..."} and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dialogs.request import RequestError, parse_request
+
+DEFAULT_LENGTH = timedelta(minutes=30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dialogs.when", description=__doc__)
+    parser.add_argument("--tz", default="UTC", help="the user's IANA time zone (default UTC)")
+    parser.add_argument("--now", help="the current time, ISO 8601 (default: the clock)")
+    parser.add_argument("text", nargs="+", help="what follows /meet")
+    args = parser.parse_args(argv)
+    try:
+        tz = ZoneInfo(args.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        parser.error(f"--tz {args.tz!r} is not an IANA time zone")
+    now = datetime.now(UTC)
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            parser.error(f"--now {args.now!r} is not ISO 8601")
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=tz)
+    try:
+        draft = parse_request(" ".join(args.text), now=now, tz=tz, default_length=DEFAULT_LENGTH)
+    except RequestError as exc:
+        print(json.dumps({"error": str(exc)}))  # noqa: T201 - the CLI's output
+        return 2
+    print(  # noqa: T201 - the CLI's output
+        json.dumps(
+            {
+                "subject": draft.subject,
+                "start": draft.start.isoformat() if draft.start else None,
+                "end": draft.end.isoformat() if draft.end else None,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
