@@ -53,6 +53,70 @@ def meeting_card(meeting: OnlineMeeting, tz: tzinfo) -> dict[str, Any]:
     )
 
 
+def confirmation_card(
+    *, subject: str, start: datetime, end: datetime, tz: tzinfo, passcode_required: bool | None
+) -> dict[str, Any]:
+    """States exactly how the request was understood, with Create / Change / Cancel."""
+    facts = [_fact("When", format_span(start, end, tz))]
+    minutes = int((end - start).total_seconds() // 60)
+    facts.append(
+        _fact(
+            "Length", f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+        )
+    )
+    if passcode_required is not None:
+        facts.append(_fact("Passcode", "required" if passcode_required else "none"))
+    return _card(
+        [
+            {"type": "TextBlock", "text": "Create this meeting?", "isSubtle": True, "wrap": True},
+            {
+                "type": "TextBlock",
+                "text": subject,
+                "size": "Large",
+                "weight": "Bolder",
+                "wrap": True,
+                "spacing": "None",
+            },
+            {"type": "FactSet", "facts": facts},
+        ],
+        actions=[
+            {
+                "type": "Action.Submit",
+                "title": "Create",
+                "style": "positive",
+                "data": {"meet": "create"},
+            },
+            {"type": "Action.Submit", "title": "Change", "data": {"meet": "change"}},
+            {"type": "Action.Submit", "title": "Cancel", "data": {"meet": "cancel"}},
+        ],
+        fallback=f"Create {subject}, {format_span(start, end, tz)}? "
+        "Reply create, change or cancel.",
+    )
+
+
+def start_picker_card(now: datetime) -> dict[str, Any]:
+    """A date and time form for people who prefer picking to typing."""
+    return _card(
+        [
+            {
+                "type": "Input.Date",
+                "id": "date",
+                "label": "Date",
+                "value": f"{now:%Y-%m-%d}",
+                "min": f"{now:%Y-%m-%d}",
+            },
+            {
+                "type": "Input.Time",
+                "id": "time",
+                "label": "Start time",
+                "value": f"{(now.hour + 1) % 24:02d}:00",
+            },
+        ],
+        actions=[{"type": "Action.Submit", "title": "Use this time"}],
+        fallback="Type a start time, for example 'tomorrow 10am'.",
+    )
+
+
 def sign_in_card(url: str, *, pending_subject: str | None) -> dict[str, Any]:
     """Asks the user to sign in once, so meetings are created with their own account."""
     why = (

@@ -11,6 +11,7 @@ class CommandName(StrEnum):
     HELP = "help"
     SIGNIN = "signin"
     SIGNOUT = "signout"
+    CANCEL = "cancel"
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
+from botbuilder.core import (
+    ActivityHandler,
+    CardFactory,
+    MessageFactory,
+    PrivateConversationState,
+    Storage,
+    TurnContext,
+)
 from botbuilder.core.teams import TeamsInfo
+from botbuilder.dialogs import DialogContext, DialogSet, DialogTurnResult, DialogTurnStatus
 
 from bot.cards import meeting_card, meeting_summary, sign_in_card
 from bot.commands import CommandName, parse_command
@@ -17,17 +27,20 @@ from bot.identity import SignInRequired, TeamsUser
 from bot.meetings import MeetingScheduler
 from bot.replies import explain
 from bot.signin import PendingMeeting, PendingRequests, SignInFlows
-from bot.teams import teams_user, user_locale, user_timezone, zone_from_text, zone_to_text
+from bot.storage import ETagConflict
+from bot.teams import teams_user, user_locale, user_timezone
 from bot.tokens import DelegatedTokenProvider, NoWorkAccount, SignInFailed
+from dialogs.meeting_dialog import MeetingDialog, MeetingRequestDraft
 from dialogs.request import RequestError, parse_request
+from dialogs.zones import zone_from_text, zone_to_text
 from graph import GraphError, GraphUnauthorized
 
 log = logging.getLogger(__name__)
 
 HELP_TEXT = (
-    "I create Teams meetings with you as the organizer. Try **/meet Standup** (starts now, "
-    "{minutes} minutes) or **/meet Sync 2026-12-01T10:00 45m**. **/signin** and **/signout** "
-    "manage your sign-in."
+    "I create Teams meetings with you as the organizer. Try **/meet Design review tomorrow 3pm "
+    "for 45m**, or just **/meet** and I'll ask. Without a length a meeting lasts {minutes} "
+    "minutes. Type **cancel** to stop a request; **/signin** and **/signout** manage your sign-in."
 )
 
 
@@ -41,15 +54,18 @@ class SignIn:
 
 
 class MeetingBot(ActivityHandler):
-    """Routes message commands; the meeting work itself lives in MeetingScheduler."""
+    """Routes commands and dialog turns; the meeting work itself lives in MeetingScheduler."""
 
     def __init__(
         self,
         scheduler: MeetingScheduler,
+        storage: Storage,
         *,
         sign_in: SignIn | None,
         default_minutes: int,
         default_timezone: str,
+        ask_passcode: bool = False,
+        skip_confirmation: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__()
@@ -57,17 +73,66 @@ class MeetingBot(ActivityHandler):
         self._sign_in = sign_in
         self._default_length = timedelta(minutes=default_minutes)
         self._default_timezone = default_timezone
+        self._ask_passcode = ask_passcode
         self._clock = clock
+        # Dialog state per user *and* conversation: two people using the bot in one channel
+        # never see or disturb each other's questions.
+        self._state = PrivateConversationState(storage)
+        self._dialogs = DialogSet(self._state.create_property("DialogState"))
+        self._dialogs.add(
+            MeetingDialog(
+                default_length=self._default_length,
+                ask_passcode=ask_passcode,
+                skip_confirmation=skip_confirmation,
+                clock=clock,
+            )
+        )
+        self._turns = KeyedLocks()
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        conversation = activity.conversation.id if activity.conversation else ""
+        sender = activity.from_property.id if activity.from_property else ""
+        key = f"{conversation}|{sender}"
+        # One turn at a time per user and conversation in this process; across processes the
+        # storage's ETags catch a race instead of losing an update.
+        async with self._turns.hold(key):
+            await super().on_turn(turn_context)
+            try:
+                await self._state.save_changes(turn_context)
+            except ETagConflict:
+                await turn_context.send_activity(
+                    "Two of your messages arrived at once and I kept the first. "
+                    "Please send the last one again."
+                )
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
+        dialog = await self._dialogs.create_context(turn_context)
         command = parse_command(turn_context.activity.text or "")
         if command.name is CommandName.MEET:
-            await self._meet(turn_context, command.argument)
+            await dialog.cancel_all_dialogs()  # a new /meet replaces an unfinished one
+            await self._meet(dialog, command.argument)
+        elif command.name is CommandName.CANCEL:
+            if dialog.active_dialog is None:
+                await turn_context.send_activity("There is nothing to cancel.")
+            else:
+                await dialog.cancel_all_dialogs()
+                await turn_context.send_activity("Cancelled. Nothing was created.")
+        elif command.name is CommandName.HELP:
+            await turn_context.send_activity(self._help())
+            if dialog.active_dialog is not None:
+                await dialog.reprompt_dialog()
         elif command.name is CommandName.SIGNIN:
             await self._signin(turn_context)
         elif command.name is CommandName.SIGNOUT:
             await self._signout(turn_context)
-        elif command.name is CommandName.HELP or not command.word:
+        elif dialog.active_dialog is not None:
+            await self._finish(dialog, await dialog.continue_dialog())
+        elif turn_context.activity.value:
+            await turn_context.send_activity(
+                "That card is no longer active. Type **/meet** to start a new request."
+            )
+        elif not command.word:
             await turn_context.send_activity(self._help())
         else:
             await turn_context.send_activity(
@@ -91,32 +156,49 @@ class MeetingBot(ActivityHandler):
             end=datetime.fromisoformat(pending.end),
             tz=zone_from_text(pending.timezone),
             locale=pending.locale,
+            passcode_required=pending.passcode_required,
         )
 
-    async def _meet(self, turn_context: TurnContext, text: str) -> None:
-        activity = turn_context.activity
+    async def _meet(self, dialog: DialogContext, text: str) -> None:
+        """Read the command, then let the dialog ask for whatever it left out."""
+        activity = dialog.context.activity
         tz = user_timezone(activity, self._default_timezone)
-        now = self._clock()
         try:
-            draft = parse_request(text, now=now, tz=tz, default_length=self._default_length)
-        except RequestError as error:
-            await turn_context.send_activity(explain(error))
-            return
-        if draft.subject is None:
-            await turn_context.send_activity(
-                "What is the meeting about? Type **/meet** followed by a subject, "
-                "for example **/meet Standup**."
+            parsed = parse_request(
+                text, now=self._clock(), tz=tz, default_length=self._default_length
             )
+        except RequestError as error:
+            await dialog.context.send_activity(explain(error))
             return
-        start = draft.start or now.astimezone(tz)
+        draft = MeetingRequestDraft(
+            timezone=zone_to_text(tz),
+            subject=parsed.subject,
+            start=parsed.start.isoformat() if parsed.start else None,
+            end=parsed.end.isoformat() if parsed.end else None,
+            length_given=parsed.length_given,
+            complete_command=bool(parsed.subject and parsed.start),
+            # A complete command asks nothing, so "ask" falls back to requiring a passcode.
+            passcode_required=True if self._ask_passcode and parsed.start else None,
+        )
+        await self._finish(
+            dialog, await dialog.begin_dialog(MeetingDialog.__name__, draft.to_options())
+        )
+
+    async def _finish(self, dialog: DialogContext, result: DialogTurnResult) -> None:
+        """When the dialog ends with a confirmed request, create the meeting."""
+        if result.status is not DialogTurnStatus.Complete or not result.result:
+            return
+        draft = MeetingRequestDraft(**result.result)
+        activity = dialog.context.activity
         await self._create(
-            turn_context,
+            dialog.context,
             teams_user(activity),
-            subject=draft.subject,
-            start=start,
-            end=draft.end or start + self._default_length,
-            tz=tz,
+            subject=draft.subject or "Teams meeting",
+            start=datetime.fromisoformat(draft.start or ""),
+            end=datetime.fromisoformat(draft.end or ""),
+            tz=zone_from_text(draft.timezone),
             locale=user_locale(activity),
+            passcode_required=draft.passcode_required,
         )
 
     async def _create(
@@ -129,10 +211,16 @@ class MeetingBot(ActivityHandler):
         end: datetime,
         tz: tzinfo,
         locale: str,
+        passcode_required: bool | None = None,
     ) -> None:
         try:
             meeting = await self._scheduler.create(
-                user, subject=subject, start=start, end=end, locale=locale
+                user,
+                subject=subject,
+                start=start,
+                end=end,
+                locale=locale,
+                passcode_required=passcode_required,
             )
         except (SignInRequired, GraphUnauthorized) as error:
             if self._sign_in is None:
@@ -149,6 +237,7 @@ class MeetingBot(ActivityHandler):
                     timezone=zone_to_text(tz),
                     locale=locale,
                     reference=reference.serialize(),
+                    passcode_required=passcode_required,
                 ),
             )
             await self._send_sign_in_card(turn_context, user, pending_subject=subject)
@@ -221,3 +310,23 @@ async def _login_hint(turn_context: TurnContext) -> str:
         log.debug("no roster entry for the sign-in hint", exc_info=True)
         return ""
     return str(getattr(member, "user_principal_name", "") or "")
+
+
+class KeyedLocks:
+    """An asyncio lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]

@@ -27,11 +27,24 @@ class MeetingScheduler:
         self._on_behalf_of_user = on_behalf_of_user
 
     async def create(
-        self, user: TeamsUser, *, subject: str, start: datetime, end: datetime, locale: str
+        self,
+        user: TeamsUser,
+        *,
+        subject: str,
+        start: datetime,
+        end: datetime,
+        locale: str,
+        passcode_required: bool | None = None,
     ) -> OnlineMeeting:
+        """`passcode_required=None` follows the configured policy."""
         token = await self._tokens.token_for(user)
         request = MeetingRequest(
-            subject=subject, start=start, end=end, passcode_required=self._passcode_required
+            subject=subject,
+            start=start,
+            end=end,
+            passcode_required=(
+                self._passcode_required if passcode_required is None else passcode_required
+            ),
         )
         user_id = user.aad_object_id if self._on_behalf_of_user else None
         return await self._graph.create_meeting(token, request, user_id=user_id, locale=locale)

@@ -106,14 +106,17 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         scheduler = MeetingScheduler(
             GraphClient(http, graph_url),
             tokens,
-            passcode_required=settings.passcode_policy is PasscodePolicy.REQUIRED,
+            passcode_required=settings.passcode_policy is not PasscodePolicy.NONE,
             on_behalf_of_user=application_mode,
         )
         app[BOT] = MeetingBot(
             scheduler,
+            storage,
             sign_in=sign_in,
             default_minutes=settings.default_meeting_minutes,
             default_timezone=settings.default_timezone,
+            ask_passcode=settings.passcode_policy is PasscodePolicy.ASK,
+            skip_confirmation=settings.skip_confirmation,
         )
         app[ADAPTER] = create_adapter(settings)
         yield

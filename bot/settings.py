@@ -30,6 +30,7 @@ class Mode(StrEnum):
 class PasscodePolicy(StrEnum):
     REQUIRED = "required"
     NONE = "none"
+    ASK = "ask"  # the dialog asks; a complete one-shot command uses "required"
 
 
 class GraphPermission(StrEnum):
@@ -59,6 +60,7 @@ class Settings:
     graph_permission: GraphPermission = GraphPermission.DELEGATED
     token_cache_key: str = field(default="", repr=False)
     authority: str = "https://login.microsoftonline.com/organizations"
+    skip_confirmation: bool = False
 
     @property
     def mode(self) -> Mode:
@@ -117,6 +119,7 @@ class Settings:
             token_cache_key=token_cache_key,
             authority=env.get("AUTH_AUTHORITY", "").strip().rstrip("/")
             or f"https://login.microsoftonline.com/{tenant or 'organizations'}",
+            skip_confirmation=_bool(env, "SKIP_CONFIRMATION"),
         )
 
 
@@ -174,6 +177,15 @@ def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, not {value}.")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be true or false, not {raw!r}.")
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -42,6 +42,7 @@ class PendingMeeting:
     timezone: str
     locale: str
     reference: dict[str, Any]
+    passcode_required: bool | None = None
 
 
 class SignInFlows:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
+import jsonpickle
 from botbuilder.core import Storage
 
 
@@ -18,7 +18,10 @@ class ETagConflict(KeyError):
 
 
 class SqliteStorage(Storage):  # type: ignore[misc]
-    """JSON documents by key in one SQLite file; every write gets a fresh ETag.
+    """Documents by key in one SQLite file; every write gets a fresh ETag.
+
+    Values are encoded with jsonpickle, as botbuilder's own state code does, so dialog state
+    (DialogState and prompt objects) round-trips as well as plain dicts.
 
     A value written with `e_tag` other than None or "*" only replaces a stored value with that same
     ETag (otherwise ETagConflict), so two writers racing on one key never lose an update silently.
@@ -60,15 +63,19 @@ class SqliteStorage(Storage):  # type: ignore[misc]
             rows = self._db.execute(
                 f"SELECT key, etag, value FROM items WHERE key IN ({marks})", keys
             ).fetchall()
-        return {key: {**json.loads(value), "e_tag": etag} for key, etag, value in rows}
+        return {key: _with_etag(jsonpickle.decode(value), etag) for key, etag, value in rows}
 
     def _write(self, changes: dict[str, Any]) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for key, change in changes.items():
-                    value = dict(change)
-                    expected = value.pop("e_tag", None)
+                    value = dict(change) if isinstance(change, dict) else change
+                    expected = (
+                        value.pop("e_tag", None)
+                        if isinstance(value, dict)
+                        else getattr(value, "e_tag", None)
+                    )
                     row = self._db.execute(
                         "SELECT etag FROM items WHERE key = ?", (key,)
                     ).fetchone()
@@ -76,7 +83,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]
                     self._db.execute(
                         "INSERT INTO items (key, etag, value) VALUES (?, ?, ?) ON CONFLICT(key) "
                         "DO UPDATE SET etag = excluded.etag, value = excluded.value",
-                        (key, uuid.uuid4().hex, json.dumps(value)),
+                        (key, uuid.uuid4().hex, jsonpickle.encode(value)),
                     )
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -86,6 +93,13 @@ class SqliteStorage(Storage):  # type: ignore[misc]
     def _delete(self, keys: list[str]) -> None:
         with self._lock:
             self._db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in keys])
+
+
+def _with_etag(value: Any, etag: str) -> Any:
+    if isinstance(value, dict):
+        return {**value, "e_tag": etag}
+    value.e_tag = etag
+    return value
 
 
 def _check_etag(key: str, expected: str | None, current: str | None) -> None:

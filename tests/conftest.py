@@ -153,13 +153,19 @@ def activity(
 
 
 async def say(
-    bot: BotClient, connector: Connector, text: str, **kwargs: Any
+    bot: BotClient,
+    connector: Connector,
+    text: str,
+    *,
+    value: dict[str, Any] | None = None,
+    **kwargs: Any,
 ) -> list[dict[str, Any]]:
-    """Send `text` through /api/messages and return the replies it produced."""
+    """Send `text` (or a card's submitted `value`) through /api/messages; return the replies."""
     before = len(connector.activities)
-    response = await bot.post(
-        "/api/messages", json=activity(text, service_url=connector.url, **kwargs)
-    )
+    payload = activity(text, service_url=connector.url, **kwargs)
+    if value is not None:
+        payload["value"] = value
+    response = await bot.post("/api/messages", json=payload)
     assert response.status in (200, 201), await response.text()
     return connector.activities[before:]
 

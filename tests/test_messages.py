@@ -15,6 +15,7 @@ from tests.conftest import (
     UNLICENSED,
     BotClient,
     Connector,
+    MakeBot,
     activity,
     card_of,
     facts_of,
@@ -23,6 +24,12 @@ from tests.conftest import (
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture
+async def bot(make_bot: MakeBot) -> BotClient:
+    """Complete commands create at once here; the confirmation step has its own tests."""
+    return await make_bot(SKIP_CONFIRMATION="true")
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +42,7 @@ async def signed_in(bot: BotClient, connector: Connector) -> None:
 async def test_meet_replies_with_the_meeting_card(
     bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
 ) -> None:
-    [reply] = await say(bot, connector, "/meet Standup")
+    [reply] = await say(bot, connector, "/meet Standup now")
 
     [meeting] = sandbox_graph.meetings()
     card = card_of(reply)
@@ -63,7 +70,7 @@ async def test_meeting_starts_now_for_the_default_length_with_the_requester_as_o
     bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
 ) -> None:
     before = datetime.now(UTC)
-    await say(bot, connector, "/meet Standup")
+    await say(bot, connector, "/meet Standup now")
 
     [meeting] = sandbox_graph.meetings()
     start = datetime.fromisoformat(meeting["startDateTime"])
@@ -75,7 +82,8 @@ async def test_meeting_starts_now_for_the_default_length_with_the_requester_as_o
 
 
 @pytest.mark.parametrize(
-    "text", ["meet Standup", "MEET Standup", "/Meet   Standup", "  /meet Standup  "]
+    "text",
+    ["meet Standup now", "MEET Standup now", "/Meet   Standup  NOW", "  /meet Standup now  "],
 )
 async def test_command_works_with_or_without_slash_in_any_case(
     bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph, text: str
@@ -103,21 +111,21 @@ async def test_iso_time_and_length_are_read_in_the_users_time_zone(
 async def test_users_locale_is_sent_to_graph_as_accept_language(
     bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
 ) -> None:
-    await say(bot, connector, "/meet Standup", locale="fr-FR")
+    await say(bot, connector, "/meet Standup now", locale="fr-FR")
     assert sandbox_graph.requests[-1].headers["Accept-Language"] == "fr-FR"
 
 
 async def test_client_without_a_time_zone_falls_back_to_the_configured_default(
     bot: BotClient, connector: Connector
 ) -> None:
-    [reply] = await say(bot, connector, "/meet Standup", timezone=None)
+    [reply] = await say(bot, connector, "/meet Standup now", timezone=None)
     assert card_of(reply)["body"][1]["text"].endswith("(UTC)")
 
 
 async def test_organizer_without_audio_conferencing_gets_a_note_instead_of_dial_in(
     bot: BotClient, connector: Connector
 ) -> None:
-    [reply] = await say(bot, connector, "/meet Standup", user=NO_AUDIO)
+    [reply] = await say(bot, connector, "/meet Standup now", user=NO_AUDIO)
 
     card = card_of(reply)
     assert "Dial in" not in facts_of(card)
@@ -159,7 +167,7 @@ async def test_graph_errors_become_one_line_with_the_request_id(
 ) -> None:
     sandbox_graph.faults.fail_next(status, retry_after=retry_after)
 
-    [reply] = await say(bot, connector, "/meet Standup")
+    [reply] = await say(bot, connector, "/meet Standup now")
 
     text = assert_one_friendly_line(reply)
     assert expected in text
@@ -173,14 +181,14 @@ async def test_missing_access_policy_is_explained_for_the_admin(
     sandbox_graph.faults.fail_next(
         403, code="Forbidden", message="No application access policy found for this app."
     )
-    [reply] = await say(bot, connector, "/meet Standup")
+    [reply] = await say(bot, connector, "/meet Standup now")
     assert "application access policy" in assert_one_friendly_line(reply)
 
 
 async def test_unlicensed_user_is_told_why(
     bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
 ) -> None:
-    [reply] = await say(bot, connector, "/meet Standup", user=UNLICENSED)
+    [reply] = await say(bot, connector, "/meet Standup now", user=UNLICENSED)
 
     text = assert_one_friendly_line(reply)
     assert "work or school account with a Teams licence" in text
@@ -190,7 +198,7 @@ async def test_unlicensed_user_is_told_why(
 async def test_chat_account_without_an_entra_identity_is_told_why(
     bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
 ) -> None:
-    [reply] = await say(bot, connector, "/meet Standup", user=None)
+    [reply] = await say(bot, connector, "/meet Standup now", user=None)
 
     assert "work or school accounts" in assert_one_friendly_line(reply)
     assert sandbox_graph.requests == []
@@ -221,7 +229,7 @@ async def test_unknown_command_gets_a_hint(bot: BotClient, connector: Connector)
 
 async def test_help_lists_the_meet_command(bot: BotClient, connector: Connector) -> None:
     [reply] = await say(bot, connector, "/help")
-    assert "/meet Standup" in reply["text"]
+    assert "/meet Design review tomorrow 3pm for 45m" in reply["text"]
 
 
 # -- the HTTP edge ------------------------------------------------------------------------------

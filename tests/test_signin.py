@@ -28,6 +28,12 @@ from tests.conftest import (
 CASEY = next(u for u in DEFAULT_USERS if u.upn == "casey@personal.example")
 
 
+@pytest.fixture
+async def bot(make_bot: MakeBot) -> BotClient:
+    """Complete commands create at once here; the confirmation step has its own tests."""
+    return await make_bot(SKIP_CONFIRMATION="true")
+
+
 def meeting_cards(activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         card_of(a)
@@ -39,7 +45,7 @@ def meeting_cards(activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def test_first_meet_asks_to_sign_in_then_the_meeting_appears_without_retyping(
     bot: BotClient, connector: Connector, sandbox: SandboxServer
 ) -> None:
-    [card] = await say(bot, connector, "/meet Standup")
+    [card] = await say(bot, connector, "/meet Standup now")
     assert sandbox.graph.requests == []  # nothing created before sign-in
     assert "**Standup**" in card_of(card)["body"][1]["text"]
 
@@ -70,7 +76,7 @@ async def test_second_meet_needs_no_sign_in(
 ) -> None:
     await sign_in(bot, connector)
 
-    [reply] = await say(bot, connector, "/meet Retro")
+    [reply] = await say(bot, connector, "/meet Retro now")
 
     assert card_of(reply)["body"][0]["text"] == "Retro"
     assert facts_of(card_of(reply))["Passcode"]
@@ -78,12 +84,12 @@ async def test_second_meet_needs_no_sign_in(
 
 
 async def test_sign_in_survives_a_restart(make_bot: MakeBot, connector: Connector) -> None:
-    first = await make_bot()
+    first = await make_bot(SKIP_CONFIRMATION="true")
     await sign_in(first, connector)
     await first.close()
 
-    second = await make_bot()
-    [reply] = await say(second, connector, "/meet After restart")
+    second = await make_bot(SKIP_CONFIRMATION="true")
+    [reply] = await say(second, connector, "/meet After restart now")
 
     assert card_of(reply)["body"][0]["text"] == "After restart"
 
@@ -104,7 +110,7 @@ async def test_sign_in_without_a_waiting_request_confirms(
 async def test_link_opened_by_a_colleague_is_refused_and_nothing_is_stored(
     bot: BotClient, connector: Connector, sandbox: SandboxServer
 ) -> None:
-    [card] = await say(bot, connector, "/meet Standup")
+    [card] = await say(bot, connector, "/meet Standup now")
 
     page = await complete_sign_in(sign_in_url(card), username=MEGAN.upn)
 
@@ -117,7 +123,7 @@ async def test_link_opened_by_a_colleague_is_refused_and_nothing_is_stored(
     stored = await bot.app[STORAGE].read([f"msal-cache/{ALEX.tenant_id}/{ALEX.oid}"])
     assert stored == {}
     # Alex is still not signed in; Megan's token was not attached to anyone.
-    [again] = await say(bot, connector, "/meet Standup")
+    [again] = await say(bot, connector, "/meet Standup now")
     assert sign_in_url(again)
 
 
@@ -133,7 +139,7 @@ async def test_personal_microsoft_account_is_refused_with_a_clear_message(
 async def test_replayed_callback_is_refused(
     bot: BotClient, connector: Connector, sandbox: SandboxServer
 ) -> None:
-    [card] = await say(bot, connector, "/meet Standup")
+    [card] = await say(bot, connector, "/meet Standup now")
     async with Browser() as browser:
         authorize_page = await browser.open(sign_in_url(card))
         answer = await browser.submit(authorize_page, username=ALEX.upn)
@@ -149,7 +155,7 @@ async def test_replayed_callback_is_refused(
 async def test_expired_sign_in_link_is_refused_and_forgotten(
     bot: BotClient, connector: Connector
 ) -> None:
-    [card] = await say(bot, connector, "/meet Standup")
+    [card] = await say(bot, connector, "/meet Standup now")
     url = sign_in_url(card)
     storage = bot.app[STORAGE]
     key = "signin/" + url.split("id=", 1)[1]
@@ -175,7 +181,7 @@ async def test_expired_access_token_is_refreshed_silently(
     sandbox.idp.access_token_lifetime = 60  # inside MSAL's refresh margin: stale at once
     await sign_in(bot, connector)
 
-    [reply] = await say(bot, connector, "/meet Standup")
+    [reply] = await say(bot, connector, "/meet Standup now")
 
     assert card_of(reply)["body"][0]["text"] == "Standup"
     assert sandbox.idp.token_grants == ["authorization_code", "refresh_token"]
@@ -205,7 +211,7 @@ async def test_graph_rejecting_the_token_asks_for_sign_in_and_keeps_the_request(
     await sign_in(bot, connector)
     sandbox.graph.faults.fail_next(401, code="InvalidAuthenticationToken")
 
-    [card] = await say(bot, connector, "/meet Standup")
+    [card] = await say(bot, connector, "/meet Standup now")
     before = len(connector.activities)
     await complete_sign_in(sign_in_url(card), username=ALEX.upn)
 
@@ -218,7 +224,7 @@ async def test_signout_forgets_the_users_tokens(bot: BotClient, connector: Conne
     await sign_in(bot, connector)
 
     [reply] = await say(bot, connector, "/signout")
-    [next_reply] = await say(bot, connector, "/meet Standup")
+    [next_reply] = await say(bot, connector, "/meet Standup now")
 
     assert reply["text"].startswith("You're signed out")
     assert sign_in_url(next_reply)
@@ -226,7 +232,7 @@ async def test_signout_forgets_the_users_tokens(bot: BotClient, connector: Conne
 
 async def test_tokens_are_never_stored_in_clear_text(bot: BotClient, connector: Connector) -> None:
     await sign_in(bot, connector)
-    await say(bot, connector, "/meet Standup")
+    await say(bot, connector, "/meet Standup now")
     data_dir = bot.app[SETTINGS].data_dir
     await bot.close()  # cleanup closes the database
 
@@ -245,7 +251,7 @@ async def test_tokens_are_never_stored_in_clear_text(bot: BotClient, connector: 
 
 @pytest.fixture
 async def app_mode_bot(make_bot: MakeBot) -> BotClient:
-    return await make_bot(GRAPH_PERMISSION="application")
+    return await make_bot(GRAPH_PERMISSION="application", SKIP_CONFIRMATION="true")
 
 
 async def test_application_mode_creates_meetings_for_the_requester_through_users(
@@ -253,7 +259,7 @@ async def test_application_mode_creates_meetings_for_the_requester_through_users
 ) -> None:
     sandbox = app_mode_bot.app[SANDBOX]
 
-    [reply] = await say(app_mode_bot, connector, "/meet Standup")
+    [reply] = await say(app_mode_bot, connector, "/meet Standup now")
 
     assert card_of(reply)["body"][0]["text"] == "Standup"
     [request] = sandbox.graph.requests
@@ -269,7 +275,7 @@ async def test_application_mode_explains_a_missing_access_policy(
     sandbox = app_mode_bot.app[SANDBOX]
     sandbox.graph.revoke_access_policies()
 
-    [reply] = await say(app_mode_bot, connector, "/meet Standup")
+    [reply] = await say(app_mode_bot, connector, "/meet Standup now")
 
     assert "application access policy" in reply["text"]
     assert "admin" in reply["text"]

@@ -80,6 +80,26 @@ class PlaygroundChat:
         )
         assert response.status == 200, await response.text()
 
+    async def submit(
+        self,
+        conversation_id: str,
+        message: dict[str, Any],
+        value: dict[str, Any],
+        *,
+        user_id: str = "user-id-0",
+    ) -> None:
+        """Press an Action.Submit button on a card the bot posted."""
+        response = await self._session.post(
+            f"{self._base}/_conversation/v1/submit",
+            json={
+                "conversation": {"id": conversation_id},
+                "from": {"id": user_id},
+                "replyToId": message["messageId"],
+                "value": value,
+            },
+        )
+        assert response.status in (200, 201, 202), await response.text()
+
     async def next_bot_message(self, wait_seconds: float = 20) -> dict[str, Any]:
         """The next message the bot posted, as the Playground's chat shows it."""
         async with asyncio.timeout(wait_seconds):

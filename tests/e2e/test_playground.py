@@ -18,7 +18,11 @@ def card(message: dict[str, Any]) -> dict[str, Any]:
 async def test_first_meet_signs_in_once_then_every_meet_shows_the_meeting_card(
     chat: PlaygroundChat,
 ) -> None:
-    await chat.send(chat.personal_chat, "/meet Standup")
+    await chat.send(chat.personal_chat, "/meet Standup tomorrow 9am for 15m")
+    confirmation_message = await chat.next_bot_message()
+    confirmation = card(confirmation_message)
+    assert confirmation["body"][1]["text"] == "Standup"
+    await chat.submit(chat.personal_chat, confirmation_message, {"meet": "create"})
     sign_in = card(await chat.next_bot_message())
     assert sign_in["body"][0]["text"] == "Sign in to Microsoft"
 
@@ -33,8 +37,23 @@ async def test_first_meet_signs_in_once_then_every_meet_shows_the_meeting_card(
     assert facts_of(meeting)["Passcode"]
     assert facts_of(meeting)["Meeting ID"].replace(" ", "").isdigit()
 
-    await chat.send(chat.personal_chat, "/meet Retro")
+    await chat.send(chat.personal_chat, "/meet Retro tomorrow 4pm")
+    confirmation_message = await chat.next_bot_message()
+    await chat.submit(chat.personal_chat, confirmation_message, {"meet": "create"})
     assert card(await chat.next_bot_message())["body"][0]["text"] == "Retro"
+
+
+async def test_meet_alone_is_a_short_conversation(chat: PlaygroundChat) -> None:
+    await chat.send(chat.personal_chat, "/meet")
+    first = await chat.next_bot_message()
+    assert first.get("text") == "What is the meeting about?", first
+    await chat.send(chat.personal_chat, "Budget")
+    assert (await chat.next_bot_message())["text"].startswith("When should **Budget** start?")
+    # The Playground shows the question's date-and-time form as a message of its own.
+    picker = card(await chat.next_bot_message())
+    assert [e["type"] for e in picker["body"]] == ["Input.Date", "Input.Time"]
+    await chat.send(chat.personal_chat, "cancel")
+    assert (await chat.next_bot_message())["text"] == "Cancelled. Nothing was created."
 
 
 async def test_unknown_command_gets_a_hint_in_the_playground(chat: PlaygroundChat) -> None:

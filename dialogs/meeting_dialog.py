@@ -1,0 +1,350 @@
+"""The create-meeting conversation: ask only for what is missing, confirm, hand back the request.
+
+Each step has one job. The dialog never calls Graph: it ends with the confirmed request (or
+None when cancelled) and the bot creates the meeting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.dialogs import (
+    ComponentDialog,
+    DialogTurnResult,
+    WaterfallDialog,
+    WaterfallStepContext,
+)
+from botbuilder.dialogs.prompts import PromptOptions, PromptValidatorContext, TextPrompt
+from botbuilder.schema import Activity, CardAction
+
+from bot.cards import confirmation_card, start_picker_card
+from dialogs.request import RequestError, parse_length, parse_request, validate_times
+from dialogs.zones import zone_from_text
+
+MAX_ATTEMPTS = 3
+GIVE_UP = (
+    "Let's leave it there: nothing was created. Type **/meet** whenever you want to try again."
+)
+
+
+@dataclass(frozen=True)
+class MeetingRequestDraft:
+    """What the conversation knows so far; JSON-friendly so it survives a restart."""
+
+    timezone: str
+    subject: str | None = None
+    start: str | None = None  # ISO 8601 with offset
+    end: str | None = None
+    length_given: bool = False
+    passcode_required: bool | None = None  # None: the configured policy decides
+    complete_command: bool = False  # the command named subject and time: ask nothing
+
+    def to_options(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class MeetingDialog(ComponentDialog):
+    """Subject → start → length → passcode → confirmation, each asked only when missing."""
+
+    def __init__(
+        self,
+        *,
+        default_length: timedelta,
+        ask_passcode: bool,
+        skip_confirmation: bool,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(MeetingDialog.__name__)
+        self._default_length = default_length
+        self._ask_passcode = ask_passcode
+        self._skip_confirmation = skip_confirmation
+        self._clock = clock
+        self.add_dialog(TextPrompt("subject", self._valid_subject))
+        self.add_dialog(TextPrompt("start", self._valid_start))
+        self.add_dialog(TextPrompt("length", self._valid_length))
+        self.add_dialog(TextPrompt("passcode", self._valid_yes_no))
+        self.add_dialog(TextPrompt("confirm", self._valid_confirmation))
+        self.add_dialog(TextPrompt("change", self._valid_change))
+        self.add_dialog(
+            WaterfallDialog(
+                "steps",
+                [
+                    self._ask_subject,
+                    self._ask_start,
+                    self._ask_length,
+                    self._ask_passcode_step,
+                    self._confirm,
+                    self._act_on_confirmation,
+                    self._apply_change,
+                ],
+            )
+        )
+        self.initial_dialog_id = "steps"
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    async def _ask_subject(self, step: WaterfallStepContext) -> DialogTurnResult:
+        draft = MeetingRequestDraft(**step.options)
+        step.values["draft"] = draft.to_options()
+        if draft.subject:
+            return await step.next(None)
+        return await step.prompt("subject", _prompt("What is the meeting about?"))
+
+    async def _ask_start(self, step: WaterfallStepContext) -> DialogTurnResult:
+        draft = self._draft(step)
+        if step.result == GIVE_UP:
+            return await self._give_up(step)
+        if step.result is not None:
+            draft = replace(draft, subject=step.result)
+        step.values["draft"] = draft.to_options()
+        if draft.start:
+            return await step.next(None)
+        now = self._clock().astimezone(zone_from_text(draft.timezone))
+        question = MessageFactory.suggested_actions(
+            [_choice("Now"), _choice("In 15 minutes"), _choice("Tomorrow 9:00")],
+            f"When should **{draft.subject}** start? Pick one, type something like "
+            "'Thursday 3pm', or choose a date and time below.",
+        )
+        question.attachments = [CardFactory.adaptive_card(start_picker_card(now))]
+        return await step.prompt(
+            "start",
+            PromptOptions(
+                prompt=question,
+                retry_prompt=_text(
+                    "I couldn't read a start time in that. Try 'tomorrow 10am', 'in 15 minutes' "
+                    "or 'Friday 2pm'."
+                ),
+                validations=draft.to_options(),  # the validator reads the zone from here
+            ),
+        )
+
+    async def _ask_length(self, step: WaterfallStepContext) -> DialogTurnResult:
+        draft = self._draft(step)
+        if step.result is not None:
+            if step.result == GIVE_UP:
+                return await self._give_up(step)
+            draft = replace(draft, **step.result)
+        step.values["draft"] = draft.to_options()
+        if draft.length_given or draft.complete_command:
+            return await step.next(None)
+        return await step.prompt(
+            "length",
+            PromptOptions(
+                prompt=MessageFactory.suggested_actions(
+                    [_choice(f"{m} min") for m in (15, 30, 45, 60)],
+                    "How long? Pick one or type a length like '45m' or '1h30'.",
+                ),
+                retry_prompt=_text("Give me a length like 15m, 45 minutes or 1h."),
+            ),
+        )
+
+    async def _ask_passcode_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        draft = self._draft(step)
+        if step.result is not None:
+            if step.result == GIVE_UP:
+                return await self._give_up(step)
+            start = datetime.fromisoformat(draft.start or "")
+            end = (start.astimezone(UTC) + timedelta(minutes=step.result)).astimezone(start.tzinfo)
+            draft = replace(draft, end=end.isoformat(), length_given=True)
+        step.values["draft"] = draft.to_options()
+        if not self._ask_passcode or draft.passcode_required is not None:
+            return await step.next(None)
+        return await step.prompt(
+            "passcode",
+            PromptOptions(
+                prompt=MessageFactory.suggested_actions(
+                    [_choice("Yes"), _choice("No")], "Should people need a passcode to join?"
+                ),
+                retry_prompt=_text("Please answer yes or no."),
+            ),
+        )
+
+    async def _confirm(self, step: WaterfallStepContext) -> DialogTurnResult:
+        draft = self._draft(step)
+        if step.result is not None:
+            if step.result == GIVE_UP:
+                return await self._give_up(step)
+            draft = replace(draft, passcode_required=step.result == "yes")
+        step.values["draft"] = draft.to_options()
+        if self._skip_confirmation and draft.complete_command:
+            return await step.end_dialog(draft.to_options())
+        card = confirmation_card(
+            subject=draft.subject or "",
+            start=datetime.fromisoformat(draft.start or ""),
+            end=datetime.fromisoformat(draft.end or ""),
+            tz=zone_from_text(draft.timezone),
+            passcode_required=draft.passcode_required,
+        )
+        return await step.prompt(
+            "confirm",
+            PromptOptions(
+                prompt=MessageFactory.attachment(CardFactory.adaptive_card(card)),
+                retry_prompt=_text("Choose Create, Change or Cancel (or type one of them)."),
+            ),
+        )
+
+    async def _act_on_confirmation(self, step: WaterfallStepContext) -> DialogTurnResult:
+        if step.result == "create":
+            return await step.end_dialog(self._draft(step).to_options())
+        if step.result == "change":
+            return await step.prompt(
+                "change",
+                PromptOptions(
+                    prompt=_text(
+                        "What should change? Send a new time, length or subject, for example "
+                        "'tomorrow 11am', '45m' or 'Design sync'."
+                    ),
+                    retry_prompt=_text(
+                        "I couldn't use that. Send a time like 'Friday 2pm', a length like "
+                        "'45m', or a new subject."
+                    ),
+                    validations=self._draft(step).to_options(),
+                ),
+            )
+        await step.context.send_activity("Cancelled. Nothing was created.")
+        return await step.end_dialog(None)
+
+    async def _apply_change(self, step: WaterfallStepContext) -> DialogTurnResult:
+        if step.result == GIVE_UP:
+            return await self._give_up(step)
+        draft = replace(self._draft(step), **step.result)
+        return await step.replace_dialog("steps", draft.to_options())
+
+    # -- validators: each reads the answer (typed text or a card's value) into a result ---------
+
+    async def _valid_subject(self, prompt: PromptValidatorContext) -> bool:
+        subject = " ".join((prompt.context.activity.text or "").split())
+        if not subject:
+            return await _retry(prompt, None)
+        prompt.recognized.value = subject[:200]
+        return True
+
+    async def _valid_start(self, prompt: PromptValidatorContext) -> bool:
+        draft = MeetingRequestDraft(**prompt.options.validations)
+        value = prompt.context.activity.value
+        text = prompt.context.activity.text or ""
+        if isinstance(value, dict) and value.get("date") and value.get("time"):
+            text = f"{value['date']}T{value['time']}"
+        try:
+            parsed = parse_request(
+                text,
+                now=self._clock(),
+                tz=zone_from_text(draft.timezone),
+                default_length=self._default_length,
+            )
+        except RequestError as exc:
+            return await _retry(prompt, str(exc))
+        if parsed.start is None or parsed.end is None:
+            return await _retry(prompt, None)
+        prompt.recognized.value = {
+            "start": parsed.start.isoformat(),
+            "end": parsed.end.isoformat(),
+            "length_given": parsed.length_given,
+        }
+        return True
+
+    async def _valid_length(self, prompt: PromptValidatorContext) -> bool:
+        length = parse_length(prompt.context.activity.text or "")
+        if length is None or not timedelta(0) < length <= timedelta(hours=24):
+            return await _retry(prompt, None)
+        prompt.recognized.value = int(length.total_seconds() // 60)
+        return True
+
+    async def _valid_yes_no(self, prompt: PromptValidatorContext) -> bool:
+        answer = (prompt.context.activity.text or "").strip().lower()
+        if answer in ("yes", "y", "yeah", "sure", "no", "n", "nope"):
+            prompt.recognized.value = "yes" if answer.startswith(("y", "s")) else "no"
+            return True
+        return await _retry(prompt, None)
+
+    async def _valid_confirmation(self, prompt: PromptValidatorContext) -> bool:
+        value = prompt.context.activity.value
+        answer = value.get("meet") if isinstance(value, dict) else prompt.context.activity.text
+        words = {
+            "create": "create",
+            "yes": "create",
+            "ok": "create",
+            "change": "change",
+            "edit": "change",
+            "cancel": "cancel",
+            "no": "cancel",
+        }
+        choice = words.get(str(answer or "").strip().lower())
+        if choice is None:
+            return await _retry(prompt, None)
+        prompt.recognized.value = choice
+        return True
+
+    async def _valid_change(self, prompt: PromptValidatorContext) -> bool:
+        draft = MeetingRequestDraft(**prompt.options.validations)
+        text = " ".join((prompt.context.activity.text or "").split())
+        if not text:
+            return await _retry(prompt, None)
+        change = _change_from(text, draft, self._clock(), self._default_length)
+        if isinstance(change, str):
+            return await _retry(prompt, change)
+        prompt.recognized.value = change
+        return True
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _draft(self, step: WaterfallStepContext) -> MeetingRequestDraft:
+        return MeetingRequestDraft(**step.values["draft"])
+
+    async def _give_up(self, step: WaterfallStepContext) -> DialogTurnResult:
+        await step.context.send_activity(GIVE_UP)
+        return await step.end_dialog(None)
+
+
+def _change_from(
+    text: str, draft: MeetingRequestDraft, now: datetime, default_length: timedelta
+) -> dict[str, Any] | str:
+    """The fields a 'change' answer sets, or why it can't be used."""
+    length = parse_length(text)
+    start = datetime.fromisoformat(draft.start or "")
+    if length is not None:
+        end = (start.astimezone(UTC) + length).astimezone(start.tzinfo)
+        try:
+            validate_times(start, end, now=now)
+        except RequestError as exc:
+            return str(exc)
+        return {"end": end.isoformat(), "length_given": True}
+    old_length = datetime.fromisoformat(draft.end or "") - start
+    try:
+        parsed = parse_request(
+            text, now=now, tz=zone_from_text(draft.timezone), default_length=old_length
+        )
+    except RequestError as exc:
+        return str(exc)
+    change: dict[str, Any] = {}
+    if parsed.subject:
+        change["subject"] = parsed.subject
+    if parsed.start and parsed.end:
+        change |= {"start": parsed.start.isoformat(), "end": parsed.end.isoformat()}
+    return change or "Send a new time, length or subject."
+
+
+async def _retry(prompt: PromptValidatorContext, hint: str | None) -> bool:
+    """Ask again with a hint; after the third miss, stop asking (the step then gives up)."""
+    if prompt.options.number_of_attempts + 1 >= MAX_ATTEMPTS:
+        prompt.recognized.value = GIVE_UP
+        return True
+    if hint:
+        await prompt.context.send_activity(hint)
+    return False
+
+
+def _prompt(text: str) -> PromptOptions:
+    return PromptOptions(prompt=_text(text), retry_prompt=_text(text))
+
+
+def _text(text: str) -> Activity:
+    return MessageFactory.text(text)
+
+
+def _choice(title: str) -> CardAction:
+    return CardAction(type="imBack", title=title, value=title)

@@ -1,0 +1,271 @@
+"""The create-meeting dialog over /api/messages: only what is missing is asked, then confirmed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sandbox.graph import SandboxGraph
+from tests.conftest import (
+    ALEX,
+    MEGAN,
+    BotClient,
+    Connector,
+    MakeBot,
+    card_of,
+    facts_of,
+    say,
+    sign_in,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+CREATE = {"meet": "create"}
+
+
+@pytest.fixture(autouse=True)
+async def signed_in(bot: BotClient, connector: Connector) -> None:
+    for user in (ALEX, MEGAN):
+        await sign_in(bot, connector, user)
+
+
+def tomorrow_at(hour: int, minute: int = 0) -> datetime:
+    day = datetime.now(BERLIN).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN)
+
+
+def text_of(reply: dict[str, Any]) -> str:
+    return str(reply.get("text") or "")
+
+
+def suggestions(reply: dict[str, Any]) -> list[str]:
+    return [action["title"] for action in (reply.get("suggestedActions") or {}).get("actions", [])]
+
+
+def is_confirmation(reply: dict[str, Any]) -> bool:
+    return bool(reply.get("attachments")) and card_of(reply)["body"][0]["text"] == (
+        "Create this meeting?"
+    )
+
+
+async def test_meet_alone_asks_for_everything_then_confirms_and_creates(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
+) -> None:
+    [subject_question] = await say(bot, connector, "/meet")
+    assert text_of(subject_question) == "What is the meeting about?"
+
+    [start_question] = await say(bot, connector, "Design review")
+    assert text_of(start_question).startswith("When should **Design review** start?")
+    assert suggestions(start_question) == ["Now", "In 15 minutes", "Tomorrow 9:00"]
+    picker = card_of(start_question)
+    assert [e["type"] for e in picker["body"]] == ["Input.Date", "Input.Time"]
+
+    [length_question] = await say(bot, connector, "tomorrow 3pm")
+    assert suggestions(length_question) == ["15 min", "30 min", "45 min", "60 min"]
+
+    [confirmation] = await say(bot, connector, "45m")
+    card = card_of(confirmation)
+    assert card["body"][1]["text"] == "Design review"
+    start = tomorrow_at(15)
+    assert facts_of(card)["When"] == (
+        f"{start:%a} {start.day} {start:%b %Y}, 15:00–15:45 (Europe/Berlin)"
+    )
+    assert [a["title"] for a in card["actions"]] == ["Create", "Change", "Cancel"]
+    assert sandbox_graph.meetings() == []
+
+    [meeting_card] = await say(bot, connector, "", value=CREATE)
+
+    assert card_of(meeting_card)["body"][0]["text"] == "Design review"
+    [meeting] = sandbox_graph.meetings()
+    assert datetime.fromisoformat(meeting["startDateTime"]) == start
+    assert datetime.fromisoformat(meeting["endDateTime"]) == start + timedelta(minutes=45)
+
+
+async def test_a_complete_command_asks_nothing_and_goes_straight_to_confirmation(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
+) -> None:
+    [confirmation] = await say(bot, connector, "/meet Standup tomorrow 9am for 15m")
+    assert is_confirmation(confirmation)
+    assert facts_of(card_of(confirmation))["Length"] == "15 min"
+
+    [meeting_card] = await say(bot, connector, "create")
+    assert card_of(meeting_card)["body"][0]["text"] == "Standup"
+    assert len(sandbox_graph.meetings()) == 1
+
+
+async def test_subject_and_time_without_a_length_use_the_default(
+    bot: BotClient, connector: Connector
+) -> None:
+    [confirmation] = await say(bot, connector, "/meet Standup tomorrow 9am")
+    assert facts_of(card_of(confirmation))["Length"] == "30 min"
+
+
+async def test_skip_confirmation_creates_a_complete_command_at_once(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    bot = await make_bot(SKIP_CONFIRMATION="true")  # same data folder: Alex is signed in
+    [reply] = await say(bot, connector, "/meet Standup tomorrow 9am for 15m")
+    assert card_of(reply)["body"][0]["text"] == "Standup"
+
+
+async def test_only_the_subject_is_asked_when_only_it_is_missing(
+    bot: BotClient, connector: Connector
+) -> None:
+    [question] = await say(bot, connector, "/meet tomorrow 10am for 1h")
+    assert text_of(question) == "What is the meeting about?"
+    [confirmation] = await say(bot, connector, "Planning")
+    assert is_confirmation(confirmation)
+    assert card_of(confirmation)["body"][1]["text"] == "Planning"
+
+
+async def test_quick_choice_now_then_a_suggested_length(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
+) -> None:
+    await say(bot, connector, "/meet Standup")
+    await say(bot, connector, "Now")
+    [confirmation] = await say(bot, connector, "15 min")
+    assert facts_of(card_of(confirmation))["Length"] == "15 min"
+    await say(bot, connector, "", value=CREATE)
+    [meeting] = sandbox_graph.meetings()
+    start = datetime.fromisoformat(meeting["startDateTime"])
+    assert abs(start - datetime.now(BERLIN)) < timedelta(minutes=1)
+
+
+async def test_the_date_and_time_form_answers_the_start_question(
+    bot: BotClient, connector: Connector
+) -> None:
+    await say(bot, connector, "/meet Standup")
+    start = tomorrow_at(11, 30)
+    [length_question] = await say(
+        bot, connector, "", value={"date": f"{start:%Y-%m-%d}", "time": "11:30"}
+    )
+    assert "How long?" in text_of(length_question)
+    [confirmation] = await say(bot, connector, "30")
+    assert "11:30–12:00" in facts_of(card_of(confirmation))["When"]
+
+
+async def test_invalid_answers_are_asked_again_with_a_hint_three_times_at_most(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
+) -> None:
+    await say(bot, connector, "/meet Standup")
+
+    first = await say(bot, connector, "whenever suits")
+    second = await say(bot, connector, "2020-01-01T10:00")
+    third = await say(bot, connector, "soonish")
+    after = await say(bot, connector, "tomorrow 10am")
+
+    assert "couldn't read a start time" in text_of(first[-1])
+    assert "already passed" in text_of(second[0])
+    assert "nothing was created" in text_of(third[-1])
+    assert text_of(after[0]).startswith("I don't know")  # the dialog is over
+    assert sandbox_graph.meetings() == []
+
+
+@pytest.mark.parametrize("word", ["cancel", "/cancel", "Cancel"])
+async def test_cancel_works_at_any_step(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph, word: str
+) -> None:
+    await say(bot, connector, "/meet")
+    await say(bot, connector, "Retro")
+    [reply] = await say(bot, connector, word)
+    assert text_of(reply) == "Cancelled. Nothing was created."
+    [after] = await say(bot, connector, "tomorrow 3pm")
+    assert text_of(after).startswith("I don't know")
+    assert sandbox_graph.meetings() == []
+
+
+async def test_cancel_on_the_confirmation_card(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
+) -> None:
+    await say(bot, connector, "/meet Standup tomorrow 9am")
+    [reply] = await say(bot, connector, "", value={"meet": "cancel"})
+    assert text_of(reply) == "Cancelled. Nothing was created."
+    assert sandbox_graph.meetings() == []
+
+
+async def test_help_in_the_middle_answers_and_asks_the_question_again(
+    bot: BotClient, connector: Connector
+) -> None:
+    await say(bot, connector, "/meet Standup")
+    help_text, question = await say(bot, connector, "help")
+    assert "I create Teams meetings" in text_of(help_text)
+    assert text_of(question).startswith("When should **Standup** start?")
+
+
+async def test_change_on_the_confirmation_card_updates_the_request(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
+) -> None:
+    await say(bot, connector, "/meet Standup tomorrow 9am for 15m")
+    [question] = await say(bot, connector, "", value={"meet": "change"})
+    assert text_of(question).startswith("What should change?")
+
+    [confirmation] = await say(bot, connector, "tomorrow 11am")
+    assert "11:00–11:15" in facts_of(card_of(confirmation))["When"]
+    await say(bot, connector, "", value={"meet": "change"})
+    [confirmation] = await say(bot, connector, "1h")
+    assert "11:00–12:00" in facts_of(card_of(confirmation))["When"]
+
+    await say(bot, connector, "", value=CREATE)
+    [meeting] = sandbox_graph.meetings()
+    assert datetime.fromisoformat(meeting["startDateTime"]) == tomorrow_at(11)
+
+
+async def test_a_new_meet_replaces_an_unfinished_one(bot: BotClient, connector: Connector) -> None:
+    await say(bot, connector, "/meet")
+    [confirmation] = await say(bot, connector, "/meet Sync tomorrow 4pm")
+    assert card_of(confirmation)["body"][1]["text"] == "Sync"
+
+
+async def test_a_stale_card_click_is_answered_politely(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
+) -> None:
+    await say(bot, connector, "/meet Standup tomorrow 9am")
+    await say(bot, connector, "", value=CREATE)
+    [reply] = await say(bot, connector, "", value=CREATE)  # the same button again
+    assert "no longer active" in text_of(reply)
+    assert len(sandbox_graph.meetings()) == 1
+
+
+async def test_passcode_is_asked_when_the_policy_says_ask(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    bot = await make_bot(PASSCODE_POLICY="ask")  # same data folder: Alex is signed in
+    await say(bot, connector, "/meet Standup")
+    await say(bot, connector, "tomorrow 9am")
+    [question] = await say(bot, connector, "30m")
+    assert text_of(question) == "Should people need a passcode to join?"
+    [confirmation] = await say(bot, connector, "No")
+    assert facts_of(card_of(confirmation))["Passcode"] == "none"
+    [meeting_card] = await say(bot, connector, "", value=CREATE)
+    assert "Passcode" not in facts_of(card_of(meeting_card))
+
+
+async def test_two_people_in_one_conversation_have_their_own_dialogs(
+    bot: BotClient, connector: Connector
+) -> None:
+    chat = "19:group-chat@thread.v2"
+    await say(bot, connector, "/meet", user=ALEX, conversation_id=chat)
+    await say(bot, connector, "/meet", user=MEGAN, conversation_id=chat)
+
+    [to_alex] = await say(bot, connector, "Alex's sync", user=ALEX, conversation_id=chat)
+    [to_megan] = await say(bot, connector, "Megan's review", user=MEGAN, conversation_id=chat)
+
+    assert "Alex's sync" in text_of(to_alex)
+    assert "Megan's review" in text_of(to_megan)
+
+
+async def test_a_restart_in_the_middle_continues_where_it_was(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    first = await make_bot()
+    await say(first, connector, "/meet")
+    await say(first, connector, "Restart-proof sync")
+    await first.close()
+
+    second = await make_bot()
+    [length_question] = await say(second, connector, "tomorrow 2pm")
+    assert "How long?" in text_of(length_question)
+    [confirmation] = await say(second, connector, "45m")
+    assert card_of(confirmation)["body"][1]["text"] == "Restart-proof sync"
