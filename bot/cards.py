@@ -54,7 +54,13 @@ def meeting_card(meeting: OnlineMeeting, tz: tzinfo) -> dict[str, Any]:
 
 
 def confirmation_card(
-    *, subject: str, start: datetime, end: datetime, tz: tzinfo, passcode_required: bool | None
+    *,
+    subject: str,
+    start: datetime,
+    end: datetime,
+    tz: tzinfo,
+    passcode_required: bool | None,
+    owner: str,
 ) -> dict[str, Any]:
     """States exactly how the request was understood, with Create / Change / Cancel."""
     facts = [_fact("When", format_span(start, end, tz))]
@@ -84,13 +90,68 @@ def confirmation_card(
                 "type": "Action.Submit",
                 "title": "Create",
                 "style": "positive",
-                "data": {"meet": "create"},
+                "data": {"meet": "create", "owner": owner},
             },
-            {"type": "Action.Submit", "title": "Change", "data": {"meet": "change"}},
-            {"type": "Action.Submit", "title": "Cancel", "data": {"meet": "cancel"}},
+            {
+                "type": "Action.Submit",
+                "title": "Change",
+                "data": {"meet": "change", "owner": owner},
+            },
+            {
+                "type": "Action.Submit",
+                "title": "Cancel",
+                "data": {"meet": "cancel", "owner": owner},
+            },
         ],
         fallback=f"Create {subject}, {format_span(start, end, tz)}? "
         "Reply create, change or cancel.",
+    )
+
+
+COMMANDS = (
+    ("/meet Design review tomorrow 3pm for 45m", "Create a meeting; anything missing is asked."),
+    ("/meet", "Start a short conversation: subject, time, length."),
+    ("cancel", "Stop the request in progress."),
+    ("/signin", "Sign in ahead of time."),
+    ("/signout", "Forget your saved sign-in."),
+    ("/help", "This list."),
+)
+
+
+def help_card(intro: str) -> dict[str, Any]:
+    """The commands, each with an example."""
+    return _card(
+        [
+            {"type": "TextBlock", "text": intro, "wrap": True},
+            {"type": "FactSet", "facts": [_fact(command, what) for command, what in COMMANDS]},
+        ],
+        actions=[],
+        fallback=intro,
+    )
+
+
+def welcome_card(intro: str) -> dict[str, Any]:
+    """Posted once when the bot is installed in a chat or added to a team."""
+    return _card(
+        [
+            {
+                "type": "TextBlock",
+                "text": "Hi! I'm Meet.",
+                "size": "Large",
+                "weight": "Bolder",
+                "wrap": True,
+            },
+            {"type": "TextBlock", "text": intro, "wrap": True},
+            {"type": "FactSet", "facts": [_fact(command, what) for command, what in COMMANDS[:3]]},
+            {
+                "type": "TextBlock",
+                "text": "In channels and group chats, @mention me first.",
+                "wrap": True,
+                "isSubtle": True,
+            },
+        ],
+        actions=[],
+        fallback=intro,
     )
 
 

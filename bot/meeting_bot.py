@@ -20,15 +20,16 @@ from botbuilder.core import (
 )
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.dialogs import DialogContext, DialogSet, DialogTurnResult, DialogTurnStatus
+from botbuilder.schema import Activity, ChannelAccount
 
-from bot.cards import meeting_card, meeting_summary, sign_in_card
+from bot.cards import help_card, meeting_card, meeting_summary, sign_in_card, welcome_card
 from bot.commands import CommandName, parse_command
 from bot.identity import SignInRequired, TeamsUser
 from bot.meetings import MeetingScheduler
 from bot.replies import explain
 from bot.signin import PendingMeeting, PendingRequests, SignInFlows
 from bot.storage import ETagConflict
-from bot.teams import teams_user, user_locale, user_timezone
+from bot.teams import command_text, reply_reference, teams_user, user_locale, user_timezone
 from bot.tokens import DelegatedTokenProvider, NoWorkAccount, SignInFailed
 from dialogs.meeting_dialog import MeetingDialog, MeetingRequestDraft
 from dialogs.request import RequestError, parse_request
@@ -88,11 +89,14 @@ class MeetingBot(ActivityHandler):
             )
         )
         self._turns = KeyedLocks()
+        self._storage = storage
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         conversation = activity.conversation.id if activity.conversation else ""
         sender = activity.from_property.id if activity.from_property else ""
+        # Per user and conversation. Teams' two install announcements come from the same
+        # installer, so this also keeps them from both posting a welcome.
         key = f"{conversation}|{sender}"
         # One turn at a time per user and conversation in this process; across processes the
         # storage's ETags catch a race instead of losing an update.
@@ -108,8 +112,15 @@ class MeetingBot(ActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         dialog = await self._dialogs.create_context(turn_context)
-        command = parse_command(turn_context.activity.text or "")
-        if command.name is CommandName.MEET:
+        command = parse_command(command_text(turn_context.activity))
+        value = turn_context.activity.value
+        owner = value.get("owner") if isinstance(value, dict) else None
+        if owner and owner != turn_context.activity.from_property.id:
+            await turn_context.send_activity(
+                "Only the person who asked for this meeting can confirm or cancel it. "
+                "Type **/meet** to create your own."
+            )
+        elif command.name is CommandName.MEET:
             await dialog.cancel_all_dialogs()  # a new /meet replaces an unfinished one
             await self._meet(dialog, command.argument)
         elif command.name is CommandName.CANCEL:
@@ -119,7 +130,7 @@ class MeetingBot(ActivityHandler):
                 await dialog.cancel_all_dialogs()
                 await turn_context.send_activity("Cancelled. Nothing was created.")
         elif command.name is CommandName.HELP:
-            await turn_context.send_activity(self._help())
+            await turn_context.send_activity(self._help_card())
             if dialog.active_dialog is not None:
                 await dialog.reprompt_dialog()
         elif command.name is CommandName.SIGNIN:
@@ -133,7 +144,7 @@ class MeetingBot(ActivityHandler):
                 "That card is no longer active. Type **/meet** to start a new request."
             )
         elif not command.word:
-            await turn_context.send_activity(self._help())
+            await turn_context.send_activity(self._help_card())
         else:
             await turn_context.send_activity(
                 f"I don't know '{command.word[:40]}'. Type **/meet** followed by a subject, "
@@ -177,6 +188,7 @@ class MeetingBot(ActivityHandler):
             end=parsed.end.isoformat() if parsed.end else None,
             length_given=parsed.length_given,
             complete_command=bool(parsed.subject and parsed.start),
+            owner=activity.from_property.id,
             # A complete command asks nothing, so "ask" falls back to requiring a passcode.
             passcode_required=True if self._ask_passcode and parsed.start else None,
         )
@@ -185,11 +197,21 @@ class MeetingBot(ActivityHandler):
         )
 
     async def _finish(self, dialog: DialogContext, result: DialogTurnResult) -> None:
-        """When the dialog ends with a confirmed request, create the meeting."""
+        """When the dialog ends: create the meeting, or say it was cancelled.
+
+        An outcome reached by pressing a button on the confirmation card replaces that card, so
+        the chat keeps no stale buttons.
+        """
         if result.status is not DialogTurnStatus.Complete or not result.result:
             return
-        draft = MeetingRequestDraft(**result.result)
         activity = dialog.context.activity
+        card_id = activity.reply_to_id if isinstance(activity.value, dict) else None
+        if result.result.get("cancelled"):
+            await self._reply(
+                dialog.context, MessageFactory.text("Cancelled. Nothing was created."), card_id
+            )
+            return
+        draft = MeetingRequestDraft(**result.result)
         await self._create(
             dialog.context,
             teams_user(activity),
@@ -199,6 +221,7 @@ class MeetingBot(ActivityHandler):
             tz=zone_from_text(draft.timezone),
             locale=user_locale(activity),
             passcode_required=draft.passcode_required,
+            replaces=card_id,
         )
 
     async def _create(
@@ -212,6 +235,7 @@ class MeetingBot(ActivityHandler):
         tz: tzinfo,
         locale: str,
         passcode_required: bool | None = None,
+        replaces: str | None = None,
     ) -> None:
         try:
             meeting = await self._scheduler.create(
@@ -227,7 +251,7 @@ class MeetingBot(ActivityHandler):
                 await turn_context.send_activity(explain(error))
                 return
             # Keep the request; it is created the moment the user is back from signing in.
-            reference = TurnContext.get_conversation_reference(turn_context.activity)
+            reference = reply_reference(turn_context.activity)
             await self._sign_in.pending.keep(
                 user,
                 PendingMeeting(
@@ -253,6 +277,21 @@ class MeetingBot(ActivityHandler):
             return
         reply = MessageFactory.attachment(CardFactory.adaptive_card(meeting_card(meeting, tz)))
         reply.summary = meeting_summary(meeting, tz)
+        await self._reply(turn_context, reply, replaces)
+
+    async def _reply(
+        self, turn_context: TurnContext, reply: Activity, replaces: str | None
+    ) -> None:
+        """Send `reply`, or put it in place of the card message `replaces`."""
+        if replaces:
+            reply.id = replaces
+            try:
+                await turn_context.update_activity(reply)
+            except Exception:  # noqa: BLE001 - a client that can't update still gets the answer
+                log.info("could not update the card in place; sending a new message")
+            else:
+                return
+            reply.id = None
         await turn_context.send_activity(reply)
 
     async def _signin(self, turn_context: TurnContext) -> None:
@@ -289,13 +328,45 @@ class MeetingBot(ActivityHandler):
         self, turn_context: TurnContext, user: TeamsUser, *, pending_subject: str | None
     ) -> None:
         assert self._sign_in is not None
-        reference = TurnContext.get_conversation_reference(turn_context.activity).serialize()
+        reference = reply_reference(turn_context.activity).serialize()
         url = await self._sign_in.flows.begin(user, reference, await _login_hint(turn_context))
         card = sign_in_card(url, pending_subject=pending_subject)
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
     def _help(self) -> str:
         return HELP_TEXT.format(minutes=int(self._default_length.total_seconds() // 60))
+
+    def _help_card(self) -> Activity:
+        card = help_card(self._help())
+        return MessageFactory.attachment(CardFactory.adaptive_card(card))
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        await self._welcome(turn_context)
+
+    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
+        await self._storage.delete([_welcome_key(turn_context.activity)])
+
+    async def on_members_added_activity(
+        self, members_added: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
+        # Only the bot's own arrival is news; other people joining a chat is not.
+        if any(m.id == turn_context.activity.recipient.id for m in members_added):
+            await self._welcome(turn_context)
+
+    async def on_members_removed_activity(
+        self, members_removed: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
+        if any(m.id == turn_context.activity.recipient.id for m in members_removed):
+            await self._storage.delete([_welcome_key(turn_context.activity)])
+
+    async def _welcome(self, turn_context: TurnContext) -> None:
+        """One welcome per installation: Teams announces an install twice (two activities)."""
+        key = _welcome_key(turn_context.activity)
+        if await self._storage.read([key]):
+            return
+        await self._storage.write({key: {"welcomed": True}})
+        card = welcome_card(self._help())
+        await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
 
 async def _login_hint(turn_context: TurnContext) -> str:
@@ -330,3 +401,8 @@ class KeyedLocks:
             self._users[key] -= 1
             if not self._users[key]:
                 del self._users[key], self._locks[key]
+
+
+def _welcome_key(activity: Activity) -> str:
+    conversation = activity.conversation.id if activity.conversation else ""
+    return f"welcome/{conversation.split(';messageid=')[0]}"

@@ -6,7 +6,8 @@ from datetime import timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from botbuilder.schema import Activity
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity, ConversationReference
 
 from bot.identity import TeamsUser
 
@@ -54,3 +55,31 @@ def _client_info(activity: Activity) -> dict[str, Any]:
         if getattr(entity, "type", None) == "clientInfo":
             return dict(getattr(entity, "additional_properties", None) or {})
     return {}
+
+
+def command_text(activity: Activity) -> str:
+    """The message text with the bot's own @mention removed (Teams wraps it in <at>…</at>)."""
+    text = activity.text or ""
+    bot_id = activity.recipient.id if activity.recipient else None
+    for entity in activity.entities or ():
+        if getattr(entity, "type", "").lower() != "mention":
+            continue
+        properties = getattr(entity, "additional_properties", None) or {}
+        mentioned = properties.get("mentioned") or {}
+        if mentioned.get("id") == bot_id and properties.get("text"):
+            text = text.replace(str(properties["text"]), " ")  # literally: names aren't regexes
+    return " ".join(text.split())
+
+
+def reply_reference(activity: Activity) -> ConversationReference:
+    """Where to answer later (after sign-in): in a channel, the thread of the asking message."""
+    reference = TurnContext.get_conversation_reference(activity)
+    conversation = reference.conversation
+    if (
+        conversation is not None
+        and conversation.conversation_type == "channel"
+        and ";messageid=" not in (conversation.id or "")
+        and activity.id
+    ):
+        conversation.id = f"{conversation.id};messageid={activity.id}"
+    return reference

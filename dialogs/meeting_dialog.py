@@ -42,6 +42,7 @@ class MeetingRequestDraft:
     length_given: bool = False
     passcode_required: bool | None = None  # None: the configured policy decides
     complete_command: bool = False  # the command named subject and time: ask nothing
+    owner: str = ""  # the requester's channel id: only they may press the card's buttons
 
     def to_options(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,6 +179,7 @@ class MeetingDialog(ComponentDialog):
             end=datetime.fromisoformat(draft.end or ""),
             tz=zone_from_text(draft.timezone),
             passcode_required=draft.passcode_required,
+            owner=draft.owner,
         )
         return await step.prompt(
             "confirm",
@@ -205,8 +207,7 @@ class MeetingDialog(ComponentDialog):
                     validations=self._draft(step).to_options(),
                 ),
             )
-        await step.context.send_activity("Cancelled. Nothing was created.")
-        return await step.end_dialog(None)
+        return await step.end_dialog({"cancelled": True})
 
     async def _apply_change(self, step: WaterfallStepContext) -> DialogTurnResult:
         if step.result == GIVE_UP:

@@ -39,11 +39,18 @@ class Connector:
 
     url: str = ""
     activities: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
 
     def app(self) -> web.Application:
         async def receive(request: web.Request) -> web.Response:
             self.activities.append(await request.json())
+            self.paths.append(request.path)
             return web.json_response({"id": f"reply-{len(self.activities)}"})
+
+        async def update(request: web.Request) -> web.Response:
+            self.updates.append({**await request.json(), "id": request.match_info["activity"]})
+            return web.json_response({"id": request.match_info["activity"]})
 
         async def member(request: web.Request) -> web.Response:
             oid = request.match_info["member"].removeprefix("29:")
@@ -63,6 +70,7 @@ class Connector:
         app = web.Application()
         app.router.add_post("/v3/conversations/{conversation}/activities", receive)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", receive)
+        app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", update)
         app.router.add_get("/v3/conversations/{conversation}/members/{member}", member)
         return app
 
@@ -124,6 +132,7 @@ def activity(
     timezone: str | None = "Europe/Berlin",
     locale: str = "en-US",
     conversation_id: str = "a:personal-chat",
+    reply_to_id: str | None = None,
 ) -> dict[str, Any]:
     """A message activity shaped like the ones Teams (and the Agents Playground) send."""
     sender: dict[str, Any] = {"id": f"29:{user.oid if user else 'anonymous'}", "name": "Test User"}
@@ -149,6 +158,7 @@ def activity(
         "locale": locale,
         "entities": entities,
         "channelData": {"tenant": {"id": SANDBOX_TENANT_ID}},
+        **({"replyToId": reply_to_id} if reply_to_id else {}),
     }
 
 

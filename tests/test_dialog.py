@@ -189,8 +189,8 @@ async def test_help_in_the_middle_answers_and_asks_the_question_again(
     bot: BotClient, connector: Connector
 ) -> None:
     await say(bot, connector, "/meet Standup")
-    help_text, question = await say(bot, connector, "help")
-    assert "I create Teams meetings" in text_of(help_text)
+    help_card, question = await say(bot, connector, "help")
+    assert "I create Teams meetings" in card_of(help_card)["body"][0]["text"]
     assert text_of(question).startswith("When should **Standup** start?")
 
 

@@ -229,7 +229,9 @@ async def test_unknown_command_gets_a_hint(bot: BotClient, connector: Connector)
 
 async def test_help_lists_the_meet_command(bot: BotClient, connector: Connector) -> None:
     [reply] = await say(bot, connector, "/help")
-    assert "/meet Design review tomorrow 3pm for 45m" in reply["text"]
+    commands = facts_of(card_of(reply))
+    assert "/meet Design review tomorrow 3pm for 45m" in commands
+    assert {"/meet", "cancel", "/signin", "/signout", "/help"} <= set(commands)
 
 
 # -- the HTTP edge ------------------------------------------------------------------------------

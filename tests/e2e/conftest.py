@@ -102,13 +102,20 @@ class PlaygroundChat:
 
     async def next_bot_message(self, wait_seconds: float = 20) -> dict[str, Any]:
         """The next message the bot posted, as the Playground's chat shows it."""
+        return await self._next("createMessage", wait_seconds)
+
+    async def next_update(self, wait_seconds: float = 20) -> dict[str, Any]:
+        """The next message the bot changed in place (a card replaced after a button press)."""
+        return await self._next("updateMessage", wait_seconds)
+
+    async def _next(self, action: str, wait_seconds: float) -> dict[str, Any]:
         async with asyncio.timeout(wait_seconds):
             while True:
                 frame = await self._ws.receive()
                 if frame.type != aiohttp.WSMsgType.TEXT:
                     raise AssertionError(f"Playground stream ended: {frame!r}")
                 event = json.loads(frame.data)
-                if event.get("action") == "createMessage":
+                if event.get("action") == action:
                     message: dict[str, Any] = event["message"]
                     return message
 

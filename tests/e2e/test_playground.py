@@ -22,7 +22,7 @@ async def test_first_meet_signs_in_once_then_every_meet_shows_the_meeting_card(
     confirmation_message = await chat.next_bot_message()
     confirmation = card(confirmation_message)
     assert confirmation["body"][1]["text"] == "Standup"
-    await chat.submit(chat.personal_chat, confirmation_message, {"meet": "create"})
+    await chat.submit(chat.personal_chat, confirmation_message, confirmation["actions"][0]["data"])
     sign_in = card(await chat.next_bot_message())
     assert sign_in["body"][0]["text"] == "Sign in to Microsoft"
 
@@ -39,8 +39,12 @@ async def test_first_meet_signs_in_once_then_every_meet_shows_the_meeting_card(
 
     await chat.send(chat.personal_chat, "/meet Retro tomorrow 4pm")
     confirmation_message = await chat.next_bot_message()
-    await chat.submit(chat.personal_chat, confirmation_message, {"meet": "create"})
-    assert card(await chat.next_bot_message())["body"][0]["text"] == "Retro"
+    owner = card(confirmation_message)["actions"][0]["data"]["owner"]
+    await chat.submit(chat.personal_chat, confirmation_message, {"meet": "create", "owner": owner})
+    # Signed in now, so the confirmation card itself turns into the meeting card.
+    updated = await chat.next_update()
+    assert updated["messageId"] == confirmation_message["messageId"]
+    assert card(updated)["body"][0]["text"] == "Retro"
 
 
 async def test_meet_alone_is_a_short_conversation(chat: PlaygroundChat) -> None:

@@ -1,0 +1,217 @@
+"""Teams behaviour: mentions, channel threads, card ownership and updates, welcome, help."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+
+from bot.keys import SANDBOX
+from sandbox.graph import SandboxGraph
+from sandbox.identity import SANDBOX_TENANT_ID
+from tests.conftest import (
+    ALEX,
+    MEGAN,
+    BotClient,
+    Connector,
+    MakeBot,
+    activity,
+    card_of,
+    complete_sign_in,
+    say,
+    sign_in,
+    sign_in_url,
+)
+
+CHANNEL = "19:general@thread.tacv2"
+BOT_NAME = "Meet (Dev)"  # a name with regex characters, as people do name bots
+
+
+def mentioned(text: str, **kwargs: Any) -> dict[str, Any]:
+    """A channel or group-chat message that @mentions the bot, as Teams sends it."""
+    return {
+        "text": f"<at>{BOT_NAME}</at> {text}",
+        "entities": [
+            {
+                "type": "mention",
+                "text": f"<at>{BOT_NAME}</at>",
+                "mentioned": {"id": "28:bot", "name": BOT_NAME},
+            },
+        ],
+        **kwargs,
+    }
+
+
+async def post(
+    bot: BotClient, connector: Connector, payload: dict[str, Any], **activity_args: Any
+) -> list[dict[str, Any]]:
+    before = len(connector.activities)
+    body = activity("", service_url=connector.url, **activity_args) | payload
+    response = await bot.post("/api/messages", json=body)
+    assert response.status in (200, 201), await response.text()
+    return connector.activities[before:]
+
+
+def in_channel(body: dict[str, Any], message_id: str) -> dict[str, Any]:
+    return body | {
+        "id": message_id,
+        "conversation": {
+            "id": CHANNEL,
+            "conversationType": "channel",
+            "tenantId": SANDBOX_TENANT_ID,
+        },
+        "channelData": {
+            "tenant": {"id": SANDBOX_TENANT_ID},
+            "channel": {"id": CHANNEL},
+            "team": {"id": "19:team@thread.tacv2"},
+        },
+    }
+
+
+@pytest.fixture
+async def bot(make_bot: MakeBot) -> BotClient:
+    return await make_bot(SKIP_CONFIRMATION="true")
+
+
+async def test_a_mention_with_or_without_slash_is_understood_in_a_group_chat(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
+) -> None:
+    await sign_in(bot, connector)
+    chat = {
+        "conversation": {
+            "id": "19:group@thread.v2",
+            "conversationType": "groupChat",
+            "tenantId": SANDBOX_TENANT_ID,
+        }
+    }
+    [first] = await post(bot, connector, mentioned("meet Standup tomorrow 9am") | chat)
+    [second] = await post(bot, connector, mentioned("/meet Retro tomorrow 4pm") | chat)
+    assert card_of(first)["body"][0]["text"] == "Standup"
+    assert card_of(second)["body"][0]["text"] == "Retro"
+    assert len(sandbox_graph.meetings()) == 2
+
+
+async def test_channel_replies_go_into_the_thread_of_the_asking_message(
+    bot: BotClient, connector: Connector
+) -> None:
+    await sign_in(bot, connector)
+    [reply] = await post(
+        bot, connector, in_channel(mentioned("meet Standup tomorrow 9am"), "1700000000001")
+    )
+    assert reply["replyToId"] == "1700000000001"
+    assert connector.paths[-1].endswith("/activities/1700000000001")  # a threaded reply
+
+
+async def test_in_a_channel_two_people_get_two_meetings_each_their_own(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
+) -> None:
+    for user in (ALEX, MEGAN):
+        await sign_in(bot, connector, user)
+
+    for user, message_id in ((ALEX, "1700000000010"), (MEGAN, "1700000000020")):
+        [reply] = await post(
+            bot,
+            connector,
+            in_channel(mentioned("meet Standup tomorrow 9am"), message_id),
+            user=user,
+        )
+        assert reply["replyToId"] == message_id
+        assert card_of(reply)["body"][0]["text"] == "Standup"
+
+    organizers = sorted(
+        m["participants"]["organizer"]["identity"]["user"]["id"] for m in sandbox_graph.meetings()
+    )
+    assert organizers == sorted([ALEX.oid, MEGAN.oid])
+
+
+async def test_after_sign_in_the_meeting_is_posted_in_the_same_channel_thread(
+    bot: BotClient, connector: Connector
+) -> None:
+    [card] = await post(
+        bot, connector, in_channel(mentioned("meet Standup tomorrow 9am"), "1700000000030")
+    )
+    before = len(connector.activities)
+    await complete_sign_in(sign_in_url(card), username=ALEX.upn)
+
+    [meeting] = connector.activities[before:]
+    assert card_of(meeting)["body"][0]["text"] == "Standup"
+    assert unquote(connector.paths[-1]).startswith(
+        f"/v3/conversations/{CHANNEL};messageid=1700000000030/activities"
+    )
+
+
+# -- card ownership and in-place updates (with confirmation on) --------------------------------
+
+
+@pytest.fixture
+async def confirming_bot(make_bot: MakeBot) -> BotClient:
+    return await make_bot()
+
+
+async def test_pressing_create_replaces_the_confirmation_card_with_the_meeting(
+    confirming_bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
+) -> None:
+    bot = confirming_bot
+    await sign_in(bot, connector)
+    [confirmation] = await say(bot, connector, "/meet Standup tomorrow 9am")
+    data = card_of(confirmation)["actions"][0]["data"]
+
+    replies = await say(bot, connector, "", value=data, reply_to_id="reply-card-1")
+    again = await say(bot, connector, "", value=data, reply_to_id="reply-card-1")
+
+    assert replies == []  # nothing new in the chat...
+    [update] = connector.updates  # ...the card itself became the meeting card
+    assert update["id"] == "reply-card-1"
+    assert card_of(update)["body"][0]["text"] == "Standup"
+    assert "no longer active" in again[0]["text"]  # a second press creates nothing
+    assert len(bot.app[SANDBOX].graph.meetings()) == 1
+
+
+async def test_someone_else_cannot_confirm_or_cancel_my_request(
+    confirming_bot: BotClient, connector: Connector
+) -> None:
+    bot = confirming_bot
+    chat = "19:group@thread.v2"
+    [confirmation] = await say(bot, connector, "/meet Standup tomorrow 9am", conversation_id=chat)
+    data = card_of(confirmation)["actions"][2]["data"]  # Cancel
+
+    [refusal] = await say(bot, connector, "", value=data, user=MEGAN, conversation_id=chat)
+
+    assert refusal["text"].startswith("Only the person who asked")
+    assert connector.updates == []
+
+
+# -- welcome and help -----------------------------------------------------------------------------
+
+
+def install_event(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "text": None, **extra}
+
+
+async def test_install_posts_one_welcome_and_other_members_joining_post_nothing(
+    bot: BotClient, connector: Connector
+) -> None:
+    installed = await post(bot, connector, install_event("installationUpdate", action="add"))
+    bot_added = await post(
+        bot,
+        connector,
+        install_event("conversationUpdate", membersAdded=[{"id": "28:bot"}]),
+    )
+    person_added = await post(
+        bot,
+        connector,
+        install_event("conversationUpdate", membersAdded=[{"id": "29:someone-else"}]),
+    )
+
+    [welcome] = installed
+    assert card_of(welcome)["body"][0]["text"] == "Hi! I'm Meet."
+    assert bot_added == []
+    assert person_added == []
+
+
+async def test_reinstalling_welcomes_again(bot: BotClient, connector: Connector) -> None:
+    await post(bot, connector, install_event("installationUpdate", action="add"))
+    await post(bot, connector, install_event("installationUpdate", action="remove"))
+    [welcome] = await post(bot, connector, install_event("installationUpdate", action="add"))
+    assert card_of(welcome)["body"][0]["text"] == "Hi! I'm Meet."
