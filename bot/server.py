@@ -41,6 +41,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_services)
     app.router.add_post("/api/messages", routes.messages)
     app.router.add_get("/healthz", routes.healthz)
+    app.router.add_get("/privacy", routes.privacy)  # linked from the Teams app manifest
+    app.router.add_get("/terms", routes.terms)
     if settings.graph_permission is GraphPermission.DELEGATED:
         app.router.add_get("/auth/start", auth_routes.auth_start)
         app.router.add_post("/auth/callback", auth_routes.auth_callback)

@@ -32,30 +32,28 @@ def node_available() -> bool:
     return shutil.which("node") is not None and shutil.which("npm") is not None
 
 
-def install(home: Path = HOME) -> Path:
-    """Install the pinned Playground into `home` (once) and return its CLI script."""
-    cli = home / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
-    if not cli.exists():
+def npm_package(package: str, version: str, home: Path = HOME) -> Path:
+    """Install an npm package into `home` (once, pinned) and return its folder."""
+    folder = home.joinpath("node_modules", *package.split("/"))
+    if not (folder / "package.json").exists():
         if not node_available():
-            raise PlaygroundError("Node.js and npm are needed for the Agents Playground.")
+            raise PlaygroundError(f"Node.js and npm are needed for {package}.")
         home.mkdir(parents=True, exist_ok=True)
+        command = ["npm", "install", "--prefix", str(home), "--no-audit", "--no-fund"]
         result = subprocess.run(
-            [
-                "npm",
-                "install",
-                "--prefix",
-                str(home),
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                f"{PACKAGE}@{VERSION}",
-            ],
+            [*command, "--loglevel=error", f"{package}@{version}"],
             capture_output=True,
             text=True,
             check=False,
         )
-        if result.returncode != 0 or not cli.exists():
-            raise PlaygroundError(f"npm could not install {PACKAGE}@{VERSION}:\n{result.stderr}")
+        if result.returncode != 0 or not (folder / "package.json").exists():
+            raise PlaygroundError(f"npm could not install {package}@{version}:\n{result.stderr}")
+    return folder
+
+
+def install(home: Path = HOME) -> Path:
+    """Install the pinned Playground into `home` (once) and return its CLI script."""
+    cli = npm_package(PACKAGE, VERSION, home) / "cli.js"
     # The CLI opens a browser and exits when it finds no opener; give it one that does nothing.
     opener = home / "bin" / "xdg-open"
     if not opener.exists():
