@@ -115,7 +115,7 @@ class MeetingBot(ActivityHandler):
         command = parse_command(command_text(turn_context.activity))
         value = turn_context.activity.value
         owner = value.get("owner") if isinstance(value, dict) else None
-        if owner and owner != turn_context.activity.from_property.id:
+        if owner and owner != _person(turn_context.activity):
             await turn_context.send_activity(
                 "Only the person who asked for this meeting can confirm or cancel it. "
                 "Type **/meet** to create your own."
@@ -188,7 +188,7 @@ class MeetingBot(ActivityHandler):
             end=parsed.end.isoformat() if parsed.end else None,
             length_given=parsed.length_given,
             complete_command=bool(parsed.subject and parsed.start),
-            owner=activity.from_property.id,
+            owner=_person(activity),
             # A complete command asks nothing, so "ask" falls back to requiring a passcode.
             passcode_required=True if self._ask_passcode and parsed.start else None,
         )
@@ -406,3 +406,9 @@ class KeyedLocks:
 def _welcome_key(activity: Activity) -> str:
     conversation = activity.conversation.id if activity.conversation else ""
     return f"welcome/{conversation.split(';messageid=')[0]}"
+
+
+def _person(activity: Activity) -> str:
+    """Who sent this, stably: the Entra object id, else the channel's account id."""
+    user = teams_user(activity)
+    return user.aad_object_id or user.id

@@ -42,7 +42,7 @@ class MeetingRequestDraft:
     length_given: bool = False
     passcode_required: bool | None = None  # None: the configured policy decides
     complete_command: bool = False  # the command named subject and time: ask nothing
-    owner: str = ""  # the requester's channel id: only they may press the card's buttons
+    owner: str = ""  # who asked (Entra object id): only they may press the card's buttons
 
     def to_options(self) -> dict[str, Any]:
         return asdict(self)

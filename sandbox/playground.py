@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         sys.stderr.write(
             f"\nAgents Playground: open http://localhost:{args.playground_port} and type "
-            "'/meet Standup'. Ctrl-C stops both.\n\n"
+            "'/meet Standup tomorrow 9am'. Ctrl-C stops both.\n\n"
         )
         if bot.wait() != 0:
             sys.stderr.write(f"error: the bot stopped with status {bot.returncode}\n")

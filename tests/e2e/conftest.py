@@ -73,10 +73,49 @@ class PlaygroundChat:
     def personal_chat(self) -> str:
         return str(self.config["config"]["personalChat"]["id"])
 
-    async def send(self, conversation_id: str, text: str, *, user_id: str = "user-id-0") -> None:
+    @property
+    def group_chat(self) -> str:
+        return str(self.config["config"]["groupChats"][0]["id"])
+
+    @property
+    def channel(self) -> str:
+        return str(self.config["config"]["teams"][0]["channels"][0]["id"])
+
+    async def send(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        user_id: str = "user-id-0",
+        mention_bot: bool = False,
+    ) -> dict[str, Any]:
+        """Type a message; with `mention_bot`, @mention the bot first, as channels require."""
+        body: dict[str, Any] = {"from": {"id": user_id}, "text": text, "textFormat": "plain"}
+        if mention_bot:
+            bot = self.config["config"]["bot"]
+            tag = f"<at>{bot['name']}</at>"
+            body |= {
+                "text": f"{tag} {text}",
+                "mentions": [{"mentioned": {"id": bot["id"]}, "text": tag}],
+            }
         response = await self._session.post(
-            f"{self._base}/_conversation/v1/conversations/{conversation_id}/messages",
-            json={"from": {"id": user_id}, "text": text, "textFormat": "plain"},
+            f"{self._base}/_conversation/v1/conversations/{conversation_id}/messages", json=body
+        )
+        assert response.status == 200, await response.text()
+        sent: dict[str, Any] = await response.json()
+        return sent
+
+    async def custom_activity(self, conversation_id: str, **fields: Any) -> None:
+        """Send an activity of any type (e.g. an install) as the Playground's 'Mock' menu does."""
+        template = await self._session.get(
+            f"{self._base}/_internal/v1/customActivities/template",
+            params={"conversationId": conversation_id},
+        )
+        body = {k: v for k, v in (await template.json()).items() if k != "text"} | fields
+        response = await self._session.post(
+            f"{self._base}/_internal/v1/customActivities",
+            params={"conversationId": conversation_id},
+            json=body,
         )
         assert response.status == 200, await response.text()
 
@@ -102,21 +141,31 @@ class PlaygroundChat:
 
     async def next_bot_message(self, wait_seconds: float = 20) -> dict[str, Any]:
         """The next message the bot posted, as the Playground's chat shows it."""
-        return await self._next("createMessage", wait_seconds)
+        return await self.next_event(("createMessage",), wait_seconds)
 
     async def next_update(self, wait_seconds: float = 20) -> dict[str, Any]:
         """The next message the bot changed in place (a card replaced after a button press)."""
-        return await self._next("updateMessage", wait_seconds)
+        return await self.next_event(("updateMessage",), wait_seconds)
 
-    async def _next(self, action: str, wait_seconds: float) -> dict[str, Any]:
+    async def next_event(
+        self,
+        actions: tuple[str, ...] = ("createMessage", "updateMessage"),
+        wait_seconds: float = 20,
+    ) -> dict[str, Any]:
+        """The next new or changed bot message, with `action` and where it is shown."""
         async with asyncio.timeout(wait_seconds):
             while True:
                 frame = await self._ws.receive()
                 if frame.type != aiohttp.WSMsgType.TEXT:
                     raise AssertionError(f"Playground stream ended: {frame!r}")
                 event = json.loads(frame.data)
-                if event.get("action") == action:
-                    message: dict[str, Any] = event["message"]
+                if event.get("action") in actions:
+                    # Where the chat shows it: a chat, or a channel post's thread.
+                    message: dict[str, Any] = {
+                        **event["message"],
+                        "action": event["action"],
+                        "shownIn": event.get("actionConversationId"),
+                    }
                     return message
 
 
