@@ -7,6 +7,7 @@ import sys
 
 from aiohttp import web
 
+from bot.logs import AccessLogger, configure_logging
 from bot.server import create_app
 from bot.settings import Mode, Settings, SettingsError, load_settings
 
@@ -20,15 +21,18 @@ def main() -> int:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
         log.error("configuration error: %s", exc)  # noqa: TRY400 - a traceback adds nothing here
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every URL at INFO; ours are logged without user ids by graph.client.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # One JSON object per line in production; readable lines in sandbox mode.
+    configure_logging(settings.log_level, structured=settings.mode is Mode.LIVE)
     log.info("mode: %s", _describe(settings))
     log.info("listening on http://%s:%d (POST /api/messages)", settings.host, settings.port)
     try:
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            access_log_class=AccessLogger,
+        )
     except OSError as exc:  # typically a port already in use
         log.error("cannot start: %s", exc.strerror or exc)  # noqa: TRY400 - one clear line
         return 1

@@ -11,6 +11,7 @@ from botbuilder.core import TurnContext
 from botbuilder.schema import ConversationReference
 
 from bot.keys import ADAPTER, BOT, SETTINGS, SIGN_IN
+from bot.logs import activity_id
 from bot.signin import SignInAttempt, SignInLinkInvalid
 from bot.tokens import SignInFailed
 
@@ -67,6 +68,7 @@ async def _tell(request: web.Request, attempt: SignInAttempt, text: str) -> None
 
 async def _proactively(request: web.Request, attempt: SignInAttempt, logic: object) -> None:
     reference = ConversationReference().deserialize(attempt.reference)
+    activity_id.set(reference.activity_id)  # log lines name the activity that asked
     try:
         await request.app[ADAPTER].continue_conversation(
             reference, logic, request.app[SETTINGS].app_id or None

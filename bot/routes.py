@@ -7,6 +7,7 @@ import json
 from aiohttp import web
 
 from bot.keys import ADAPTER, BOT, SETTINGS, VERSION
+from bot.logs import activity_id
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
@@ -19,6 +20,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
         raise _problem(web.HTTPBadRequest, "The request body is not valid JSON.") from None
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         raise _problem(web.HTTPBadRequest, "The request body is not a Bot Framework activity.")
+    activity_id.set(str(body.get("id") or "")[:100] or None)
     response = await request.app[ADAPTER].process(request, request.app[BOT])
     return response if response is not None else web.Response(status=201)
 

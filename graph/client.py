@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 import uuid
@@ -14,6 +15,11 @@ from graph.errors import GraphError, GraphUnreachable, error_from_response
 from graph.models import MeetingRequest, OnlineMeeting
 
 log = logging.getLogger(__name__)
+
+# The client-request-id of the latest Graph call in this task (a turn), for its log lines.
+current_client_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "current_client_request_id", default=None
+)
 
 
 class GraphClient:
@@ -72,6 +78,7 @@ class GraphClient:
         locale: str = "",
     ) -> dict[str, Any]:
         client_request_id = str(uuid.uuid4())
+        current_client_request_id.set(client_request_id)
         headers = {"client-request-id": client_request_id, "Accept": "application/json"}
         if token:  # without one Graph answers 401 "Access token is empty", which is the truth
             headers["Authorization"] = f"Bearer {token}"
