@@ -118,6 +118,20 @@ COMMANDS = (
 )
 
 
+def retry_card(problem: str, *, owner: str) -> dict[str, Any]:
+    """Graph stayed busy: say so in one line, keep the request, offer to try again."""
+    return _card(
+        [
+            {"type": "TextBlock", "text": problem, "wrap": True},
+            {"type": "TextBlock", "text": "I kept your request.", "wrap": True, "isSubtle": True},
+        ],
+        actions=[
+            {"type": "Action.Submit", "title": "Retry", "data": {"meet": "retry", "owner": owner}}
+        ],
+        fallback=problem,
+    )
+
+
 def help_card(intro: str) -> dict[str, Any]:
     """The commands, each with an example."""
     return _card(

@@ -22,7 +22,14 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.dialogs import DialogContext, DialogSet, DialogTurnResult, DialogTurnStatus
 from botbuilder.schema import Activity, ChannelAccount
 
-from bot.cards import help_card, meeting_card, meeting_summary, sign_in_card, welcome_card
+from bot.cards import (
+    help_card,
+    meeting_card,
+    meeting_summary,
+    retry_card,
+    sign_in_card,
+    welcome_card,
+)
 from bot.commands import CommandName, parse_command
 from bot.identity import SignInRequired, TeamsUser
 from bot.meetings import MeetingScheduler
@@ -34,7 +41,13 @@ from bot.tokens import DelegatedTokenProvider, NoWorkAccount, SignInFailed
 from dialogs.meeting_dialog import MeetingDialog, MeetingRequestDraft
 from dialogs.request import RequestError, parse_request
 from dialogs.zones import zone_from_text, zone_to_text
-from graph import GraphError, GraphUnauthorized
+from graph import (
+    GraphError,
+    GraphThrottled,
+    GraphUnauthorized,
+    GraphUnavailable,
+    GraphUnreachable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +64,6 @@ class SignIn:
 
     flows: SignInFlows
     tokens: DelegatedTokenProvider
-    pending: PendingRequests
 
 
 class MeetingBot(ActivityHandler):
@@ -90,6 +102,8 @@ class MeetingBot(ActivityHandler):
         )
         self._turns = KeyedLocks()
         self._storage = storage
+        # Requests waiting for a sign-in or for a Retry press after Graph stayed busy.
+        self._pending = PendingRequests(storage)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -137,6 +151,8 @@ class MeetingBot(ActivityHandler):
             await self._signin(turn_context)
         elif command.name is CommandName.SIGNOUT:
             await self._signout(turn_context)
+        elif isinstance(value, dict) and value.get("meet") == "retry":
+            await self._retry(turn_context)
         elif dialog.active_dialog is not None:
             await self._finish(dialog, await dialog.continue_dialog())
         elif turn_context.activity.value:
@@ -153,7 +169,7 @@ class MeetingBot(ActivityHandler):
 
     async def resume_after_sign_in(self, turn_context: TurnContext, user: TeamsUser) -> None:
         """Proactively, in the conversation where the user asked: finish what was waiting."""
-        pending = await self._sign_in.pending.take(user) if self._sign_in else None
+        pending = await self._pending.take(user)
         if pending is None:
             await turn_context.send_activity(
                 "You're signed in. Type **/meet** followed by a subject to create a meeting."
@@ -251,20 +267,19 @@ class MeetingBot(ActivityHandler):
                 await turn_context.send_activity(explain(error))
                 return
             # Keep the request; it is created the moment the user is back from signing in.
-            reference = reply_reference(turn_context.activity)
-            await self._sign_in.pending.keep(
-                user,
-                PendingMeeting(
-                    subject=subject,
-                    start=start.isoformat(),
-                    end=end.isoformat(),
-                    timezone=zone_to_text(tz),
-                    locale=locale,
-                    reference=reference.serialize(),
-                    passcode_required=passcode_required,
-                ),
-            )
+            await self._keep(turn_context, user, subject, start, end, tz, locale, passcode_required)
             await self._send_sign_in_card(turn_context, user, pending_subject=subject)
+            return
+        except (GraphThrottled, GraphUnavailable, GraphUnreachable) as error:
+            # Graph stayed busy beyond the retry budget: keep the request for a Retry press.
+            log.info(
+                "meet request deferred: %s (request-id %s)", type(error).__name__, error.request_id
+            )
+            await self._keep(turn_context, user, subject, start, end, tz, locale, passcode_required)
+            card = retry_card(explain(error), owner=_person(turn_context.activity))
+            await self._reply(
+                turn_context, MessageFactory.attachment(CardFactory.adaptive_card(card)), replaces
+            )
             return
         except (NoWorkAccount, SignInFailed, GraphError) as error:
             log.info(
@@ -293,6 +308,51 @@ class MeetingBot(ActivityHandler):
                 return
             reply.id = None
         await turn_context.send_activity(reply)
+
+    async def _keep(
+        self,
+        turn_context: TurnContext,
+        user: TeamsUser,
+        subject: str,
+        start: datetime,
+        end: datetime,
+        tz: tzinfo,
+        locale: str,
+        passcode_required: bool | None,
+    ) -> None:
+        await self._pending.keep(
+            user,
+            PendingMeeting(
+                subject=subject,
+                start=start.isoformat(),
+                end=end.isoformat(),
+                timezone=zone_to_text(tz),
+                locale=locale,
+                reference=reply_reference(turn_context.activity).serialize(),
+                passcode_required=passcode_required,
+            ),
+        )
+
+    async def _retry(self, turn_context: TurnContext) -> None:
+        """The Retry button: try the kept request again, in place of the card."""
+        user = teams_user(turn_context.activity)
+        pending = await self._pending.take(user)
+        if pending is None:
+            await turn_context.send_activity(
+                "That request is no longer waiting. Type **/meet** to start a new one."
+            )
+            return
+        await self._create(
+            turn_context,
+            user,
+            subject=pending.subject,
+            start=datetime.fromisoformat(pending.start),
+            end=datetime.fromisoformat(pending.end),
+            tz=zone_from_text(pending.timezone),
+            locale=pending.locale,
+            passcode_required=pending.passcode_required,
+            replaces=turn_context.activity.reply_to_id,
+        )
 
     async def _signin(self, turn_context: TurnContext) -> None:
         if self._sign_in is None:

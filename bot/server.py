@@ -16,7 +16,7 @@ from bot.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE
 from bot.meeting_bot import MeetingBot, SignIn
 from bot.meetings import MeetingScheduler
 from bot.settings import GraphPermission, Mode, PasscodePolicy, Settings
-from bot.signin import PendingRequests, SignInFlows
+from bot.signin import SignInFlows
 from bot.storage import SqliteStorage
 from bot.tokens import (
     AppTokenProvider,
@@ -27,6 +27,7 @@ from bot.tokens import (
     load_cache_key,
 )
 from graph import GraphClient
+from graph.client import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +94,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             delegated = DelegatedTokenProvider(apps, TokenCacheStore(storage, fernet))
             tokens = delegated
             sign_in = SignIn(
-                flows=SignInFlows(storage, fernet, apps, settings.public_url),
-                tokens=delegated,
-                pending=PendingRequests(storage),
+                flows=SignInFlows(storage, fernet, apps, settings.public_url), tokens=delegated
             )
             app[SIGN_IN] = sign_in
 
@@ -106,7 +105,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             )
         )
         scheduler = MeetingScheduler(
-            GraphClient(http, graph_url),
+            GraphClient(
+                http,
+                graph_url,
+                retry=RetryPolicy(budget_seconds=settings.graph_retry_budget_seconds),
+            ),
             tokens,
             passcode_required=settings.passcode_policy is not PasscodePolicy.NONE,
             on_behalf_of_user=application_mode,

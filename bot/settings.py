@@ -61,6 +61,7 @@ class Settings:
     token_cache_key: str = field(default="", repr=False)
     authority: str = "https://login.microsoftonline.com/organizations"
     skip_confirmation: bool = False
+    graph_retry_budget_seconds: float = 8.0
 
     @property
     def mode(self) -> Mode:
@@ -120,6 +121,9 @@ class Settings:
             authority=env.get("AUTH_AUTHORITY", "").strip().rstrip("/")
             or f"https://login.microsoftonline.com/{tenant or 'organizations'}",
             skip_confirmation=_bool(env, "SKIP_CONFIRMATION"),
+            graph_retry_budget_seconds=_float(
+                env, "GRAPH_RETRY_BUDGET_SECONDS", 8.0, allow_zero=True
+            ),
         )
 
 
@@ -188,7 +192,7 @@ def _bool(env: Mapping[str, str], name: str) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}.")
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -196,7 +200,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number of seconds, not {raw!r}.") from None
-    if value <= 0:
+    if value < 0 or (value == 0 and not allow_zero):
         raise SettingsError(f"{name} must be positive.")
     return value
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
+import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +26,22 @@ current_client_request_id: contextvars.ContextVar[str | None] = contextvars.Cont
 )
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying when Graph throttles or is briefly unavailable."""
+
+    budget_seconds: float = 8.0  # total waiting across retries; Teams users are waiting too
+    max_attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential, with full jitter so a burst of clients doesn't retry in step."""
+        ceiling = min(self.max_delay, self.base_delay * 2**attempt)
+        return random.uniform(ceiling / 2, ceiling)  # jitter, not cryptography
+
+
 class GraphClient:
     """Creates, fetches and deletes online meetings with a caller-supplied bearer token.
 
@@ -29,16 +49,24 @@ class GraphClient:
     (application token with an access policy, or the user's own delegated token).
     """
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, base_url: str, *, retry: RetryPolicy | None = None
+    ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
+        self._retry = retry or RetryPolicy()
 
     async def create_meeting(
         self, token: str, request: MeetingRequest, *, user_id: str | None = None, locale: str = ""
     ) -> OnlineMeeting:
         """POST /onlineMeetings: always a new meeting."""
         body = await self._call(
-            "POST", _meetings(user_id), token, json=request.to_graph(), locale=locale
+            "POST",
+            _meetings(user_id),
+            token,
+            json=request.to_graph(),
+            locale=locale,
+            idempotent=False,  # repeating a create after it arrived would make a second meeting
         )
         return _parse_meeting(body)
 
@@ -76,14 +104,52 @@ class GraphClient:
         *,
         json: dict[str, Any] | None = None,
         locale: str = "",
+        idempotent: bool = True,
     ) -> dict[str, Any]:
-        client_request_id = str(uuid.uuid4())
+        client_request_id = str(uuid.uuid4())  # one id across retries, to trace them together
         current_client_request_id.set(client_request_id)
         headers = {"client-request-id": client_request_id, "Accept": "application/json"}
         if token:  # without one Graph answers 401 "Access token is empty", which is the truth
             headers["Authorization"] = f"Bearer {token}"
         if locale:
             headers["Accept-Language"] = locale
+        attempt, waited = 0, 0.0
+        while True:
+            outcome, retryable, delay = await self._attempt(
+                method, path, headers, json, client_request_id, attempt, idempotent
+            )
+            if not isinstance(outcome, GraphError):
+                return outcome
+            attempt += 1
+            # Waiting beyond the budget would hold the user up longer than an answer is worth.
+            if (
+                not retryable
+                or attempt >= self._retry.max_attempts
+                or waited + delay > self._retry.budget_seconds
+            ):
+                raise outcome
+            log.info(
+                "graph %s %s: %s, retry %d in %.1f s",
+                method,
+                _template(path),
+                type(outcome).__name__,
+                attempt,
+                delay,
+            )
+            await self._retry.sleep(delay)
+            waited += delay
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        json: dict[str, Any] | None,
+        client_request_id: str,
+        attempt: int,
+        idempotent: bool,
+    ) -> tuple[dict[str, Any] | GraphError, bool, float]:
+        """One request: the body, or the error with whether and when to try again."""
         started = time.perf_counter()
         try:
             response = await self._http.request(
@@ -97,10 +163,15 @@ class GraphClient:
                 type(exc).__name__,
                 client_request_id,
             )
-            raise GraphUnreachable(
+            unreachable = GraphUnreachable(
                 f"Microsoft Graph could not be reached ({type(exc).__name__}).",
                 client_request_id=client_request_id,
-            ) from exc
+            )
+            unreachable.__cause__ = exc
+            # A request that never connected did nothing; one that may have arrived is only
+            # sent again when repeating it cannot create a second meeting.
+            never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            return unreachable, never_sent or idempotent, self._retry.backoff(attempt)
         log.info(
             "graph %s %s -> %d in %.0f ms (request-id %s, client-request-id %s)",
             method,
@@ -111,25 +182,35 @@ class GraphClient:
             client_request_id,
         )
         if response.is_error:
-            raise error_from_response(response, client_request_id)
-        if response.status_code == 204 or not response.content:
-            return {}
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise GraphError(
-                "Microsoft Graph sent a response that is not JSON.",
-                request_id=response.headers.get("request-id"),
-                client_request_id=client_request_id,
-                status=response.status_code,
-            ) from exc
-        if not isinstance(body, dict):
-            raise GraphError(
-                "Microsoft Graph sent an unexpected response.",
-                client_request_id=client_request_id,
-                status=response.status_code,
+            error: GraphError = error_from_response(response, client_request_id)
+            # 429 and 503/504 mean Graph did not act on the request: safe to send again.
+            retryable = response.status_code in (429, 503, 504)
+            delay = (
+                error.retry_after if error.retry_after is not None else self._retry.backoff(attempt)
             )
-        return body
+            return error, retryable, delay
+        return _body(response, client_request_id), False, 0.0
+
+
+def _body(response: httpx.Response, client_request_id: str) -> dict[str, Any]:
+    if response.status_code == 204 or not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise GraphError(
+            "Microsoft Graph sent a response that is not JSON.",
+            request_id=response.headers.get("request-id"),
+            client_request_id=client_request_id,
+            status=response.status_code,
+        ) from exc
+    if not isinstance(body, dict):
+        raise GraphError(
+            "Microsoft Graph sent an unexpected response.",
+            client_request_id=client_request_id,
+            status=response.status_code,
+        )
+    return body
 
 
 def _parse_meeting(body: dict[str, Any]) -> OnlineMeeting:

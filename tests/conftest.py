@@ -19,6 +19,7 @@ from bot.keys import SANDBOX
 from bot.server import create_app
 from bot.settings import Settings
 from graph import GraphClient
+from graph.client import RetryPolicy
 from sandbox.graph import SandboxGraph
 from sandbox.identity import DEFAULT_USERS, SANDBOX_TENANT_ID, SandboxIdentity, SandboxUser
 from sandbox.server import SandboxServer
@@ -246,8 +247,9 @@ async def graph_server(
 
 @pytest.fixture
 async def graph_client(graph_server: tuple[SandboxGraph, str]) -> AsyncIterator[GraphClient]:
+    """A client that reports Graph's first answer (retries have their own tests)."""
     async with httpx.AsyncClient(timeout=5.0) as http:
-        yield GraphClient(http, graph_server[1])
+        yield GraphClient(http, graph_server[1], retry=RetryPolicy(max_attempts=1))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
@@ -13,6 +14,7 @@ from graph import (
     GraphBadRequest,
     GraphClient,
     GraphConflict,
+    GraphError,
     GraphForbidden,
     GraphNotFound,
     GraphThrottled,
@@ -21,6 +23,7 @@ from graph import (
     GraphUnreachable,
     MeetingRequest,
 )
+from graph.client import RetryPolicy
 from sandbox.graph import SandboxGraph
 from sandbox.identity import SANDBOX_CLIENT_ID, SandboxIdentity
 from tests.conftest import ALEX, MEGAN, NO_AUDIO, UNLICENSED
@@ -324,9 +327,101 @@ async def test_service_failures_are_unavailable(
     assert caught.value.retry_after == (float(retry_after) if retry_after else None)
 
 
-async def test_no_answer_at_all_is_unreachable(unused_tcp_port: int) -> None:
+# -- retries ------------------------------------------------------------------------------------
+
+
+class Sleeps:
+    """Records the waits the retry policy asks for, instead of waiting."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+async def retrying(
+    graph_server: tuple[SandboxGraph, str],
+) -> AsyncIterator[tuple[GraphClient, Sleeps]]:
+    sleeps = Sleeps()
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        yield GraphClient(http, graph_server[1], retry=RetryPolicy(sleep=sleeps)), sleeps
+
+
+async def test_throttling_is_retried_after_the_time_graph_asks_for(
+    retrying: tuple[GraphClient, Sleeps],
+    identity: SandboxIdentity,
+    graph_server: tuple[SandboxGraph, str],
+) -> None:
+    client, sleeps = retrying
+    graph_server[0].faults.fail_next(429, retry_after="2.128")
+    graph_server[0].faults.fail_next(503, retry_after="1")
+
+    meeting = await client.create_meeting(identity.issue_user_token(ALEX), request())
+
+    assert sleeps.delays == [2.128, 1.0]
+    assert [r.status for r in graph_server[0].requests] == [429, 503, 201]
+    ids = {r.headers["client-request-id"] for r in graph_server[0].requests}
+    assert len(ids) == 1  # one client-request-id traces all three attempts
+    assert [m["id"] for m in graph_server[0].meetings()] == [meeting.id]
+
+
+async def test_without_retry_after_the_backoff_grows_with_jitter(
+    retrying: tuple[GraphClient, Sleeps],
+    identity: SandboxIdentity,
+    graph_server: tuple[SandboxGraph, str],
+) -> None:
+    client, sleeps = retrying
+    graph_server[0].faults.fail_next(504, times=3)
+
+    await client.create_meeting(identity.issue_user_token(ALEX), request())
+
+    first, second, third = sleeps.delays
+    assert 0.25 <= first <= 0.5
+    assert 0.5 <= second <= 1.0
+    assert 1.0 <= third <= 2.0
+
+
+async def test_retries_stop_at_the_budget_and_report_graphs_answer(
+    retrying: tuple[GraphClient, Sleeps],
+    identity: SandboxIdentity,
+    graph_server: tuple[SandboxGraph, str],
+) -> None:
+    client, sleeps = retrying
+    graph_server[0].faults.fail_next(429, retry_after="30", times=5)
+
+    with pytest.raises(GraphThrottled) as caught:
+        await client.create_meeting(identity.issue_user_token(ALEX), request())
+
+    assert sleeps.delays == []  # 30 s is beyond the budget: say so now rather than wait
+    assert caught.value.retry_after == 30
+    assert graph_server[0].meetings() == []
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 500])
+async def test_other_errors_are_not_retried(
+    retrying: tuple[GraphClient, Sleeps],
+    identity: SandboxIdentity,
+    graph_server: tuple[SandboxGraph, str],
+    status: int,
+) -> None:
+    client, sleeps = retrying
+    graph_server[0].faults.fail_next(status)
+    with pytest.raises(GraphError):
+        await client.create_meeting(identity.issue_user_token(ALEX), request())
+    assert len(graph_server[0].requests) == 1
+    assert sleeps.delays == []
+
+
+async def test_a_connection_that_never_opened_is_retried_then_reported(
+    unused_tcp_port: int,
+) -> None:
+    sleeps = Sleeps()
     async with httpx.AsyncClient(timeout=2.0) as http:
-        client = GraphClient(http, f"http://127.0.0.1:{unused_tcp_port}/v1.0")
-        with pytest.raises(GraphUnreachable) as caught:
+        client = GraphClient(
+            http, f"http://127.0.0.1:{unused_tcp_port}/v1.0", retry=RetryPolicy(sleep=sleeps)
+        )
+        with pytest.raises(GraphUnreachable):
             await client.create_meeting("token", request())
-    assert caught.value.client_request_id
+    assert len(sleeps.delays) == 3  # four attempts in all

@@ -28,8 +28,9 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 @pytest.fixture
 async def bot(make_bot: MakeBot) -> BotClient:
-    """Complete commands create at once here; the confirmation step has its own tests."""
-    return await make_bot(SKIP_CONFIRMATION="true")
+    """Complete commands create at once, and Graph's first answer is final, here: the
+    confirmation step and retries have their own tests."""
+    return await make_bot(SKIP_CONFIRMATION="true", GRAPH_RETRY_BUDGET_SECONDS="0")
 
 
 @pytest.fixture(autouse=True)
@@ -146,18 +147,40 @@ def assert_one_friendly_line(reply: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize(
-    ("status", "retry_after", "expected"),
+    ("status", "expected"),
     [
-        (400, None, "rejected the meeting details"),
-        (403, None, "don't have permission"),
-        (404, None, "couldn't find"),
-        (409, None, "conflict"),
-        (429, "7", "try again in 7 seconds"),
-        (500, None, "temporarily unavailable"),
-        (503, "10", "try again in 10 seconds"),
+        (400, "rejected the meeting details"),
+        (403, "don't have permission"),
+        (404, "couldn't find"),
+        (409, "conflict"),
     ],
 )
 async def test_graph_errors_become_one_line_with_the_request_id(
+    bot: BotClient,
+    connector: Connector,
+    sandbox_graph: SandboxGraph,
+    status: int,
+    expected: str,
+) -> None:
+    sandbox_graph.faults.fail_next(status)
+
+    [reply] = await say(bot, connector, "/meet Standup now")
+
+    text = assert_one_friendly_line(reply)
+    assert expected in text
+    assert f"request-id {sandbox_graph.requests[-1].request_id}" in text
+    assert sandbox_graph.meetings() == []
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "expected"),
+    [
+        (429, "7", "busy right now. No meeting was created. Please try again in 7 seconds."),
+        (500, None, "temporarily unavailable"),
+        (503, "10", "Please try again in 10 seconds."),
+    ],
+)
+async def test_a_busy_graph_gets_one_line_and_a_retry_button_that_keeps_the_request(
     bot: BotClient,
     connector: Connector,
     sandbox_graph: SandboxGraph,
@@ -167,12 +190,23 @@ async def test_graph_errors_become_one_line_with_the_request_id(
 ) -> None:
     sandbox_graph.faults.fail_next(status, retry_after=retry_after)
 
-    [reply] = await say(bot, connector, "/meet Standup now")
+    [reply] = await say(bot, connector, "/meet Standup tomorrow 9am")
 
-    text = assert_one_friendly_line(reply)
-    assert expected in text
-    assert f"request-id {sandbox_graph.requests[-1].request_id}" in text
+    card = card_of(reply)
+    problem = card["body"][0]["text"]
+    assert expected in problem
+    assert f"request-id {sandbox_graph.requests[-1].request_id}" in problem
+    assert "\n" not in problem
+    [retry] = card["actions"]
+    assert retry["title"] == "Retry"
     assert sandbox_graph.meetings() == []
+
+    replies = await say(bot, connector, "", value=retry["data"], reply_to_id="retry-card")
+
+    assert replies == []  # the Retry card itself becomes the meeting card
+    [update] = connector.updates
+    assert card_of(update)["body"][0]["text"] == "Standup"
+    assert len(sandbox_graph.meetings()) == 1
 
 
 async def test_missing_access_policy_is_explained_for_the_admin(
