@@ -62,6 +62,7 @@ class Settings:
     authority: str = "https://login.microsoftonline.com/organizations"
     skip_confirmation: bool = False
     graph_retry_budget_seconds: float = 8.0
+    bot_openid_metadata: str = ""
 
     @property
     def mode(self) -> Mode:
@@ -121,6 +122,7 @@ class Settings:
             authority=env.get("AUTH_AUTHORITY", "").strip().rstrip("/")
             or f"https://login.microsoftonline.com/{tenant or 'organizations'}",
             skip_confirmation=_bool(env, "SKIP_CONFIRMATION"),
+            bot_openid_metadata=env.get("BotOpenIdMetadata", "").strip(),
             graph_retry_budget_seconds=_float(
                 env, "GRAPH_RETRY_BUDGET_SECONDS", 8.0, allow_zero=True
             ),

@@ -1,0 +1,84 @@
+"""A local stand-in for Bot Framework's token issuer: OpenID metadata, JWKS and signed tokens.
+
+Served from a thread: botframework fetches the metadata with a blocking call, which would
+deadlock against a server on the test's own event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+ISSUER = "https://api.botframework.com"
+
+
+class BotFrameworkIssuer:
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key_id = uuid.uuid4().hex
+        jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
+        # Bot Framework lists, per key, the channels it may sign for.
+        self._jwks = {
+            "keys": [{**jwk, "kid": self.key_id, "use": "sig", "endorsements": ["msteams"]}]
+        }
+        issuer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/keys":
+                    body: dict[str, Any] = issuer._jwks
+                else:
+                    body = {
+                        "issuer": ISSUER,
+                        "jwks_uri": f"{issuer.origin}/keys",
+                        "id_token_signing_alg_values_supported": ["RS256"],
+                    }
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.metadata_url = f"{self.origin}/.well-known/openidconfiguration"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def token(
+        self,
+        *,
+        audience: str,
+        service_url: str,
+        issuer: str = ISSUER,
+        lifetime: int = 3600,
+        key: rsa.RSAPrivateKey | None = None,
+        key_id: str | None = None,
+    ) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": issuer,
+            "aud": audience,
+            "serviceurl": service_url,
+            "nbf": now - 10,
+            "iat": now - 10,
+            "exp": now + lifetime,
+        }
+        return jwt.encode(
+            claims, key or self.key, algorithm="RS256", headers={"kid": key_id or self.key_id}
+        )

@@ -1,0 +1,98 @@
+"""With credentials, only activities carrying a valid Bot Framework token reach the bot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.keys import STORAGE
+from tests.bot_framework_issuer import BotFrameworkIssuer
+from tests.conftest import BotClient, Connector, MakeBot, activity
+
+APP_ID = "3f1e9a57-6d0c-4d4e-9a43-2f6a1b8c7d90"
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[BotFrameworkIssuer]:
+    server = BotFrameworkIssuer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+async def live_bot(make_bot: MakeBot, issuer: BotFrameworkIssuer) -> BotClient:
+    return await make_bot(
+        MicrosoftAppId=APP_ID,
+        MicrosoftAppPassword="not-a-real-secret",
+        HOST="127.0.0.1",
+        PUBLIC_URL="https://meet.example.com",
+        TOKEN_CACHE_KEY=Fernet.generate_key().decode(),
+        BotOpenIdMetadata=issuer.metadata_url,
+    )
+
+
+def forged_tokens(issuer: BotFrameworkIssuer, service_url: str) -> dict[str, str]:
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    good: dict[str, Any] = {"audience": APP_ID, "service_url": service_url}
+    return {
+        "missing": "",
+        "not a jwt": "Bearer not-a-jwt",
+        "bad signature": "Bearer " + issuer.token(**good, key=stranger),
+        "unknown key": "Bearer " + issuer.token(**good, key=stranger, key_id="unknown-kid"),
+        "wrong audience": "Bearer "
+        + issuer.token(audience="someone-else", service_url=service_url),
+        "expired": "Bearer " + issuer.token(**good, lifetime=-600),
+        "wrong issuer": "Bearer " + issuer.token(**good, issuer="https://evil.example.com"),
+        "other serviceUrl": "Bearer "
+        + issuer.token(audience=APP_ID, service_url="https://attacker.example.com/"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "not a jwt",
+        "bad signature",
+        "unknown key",
+        "wrong audience",
+        "expired",
+        "wrong issuer",
+        "other serviceUrl",
+    ],
+)
+async def test_an_activity_without_a_valid_token_is_refused_and_runs_no_bot_code(
+    live_bot: BotClient, connector: Connector, issuer: BotFrameworkIssuer, case: str
+) -> None:
+    authorization = forged_tokens(issuer, connector.url)[case]
+    headers = {"Authorization": authorization} if authorization else {}
+
+    response = await live_bot.post(
+        "/api/messages", json=activity("/meet", service_url=connector.url), headers=headers
+    )
+
+    assert response.status == 401
+    assert connector.activities == []
+    assert await _dialog_state(live_bot) == {}  # the bot never started a conversation
+
+
+async def test_a_valid_token_is_accepted(
+    live_bot: BotClient, connector: Connector, issuer: BotFrameworkIssuer
+) -> None:
+    token = issuer.token(audience=APP_ID, service_url=connector.url)
+    response = await live_bot.post(
+        "/api/messages",
+        json=activity("/meet", service_url=connector.url),
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status != 401
+
+
+async def _dialog_state(bot: BotClient) -> dict[str, Any]:
+    key = "msteams/conversations/a:personal-chat/users/29:00000000-0000-0000-0000-0000000000020"
+    result: dict[str, Any] = await bot.app[STORAGE].read([key])
+    return result
