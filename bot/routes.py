@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aiohttp import web
+from azure.core.exceptions import DeserializationError  # what msrest raises
 
 from bot.keys import ADAPTER, BOT, SETTINGS, VERSION
 from bot.logs import activity_id
@@ -20,8 +22,14 @@ async def messages(request: web.Request) -> web.StreamResponse:
         raise _problem(web.HTTPBadRequest, "The request body is not valid JSON.") from None
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         raise _problem(web.HTTPBadRequest, "The request body is not a Bot Framework activity.")
+    if missing := _unanswerable(body):
+        raise _problem(web.HTTPBadRequest, f"The activity has no {missing}.")
     activity_id.set(str(body.get("id") or "")[:100] or None)
-    response = await request.app[ADAPTER].process(request, request.app[BOT])
+    try:
+        response = await request.app[ADAPTER].process(request, request.app[BOT])
+    except DeserializationError:
+        # A field of the wrong type (say, "from": 3): the sender's mistake, not ours.
+        raise _problem(web.HTTPBadRequest, "The activity has fields of the wrong type.") from None
     return response if response is not None else web.Response(status=201)
 
 
@@ -56,6 +64,17 @@ def _page(title: str, text: str) -> web.Response:
         text=f"<!doctype html><html><head><meta charset='utf-8'><title>Meet: {title}</title>"
         f"</head><body><h1>{title}</h1><p>{text}</p></body></html>",
     )
+
+
+def _unanswerable(body: dict[str, Any]) -> str | None:
+    """What an activity lacks that every channel sends and that any answer needs."""
+    if not isinstance(body.get("serviceUrl"), str) or not body["serviceUrl"]:
+        return "serviceUrl"
+    for field in ("conversation", "from", "recipient"):
+        account = body.get(field)
+        if not isinstance(account, dict) or not isinstance(account.get("id"), str):
+            return f"{field}.id"
+    return None
 
 
 def _problem(kind: type[web.HTTPException], detail: str) -> web.HTTPException:

@@ -62,11 +62,13 @@ def command_text(activity: Activity) -> str:
     text = activity.text or ""
     bot_id = activity.recipient.id if activity.recipient else None
     for entity in activity.entities or ():
-        if getattr(entity, "type", "").lower() != "mention":
+        if (getattr(entity, "type", None) or "").lower() != "mention":
             continue
         properties = getattr(entity, "additional_properties", None) or {}
-        mentioned = properties.get("mentioned") or {}
-        if mentioned.get("id") == bot_id and properties.get("text"):
+        mentioned = properties.get("mentioned")
+        if not isinstance(mentioned, dict):
+            continue
+        if mentioned.get("id") == bot_id and isinstance(properties.get("text"), str):
             text = text.replace(str(properties["text"]), " ")  # literally: names aren't regexes
     return " ".join(text.split())
 

@@ -206,9 +206,10 @@ def parse_length(text: str) -> timedelta | None:
     """A length on its own ("45m", "1h", "half an hour", "90"), for the dialog's length step."""
     text = " ".join(text.split())
     if text.isdigit():
-        return timedelta(minutes=int(text))
+        minutes = int(text) if len(text) < 7 else MAX_LENGTH // timedelta(minutes=1) + 1
+        return timedelta(minutes=minutes)
     match = _FOR.fullmatch(text)
-    return _length(match) if match else None
+    return _named_length(match) if match else None
 
 
 class _Reader:
@@ -233,6 +234,14 @@ def _subject(rest: str) -> str | None:
 
 
 def _length(match: re.Match[str]) -> timedelta:
+    """The length a phrase names; beyond a day it is refused before any arithmetic overflows."""
+    length = _named_length(match)
+    if length > MAX_LENGTH:
+        raise RequestError("A meeting can last at most 24 hours.")
+    return length
+
+
+def _named_length(match: re.Match[str]) -> timedelta:
     if match.group("half"):
         return timedelta(minutes=30)
     if match.group("quarter"):
@@ -240,9 +249,9 @@ def _length(match: re.Match[str]) -> timedelta:
     if match.group("one"):
         return timedelta(hours=1)
     if match.group("hours"):
-        hours = float(match.group("hours").replace(",", "."))
-        return timedelta(hours=hours, minutes=int(match.group("hmin") or 0))
-    return timedelta(minutes=int(match.group("minutes")))
+        hours = min(float(match.group("hours").replace(",", ".")), 1e6)
+        return timedelta(hours=hours, minutes=min(int(match.group("hmin") or 0), 10**6))
+    return timedelta(minutes=min(int(match.group("minutes")), 10**9))
 
 
 def _clock(text: str) -> time:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -25,62 +26,77 @@ def free_port() -> int:
         return port
 
 
-def start(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+@dataclass
+class RunningApp:
+    """A `python app.py` process; its output goes to a file, so a chatty bot never blocks."""
+
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> str:
+        """Ctrl-C, as a person would; returns everything the process wrote."""
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=15)
+        output = self.output()
+        assert self.process.returncode == 0, output
+        return output
+
+
+def start(env: dict[str, str], tmp_path: Path) -> RunningApp:
     port = free_port()
     full_env = (
         {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
         | {"PORT": str(port), "SANDBOX_PORT": "0", "DATA_DIR": str(tmp_path / "data")}
         | env
     )
+    log = tmp_path / "app.log"
     # Run from an empty folder so a developer's own .env cannot leak into the test.
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py")],
-        cwd=tmp_path,
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")],
+            cwd=tmp_path,
+            env=full_env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    app = RunningApp(process, f"http://127.0.0.1:{port}", log)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"{base}/healthz", timeout=1)
+            httpx.get(f"{app.base}/healthz", timeout=1)
         except httpx.TransportError:
             if process.poll() is not None:
                 break
             time.sleep(0.1)
         else:
-            return process, base
+            return app
     process.kill()
-    raise AssertionError(f"app.py did not start:\n{process.communicate()[0]}")
+    process.wait()
+    raise AssertionError(f"app.py did not start:\n{app.output()}")
 
 
 @pytest.fixture
-def stop_later() -> Iterator[list[subprocess.Popen[str]]]:
-    processes: list[subprocess.Popen[str]] = []
-    yield processes
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=15)
-    assert process.returncode == 0, output
-    return output
+def stop_later() -> Iterator[list[RunningApp]]:
+    apps: list[RunningApp] = []
+    yield apps
+    for app in apps:
+        if app.process.poll() is None:
+            app.process.kill()
+            app.process.wait()
 
 
 def test_without_credentials_it_runs_in_sandbox_mode_and_says_so(
-    tmp_path: Path, stop_later: list[subprocess.Popen[str]]
+    tmp_path: Path, stop_later: list[RunningApp]
 ) -> None:
-    process, base = start({}, tmp_path)
-    stop_later.append(process)
+    app = start({}, tmp_path)
+    stop_later.append(app)
 
-    health = httpx.get(f"{base}/healthz").json()
-    output = stop(process)
+    health = httpx.get(f"{app.base}/healthz").json()
+    output = app.stop()
 
     assert health["mode"] == "sandbox"
     first_line = output.splitlines()[0]
@@ -89,7 +105,7 @@ def test_without_credentials_it_runs_in_sandbox_mode_and_says_so(
 
 
 def test_with_credentials_it_runs_live_and_refuses_unauthenticated_activities(
-    tmp_path: Path, stop_later: list[subprocess.Popen[str]]
+    tmp_path: Path, stop_later: list[RunningApp]
 ) -> None:
     env = {
         "PUBLIC_URL": "https://meet.example.com",
@@ -98,12 +114,12 @@ def test_with_credentials_it_runs_live_and_refuses_unauthenticated_activities(
         "MicrosoftAppPassword": "not-a-real-secret",
         "HOST": "127.0.0.1",
     }
-    process, base = start(env, tmp_path)
-    stop_later.append(process)
+    app = start(env, tmp_path)
+    stop_later.append(app)
 
-    health = httpx.get(f"{base}/healthz").json()
+    health = httpx.get(f"{app.base}/healthz").json()
     unauthenticated = httpx.post(
-        f"{base}/api/messages",
+        f"{app.base}/api/messages",
         json={
             "type": "message",
             "text": "/meet x",
@@ -114,7 +130,7 @@ def test_with_credentials_it_runs_live_and_refuses_unauthenticated_activities(
             "recipient": {"id": "b"},
         },
     )
-    output = stop(process)
+    output = app.stop()
 
     assert health["mode"] == "live"
     assert unauthenticated.status_code == 401

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,9 +51,9 @@ async def test_a_full_flow_logs_no_token_code_passcode_or_join_link(
     connector = Connector()
     server = await aiohttp_server(connector.app())
     connector.url = str(server.make_url("")).rstrip("/")
-    process, base = start({"SKIP_CONFIRMATION": "true", "LOG_LEVEL": "INFO"}, tmp_path)
+    app = start({"SKIP_CONFIRMATION": "true", "LOG_LEVEL": "INFO"}, tmp_path)
     try:
-        async with httpx.AsyncClient(base_url=base) as http:
+        async with httpx.AsyncClient(base_url=app.base) as http:
 
             async def say(text: str) -> dict[str, Any]:
                 before = len(connector.activities)
@@ -69,8 +68,7 @@ async def test_a_full_flow_logs_no_token_code_passcode_or_join_link(
             meeting = card_of(connector.activities[-1])
             await say("/meet Retro tomorrow 4pm")
     finally:
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=15)
+        output = app.stop()
 
     passcode = next(f["value"] for f in meeting["body"][2]["facts"] if f["title"] == "Passcode")
     join_url = meeting["actions"][0]["url"]
