@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -32,6 +33,7 @@ from bot.cards import (
 )
 from bot.commands import CommandName, parse_command
 from bot.identity import SignInRequired, TeamsUser
+from bot.ledger import RequestInProgress
 from bot.meetings import MeetingScheduler
 from bot.replies import explain
 from bot.signin import PendingMeeting, PendingRequests, SignInFlows
@@ -184,6 +186,7 @@ class MeetingBot(ActivityHandler):
             tz=zone_from_text(pending.timezone),
             locale=pending.locale,
             passcode_required=pending.passcode_required,
+            request_id=pending.request_id,
         )
 
     async def _meet(self, dialog: DialogContext, text: str) -> None:
@@ -205,6 +208,8 @@ class MeetingBot(ActivityHandler):
             length_given=parsed.length_given,
             complete_command=bool(parsed.subject and parsed.start),
             owner=_person(activity),
+            # A retried delivery of the same activity is the same request.
+            request_id=f"{activity.conversation.id}|{activity.id or uuid.uuid4()}",
             # A complete command asks nothing, so "ask" falls back to requiring a passcode.
             passcode_required=True if self._ask_passcode and parsed.start else None,
         )
@@ -238,6 +243,7 @@ class MeetingBot(ActivityHandler):
             locale=user_locale(activity),
             passcode_required=draft.passcode_required,
             replaces=card_id,
+            request_id=draft.request_id or None,
         )
 
     async def _create(
@@ -252,6 +258,7 @@ class MeetingBot(ActivityHandler):
         locale: str,
         passcode_required: bool | None = None,
         replaces: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         try:
             meeting = await self._scheduler.create(
@@ -261,13 +268,16 @@ class MeetingBot(ActivityHandler):
                 end=end,
                 locale=locale,
                 passcode_required=passcode_required,
+                request_id=request_id,
             )
         except (SignInRequired, GraphUnauthorized) as error:
             if self._sign_in is None:
                 await turn_context.send_activity(explain(error))
                 return
             # Keep the request; it is created the moment the user is back from signing in.
-            await self._keep(turn_context, user, subject, start, end, tz, locale, passcode_required)
+            await self._keep(
+                turn_context, user, subject, start, end, tz, locale, passcode_required, request_id
+            )
             await self._send_sign_in_card(turn_context, user, pending_subject=subject)
             return
         except (GraphThrottled, GraphUnavailable, GraphUnreachable) as error:
@@ -275,13 +285,15 @@ class MeetingBot(ActivityHandler):
             log.info(
                 "meet request deferred: %s (request-id %s)", type(error).__name__, error.request_id
             )
-            await self._keep(turn_context, user, subject, start, end, tz, locale, passcode_required)
+            await self._keep(
+                turn_context, user, subject, start, end, tz, locale, passcode_required, request_id
+            )
             card = retry_card(explain(error), owner=_person(turn_context.activity))
             await self._reply(
                 turn_context, MessageFactory.attachment(CardFactory.adaptive_card(card)), replaces
             )
             return
-        except (NoWorkAccount, SignInFailed, GraphError) as error:
+        except (NoWorkAccount, SignInFailed, GraphError, RequestInProgress) as error:
             log.info(
                 "meet request not fulfilled: %s %s (request-id %s)",
                 type(error).__name__,
@@ -319,6 +331,7 @@ class MeetingBot(ActivityHandler):
         tz: tzinfo,
         locale: str,
         passcode_required: bool | None,
+        request_id: str | None,
     ) -> None:
         await self._pending.keep(
             user,
@@ -330,6 +343,7 @@ class MeetingBot(ActivityHandler):
                 locale=locale,
                 reference=reply_reference(turn_context.activity).serialize(),
                 passcode_required=passcode_required,
+                request_id=request_id,
             ),
         )
 
@@ -352,6 +366,7 @@ class MeetingBot(ActivityHandler):
             locale=pending.locale,
             passcode_required=pending.passcode_required,
             replaces=turn_context.activity.reply_to_id,
+            request_id=pending.request_id,
         )
 
     async def _signin(self, turn_context: TurnContext) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from bot.identity import SignInRequired
+from bot.ledger import RequestInProgress
 from bot.tokens import NoWorkAccount, SignInFailed
 from dialogs.request import RequestError
 from graph import (
@@ -32,6 +33,8 @@ def explain(error: Exception) -> str:
         return f"I can only create meetings for work or school accounts. {error} {NOTHING_CREATED}"
     if isinstance(error, SignInFailed):
         return f"{error} {NOTHING_CREATED}"
+    if isinstance(error, RequestInProgress):
+        return "I'm already creating this meeting; its card will appear here in a moment."
     if isinstance(error, GraphError):
         return _explain_graph(error) + _reference(error)
     return f"Sorry, something went wrong on my side. {NOTHING_CREATED} Please try again."

@@ -13,6 +13,7 @@ from bot import auth_routes, routes
 from bot.adapter import create_adapter
 from bot.identity import TokenProvider
 from bot.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE
+from bot.ledger import RequestLedger
 from bot.meeting_bot import MeetingBot, SignIn
 from bot.meetings import MeetingScheduler
 from bot.settings import GraphPermission, Mode, PasscodePolicy, Settings
@@ -113,6 +114,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             tokens,
             passcode_required=settings.passcode_policy is not PasscodePolicy.NONE,
             on_behalf_of_user=application_mode,
+            ledger=RequestLedger(storage),
         )
         app[BOT] = MeetingBot(
             scheduler,

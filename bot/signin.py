@@ -43,6 +43,7 @@ class PendingMeeting:
     locale: str
     reference: dict[str, Any]
     passcode_required: bool | None = None
+    request_id: str | None = None
 
 
 class SignInFlows:

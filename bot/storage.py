@@ -90,6 +90,18 @@ class SqliteStorage(Storage):  # type: ignore[misc]
                 raise
             self._db.execute("COMMIT")
 
+    async def create(self, key: str, value: dict[str, Any]) -> bool:
+        """Write `value` only if `key` is absent; True when this call created it (atomic)."""
+        return await asyncio.to_thread(self._create, key, value)
+
+    def _create(self, key: str, value: dict[str, Any]) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO items (key, etag, value) VALUES (?, ?, ?)",
+                (key, uuid.uuid4().hex, jsonpickle.encode(value)),
+            )
+            return cursor.rowcount == 1
+
     def _delete(self, keys: list[str]) -> None:
         with self._lock:
             self._db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in keys])

@@ -43,6 +43,7 @@ class MeetingRequestDraft:
     passcode_required: bool | None = None  # None: the configured policy decides
     complete_command: bool = False  # the command named subject and time: ask nothing
     owner: str = ""  # who asked (Entra object id): only they may press the card's buttons
+    request_id: str = ""  # the asking activity: however often it is confirmed, one meeting
 
     def to_options(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,10 +7,8 @@ payloads sent to a real `python app.py` in sandbox mode, whose replies go to a l
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +22,7 @@ from bot.commands import parse_command
 from bot.teams import command_text
 from dialogs.request import RequestError, parse_request
 from tests.conftest import activity
+from tests.sink import Sink
 from tests.test_app_process import start
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -89,35 +88,6 @@ def test_reading_a_command_never_fails(text: str, mentions: list[dict[str, str]]
 
 
 # -- whole payloads against a running bot --------------------------------------------------------
-
-
-class Sink:
-    """Accepts whatever the bot sends to its 'connector'; replies never leave this machine."""
-
-    def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def _ok(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                body = b'{"id": "1"}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_POST = do_PUT = do_GET = _ok
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture(scope="module")

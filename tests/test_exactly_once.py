@@ -1,0 +1,188 @@
+"""One meeting per request: retried deliveries, double presses, two processes, a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.keys import SANDBOX
+from tests.conftest import (
+    ALEX,
+    BotClient,
+    Connector,
+    MakeBot,
+    activity,
+    card_of,
+    complete_sign_in,
+    say,
+    sign_in,
+    sign_in_url,
+)
+from tests.sink import Sink
+from tests.test_app_process import RunningApp, start
+
+
+def join_urls(replies: list[dict[str, Any]]) -> list[str]:
+    return [card_of(r)["actions"][0]["url"] for r in replies if r.get("attachments")]
+
+
+@pytest.fixture
+async def bot(make_bot: MakeBot, connector: Connector) -> BotClient:
+    client = await make_bot(SKIP_CONFIRMATION="true")
+    await sign_in(client, connector)
+    return client
+
+
+async def post(bot: BotClient, body: dict[str, Any]) -> None:
+    response = await bot.post("/api/messages", json=body)
+    assert response.status in (200, 201)
+
+
+async def test_a_retried_delivery_creates_one_meeting_and_gets_the_same_card(
+    bot: BotClient, connector: Connector
+) -> None:
+    sandbox = bot.app[SANDBOX]
+    same = activity("/meet Standup tomorrow 9am", service_url=connector.url)
+    before = len(connector.activities)
+
+    await post(bot, same)
+    await post(bot, same)  # Teams resends when a bot is slow
+
+    urls = join_urls(connector.activities[before:])
+    assert len(urls) == 2
+    assert urls[0] == urls[1]
+    assert len(sandbox.graph.meetings()) == 1
+
+
+async def test_deliveries_at_the_same_moment_create_one_meeting(
+    bot: BotClient, connector: Connector
+) -> None:
+    sandbox = bot.app[SANDBOX]
+    same = activity("/meet Standup tomorrow 9am", service_url=connector.url)
+    before = len(connector.activities)
+
+    await asyncio.gather(*(post(bot, same) for _ in range(5)))
+
+    assert len(sandbox.graph.meetings()) == 1
+    assert len(set(join_urls(connector.activities[before:]))) == 1
+
+
+async def test_pressing_create_twice_at_once_creates_one_meeting(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    bot = await make_bot()
+    await sign_in(bot, connector)
+    [confirmation] = await say(bot, connector, "/meet Standup tomorrow 9am")
+    press = card_of(confirmation)["actions"][0]["data"]
+
+    await asyncio.gather(
+        *(say(bot, connector, "", value=press, reply_to_id="card-1") for _ in range(3))
+    )
+
+    assert len(bot.app[SANDBOX].graph.meetings()) == 1
+
+
+async def test_without_a_passcode_graphs_create_or_get_makes_the_call_itself_idempotent(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    bot = await make_bot(SKIP_CONFIRMATION="true", PASSCODE_POLICY="none")
+    await sign_in(bot, connector)
+    same = activity("/meet Standup tomorrow 9am", service_url=connector.url)
+    await post(bot, same)
+    await post(bot, same)
+    graph = bot.app[SANDBOX].graph
+    assert [r.path.rsplit("/", 1)[-1] for r in graph.requests] == ["createOrGet"]
+    assert len(graph.meetings()) == 1
+
+
+# -- separate processes sharing one storage ----------------------------------------------------
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    server = Sink()
+    yield server
+    server.close()
+
+
+def signed_in_app(tmp_path: Path, sink: Sink, **env: str) -> RunningApp:
+    """A bot process over `tmp_path`'s data folder, with Alex signed in for real."""
+    app = start({"SKIP_CONFIRMATION": "true", **env}, tmp_path)
+    httpx.post(
+        f"{app.base}/api/messages", json=activity("/signin", service_url=sink.url), timeout=10
+    )
+    card = sink.activities[-1]
+    page = asyncio.run(complete_sign_in(sign_in_url(card), username=ALEX.upn))
+    assert page.status_code == 200
+    return app
+
+
+def graph_posts(*apps: RunningApp) -> int:
+    return sum(app.output().count("graph POST") for app in apps)
+
+
+def test_two_processes_sharing_the_storage_create_one_meeting(tmp_path: Path, sink: Sink) -> None:
+    first = signed_in_app(tmp_path, sink)
+    (tmp_path / "second").mkdir()
+    second = start(
+        {"SKIP_CONFIRMATION": "true", "DATA_DIR": str(tmp_path / "data")}, tmp_path / "second"
+    )
+    try:
+        same = activity("/meet Standup tomorrow 9am", service_url=sink.url)
+        before = len(sink.activities)
+
+        async def deliver(app: RunningApp) -> None:
+            async with httpx.AsyncClient() as http:
+                await http.post(f"{app.base}/api/messages", json=same, timeout=30)
+
+        async def both() -> None:
+            await asyncio.gather(deliver(first), deliver(second))
+
+        asyncio.run(both())
+
+        urls = join_urls(sink.activities[before:])
+        assert len(urls) == 2
+        assert urls[0] == urls[1]
+        assert graph_posts(first, second) == 1
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_crash_after_graph_answered_does_not_make_a_second_meeting(tmp_path: Path) -> None:
+    slow = Sink(delay=30)  # the reply hangs, so the process dies before answering
+    fast = Sink()
+    try:
+        first = signed_in_app(tmp_path, fast)
+        same = activity("/meet Standup tomorrow 9am", service_url=slow.url)
+        with contextlib.suppress(httpx.ReadTimeout):
+            httpx.post(f"{first.base}/api/messages", json=same, timeout=2)
+        deadline = time.monotonic() + 10
+        while "graph POST" not in first.output() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "graph POST /me/onlineMeetings -> 201" in first.output()
+        os.kill(first.process.pid, signal.SIGKILL)  # between Graph's answer and our reply
+        first.process.wait()
+
+        second = start({"SKIP_CONFIRMATION": "true"}, tmp_path)
+        try:
+            same["serviceUrl"] = fast.url  # Teams delivers the same activity again
+            before = len(fast.activities)
+            httpx.post(f"{second.base}/api/messages", json=same, timeout=10)
+            [reply] = fast.activities[before:]
+            assert card_of(reply)["body"][0]["text"] == "Standup"
+            assert "graph POST" not in second.output()  # the first meeting, from the ledger
+        finally:
+            second.stop()
+    finally:
+        slow.close()
+        fast.close()
