@@ -21,7 +21,7 @@ from botbuilder.core import (
 )
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.dialogs import DialogContext, DialogSet, DialogTurnResult, DialogTurnStatus
-from botbuilder.schema import Activity, ChannelAccount
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationReference
 
 from bot.cards import (
     help_card,
@@ -49,6 +49,7 @@ from graph import (
     GraphUnauthorized,
     GraphUnavailable,
     GraphUnreachable,
+    OnlineMeeting,
 )
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,20 @@ HELP_TEXT = (
     "for 45m**, or just **/meet** and I'll ask. Without a length a meeting lasts {minutes} "
     "minutes. Type **cancel** to stop a request; **/signin** and **/signout** manage your sign-in."
 )
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One meeting request on its way to Graph."""
+
+    user: TeamsUser
+    subject: str
+    start: datetime
+    end: datetime
+    tz: tzinfo
+    locale: str
+    passcode_required: bool | None
+    request_id: str | None
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,8 @@ class MeetingBot(ActivityHandler):
         default_timezone: str,
         ask_passcode: bool = False,
         skip_confirmation: bool = False,
+        answer_within_seconds: float = 5.0,
+        app_id: str = "",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__()
@@ -103,6 +120,9 @@ class MeetingBot(ActivityHandler):
             )
         )
         self._turns = KeyedLocks()
+        self._answer_within = answer_within_seconds
+        self._app_id = app_id
+        self._background: set[asyncio.Task[None]] = set()
         self._storage = storage
         # Requests waiting for a sign-in or for a Retry press after Graph stayed busy.
         self._pending = PendingRequests(storage)
@@ -260,8 +280,10 @@ class MeetingBot(ActivityHandler):
         replaces: str | None = None,
         request_id: str | None = None,
     ) -> None:
-        try:
-            meeting = await self._scheduler.create(
+        ask = _Ask(user, subject, start, end, tz, locale, passcode_required, request_id)
+        await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+        creation = asyncio.ensure_future(
+            self._scheduler.create(
                 user,
                 subject=subject,
                 start=start,
@@ -270,25 +292,71 @@ class MeetingBot(ActivityHandler):
                 passcode_required=passcode_required,
                 request_id=request_id,
             )
+        )
+        done, _ = await asyncio.wait({creation}, timeout=self._answer_within)
+        if creation in done:
+            await self._deliver(turn_context, ask, creation, replaces)
+            return
+        # Graph is slow: answer now (Teams resends an activity it waited 15 s for) and post the
+        # meeting in place of this note when it is ready.
+        note = await turn_context.send_activity(
+            "Creating your meeting… it will appear here in a moment."
+        )
+        reference = reply_reference(turn_context.activity)
+        later = asyncio.create_task(
+            self._deliver_later(turn_context.adapter, reference, ask, creation, note.id)
+        )
+        self._background.add(later)
+        later.add_done_callback(self._background.discard)
+
+    async def _deliver_later(
+        self,
+        adapter: Any,
+        reference: ConversationReference,
+        ask: _Ask,
+        creation: asyncio.Future[OnlineMeeting],
+        replaces: str | None,
+    ) -> None:
+        await asyncio.wait({creation})
+
+        async def deliver(turn_context: TurnContext) -> None:
+            await self._deliver(turn_context, ask, creation, replaces)
+
+        try:
+            await adapter.continue_conversation(reference, deliver, self._app_id or None)
+        except Exception:  # a background task has no one else to tell
+            log.exception("could not post a meeting that finished late")
+
+    async def drain(self) -> None:
+        """Let meetings still being created finish (at shutdown)."""
+        if self._background:
+            await asyncio.wait(self._background, timeout=30)
+
+    async def _deliver(
+        self,
+        turn_context: TurnContext,
+        ask: _Ask,
+        creation: asyncio.Future[OnlineMeeting],
+        replaces: str | None,
+    ) -> None:
+        """Answer with the meeting card, a sign-in card, a Retry card or one line."""
+        try:
+            meeting = creation.result()
         except (SignInRequired, GraphUnauthorized) as error:
             if self._sign_in is None:
                 await turn_context.send_activity(explain(error))
                 return
             # Keep the request; it is created the moment the user is back from signing in.
-            await self._keep(
-                turn_context, user, subject, start, end, tz, locale, passcode_required, request_id
-            )
-            await self._send_sign_in_card(turn_context, user, pending_subject=subject)
+            await self._keep(turn_context, ask)
+            await self._send_sign_in_card(turn_context, ask.user, pending_subject=ask.subject)
             return
         except (GraphThrottled, GraphUnavailable, GraphUnreachable) as error:
             # Graph stayed busy beyond the retry budget: keep the request for a Retry press.
             log.info(
                 "meet request deferred: %s (request-id %s)", type(error).__name__, error.request_id
             )
-            await self._keep(
-                turn_context, user, subject, start, end, tz, locale, passcode_required, request_id
-            )
-            card = retry_card(explain(error), owner=_person(turn_context.activity))
+            await self._keep(turn_context, ask)
+            card = retry_card(explain(error), owner=ask.user.aad_object_id or ask.user.id)
             await self._reply(
                 turn_context, MessageFactory.attachment(CardFactory.adaptive_card(card)), replaces
             )
@@ -302,8 +370,8 @@ class MeetingBot(ActivityHandler):
             )
             await turn_context.send_activity(explain(error))
             return
-        reply = MessageFactory.attachment(CardFactory.adaptive_card(meeting_card(meeting, tz)))
-        reply.summary = meeting_summary(meeting, tz)
+        reply = MessageFactory.attachment(CardFactory.adaptive_card(meeting_card(meeting, ask.tz)))
+        reply.summary = meeting_summary(meeting, ask.tz)
         await self._reply(turn_context, reply, replaces)
 
     async def _reply(
@@ -321,29 +389,18 @@ class MeetingBot(ActivityHandler):
             reply.id = None
         await turn_context.send_activity(reply)
 
-    async def _keep(
-        self,
-        turn_context: TurnContext,
-        user: TeamsUser,
-        subject: str,
-        start: datetime,
-        end: datetime,
-        tz: tzinfo,
-        locale: str,
-        passcode_required: bool | None,
-        request_id: str | None,
-    ) -> None:
+    async def _keep(self, turn_context: TurnContext, ask: _Ask) -> None:
         await self._pending.keep(
-            user,
+            ask.user,
             PendingMeeting(
-                subject=subject,
-                start=start.isoformat(),
-                end=end.isoformat(),
-                timezone=zone_to_text(tz),
-                locale=locale,
+                subject=ask.subject,
+                start=ask.start.isoformat(),
+                end=ask.end.isoformat(),
+                timezone=zone_to_text(ask.tz),
+                locale=ask.locale,
                 reference=reply_reference(turn_context.activity).serialize(),
-                passcode_required=passcode_required,
-                request_id=request_id,
+                passcode_required=ask.passcode_required,
+                request_id=ask.request_id,
             ),
         )
 

@@ -124,6 +124,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             default_timezone=settings.default_timezone,
             ask_passcode=settings.passcode_policy is PasscodePolicy.ASK,
             skip_confirmation=settings.skip_confirmation,
+            answer_within_seconds=settings.answer_within_seconds,
+            app_id=settings.app_id,
         )
+        stack.push_async_callback(app[BOT].drain)
         app[ADAPTER] = create_adapter(settings)
         yield

@@ -63,6 +63,7 @@ class Settings:
     skip_confirmation: bool = False
     graph_retry_budget_seconds: float = 8.0
     bot_openid_metadata: str = ""
+    answer_within_seconds: float = 5.0
 
     @property
     def mode(self) -> Mode:
@@ -123,6 +124,7 @@ class Settings:
             or f"https://login.microsoftonline.com/{tenant or 'organizations'}",
             skip_confirmation=_bool(env, "SKIP_CONFIRMATION"),
             bot_openid_metadata=env.get("BotOpenIdMetadata", "").strip(),
+            answer_within_seconds=_float(env, "ANSWER_WITHIN_SECONDS", 5.0),
             graph_retry_budget_seconds=_float(
                 env, "GRAPH_RETRY_BUDGET_SECONDS", 8.0, allow_zero=True
             ),

@@ -42,10 +42,15 @@ class Connector:
     activities: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    typing: int = 0  # typing indicators: shown as "…", not as messages
 
     def app(self) -> web.Application:
         async def receive(request: web.Request) -> web.Response:
-            self.activities.append(await request.json())
+            sent = await request.json()
+            if sent.get("type") == "typing":
+                self.typing += 1
+                return web.json_response({"id": f"typing-{self.typing}"})
+            self.activities.append(sent)
             self.paths.append(request.path)
             return web.json_response({"id": f"reply-{len(self.activities)}"})
 

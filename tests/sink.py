@@ -11,7 +11,8 @@ from typing import Any
 
 
 class Sink:
-    """Accepts and records whatever a bot sends; `delay` holds each answer back that long."""
+    """Accepts and records whatever a bot sends; `delay` holds back each answer to a message
+    (not to a typing indicator) that long."""
 
     def __init__(self, *, delay: float = 0.0) -> None:
         self.activities: list[dict[str, Any]] = []
@@ -21,10 +22,14 @@ class Sink:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                sent: dict[str, Any] = {}
                 if self.command in ("POST", "PUT") and raw:
                     with contextlib.suppress(ValueError):
-                        sink.activities.append(json.loads(raw))
-                time.sleep(delay)
+                        sent = json.loads(raw)
+                if sent.get("type") != "typing":
+                    if sent:
+                        sink.activities.append(sent)
+                    time.sleep(delay)
                 body = b'{"id": "1"}'
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
