@@ -74,6 +74,20 @@ class _Ask:
     passcode_required: bool | None
     request_id: str | None
 
+    @classmethod
+    def kept(cls, user: TeamsUser, pending: PendingMeeting) -> _Ask:
+        """A request kept while its requester signed in or Graph was busy."""
+        return cls(
+            user,
+            pending.subject,
+            datetime.fromisoformat(pending.start),
+            datetime.fromisoformat(pending.end),
+            zone_from_text(pending.timezone),
+            pending.locale,
+            pending.passcode_required,
+            pending.request_id,
+        )
+
 
 @dataclass(frozen=True)
 class SignIn:
@@ -197,17 +211,7 @@ class MeetingBot(ActivityHandler):
                 "You're signed in. Type **/meet** followed by a subject to create a meeting."
             )
             return
-        await self._create(
-            turn_context,
-            user,
-            subject=pending.subject,
-            start=datetime.fromisoformat(pending.start),
-            end=datetime.fromisoformat(pending.end),
-            tz=zone_from_text(pending.timezone),
-            locale=pending.locale,
-            passcode_required=pending.passcode_required,
-            request_id=pending.request_id,
-        )
+        await self._create(turn_context, _Ask.kept(user, pending))
 
     async def _meet(self, dialog: DialogContext, text: str) -> None:
         """Read the command, then let the dialog ask for whatever it left out."""
@@ -253,44 +257,32 @@ class MeetingBot(ActivityHandler):
             )
             return
         draft = MeetingRequestDraft(**result.result)
-        await self._create(
-            dialog.context,
+        ask = _Ask(
             teams_user(activity),
-            subject=draft.subject or "Teams meeting",
-            start=datetime.fromisoformat(draft.start or ""),
-            end=datetime.fromisoformat(draft.end or ""),
-            tz=zone_from_text(draft.timezone),
-            locale=user_locale(activity),
-            passcode_required=draft.passcode_required,
-            replaces=card_id,
-            request_id=draft.request_id or None,
+            draft.subject or "Teams meeting",
+            datetime.fromisoformat(draft.start or ""),
+            datetime.fromisoformat(draft.end or ""),
+            zone_from_text(draft.timezone),
+            user_locale(activity),
+            draft.passcode_required,
+            draft.request_id or None,
         )
+        await self._create(dialog.context, ask, replaces=card_id)
 
     async def _create(
-        self,
-        turn_context: TurnContext,
-        user: TeamsUser,
-        *,
-        subject: str,
-        start: datetime,
-        end: datetime,
-        tz: tzinfo,
-        locale: str,
-        passcode_required: bool | None = None,
-        replaces: str | None = None,
-        request_id: str | None = None,
+        self, turn_context: TurnContext, ask: _Ask, *, replaces: str | None = None
     ) -> None:
-        ask = _Ask(user, subject, start, end, tz, locale, passcode_required, request_id)
+        """Create the meeting and answer; the answer replaces the card `replaces`, if any."""
         await turn_context.send_activity(Activity(type=ActivityTypes.typing))
         creation = asyncio.ensure_future(
             self._scheduler.create(
-                user,
-                subject=subject,
-                start=start,
-                end=end,
-                locale=locale,
-                passcode_required=passcode_required,
-                request_id=request_id,
+                ask.user,
+                subject=ask.subject,
+                start=ask.start,
+                end=ask.end,
+                locale=ask.locale,
+                passcode_required=ask.passcode_required,
+                request_id=ask.request_id,
             )
         )
         done, _ = await asyncio.wait({creation}, timeout=self._answer_within)
@@ -414,16 +406,7 @@ class MeetingBot(ActivityHandler):
             )
             return
         await self._create(
-            turn_context,
-            user,
-            subject=pending.subject,
-            start=datetime.fromisoformat(pending.start),
-            end=datetime.fromisoformat(pending.end),
-            tz=zone_from_text(pending.timezone),
-            locale=pending.locale,
-            passcode_required=pending.passcode_required,
-            replaces=turn_context.activity.reply_to_id,
-            request_id=pending.request_id,
+            turn_context, _Ask.kept(user, pending), replaces=turn_context.activity.reply_to_id
         )
 
     async def _signin(self, turn_context: TurnContext) -> None:
