@@ -84,7 +84,11 @@ def start(
         process = subprocess.Popen(
             command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
-    _wait_for(f"http://127.0.0.1:{port}/_internal/v1/config", process, "the Agents Playground")
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/_internal/v1/config", process, "the Agents Playground")
+    except BaseException:  # Ctrl-C or SIGTERM while waiting: the caller has no handle yet
+        stop(process)
+        raise
     return process
 
 

@@ -161,8 +161,9 @@ def test_two_processes_sharing_the_storage_create_one_meeting(tmp_path: Path, si
 def test_a_crash_after_graph_answered_does_not_make_a_second_meeting(tmp_path: Path) -> None:
     slow = Sink(delay=30)  # the reply hangs, so the process dies before answering
     fast = Sink()
+    first = signed_in_app(tmp_path, fast)
+    second = None
     try:
-        first = signed_in_app(tmp_path, fast)
         same = activity("/meet Standup tomorrow 9am", service_url=slow.url)
         with contextlib.suppress(httpx.ReadTimeout):
             httpx.post(f"{first.base}/api/messages", json=same, timeout=2)
@@ -174,15 +175,16 @@ def test_a_crash_after_graph_answered_does_not_make_a_second_meeting(tmp_path: P
         first.process.wait()
 
         second = start({"SKIP_CONFIRMATION": "true"}, tmp_path)
-        try:
-            same["serviceUrl"] = fast.url  # Teams delivers the same activity again
-            before = len(fast.activities)
-            httpx.post(f"{second.base}/api/messages", json=same, timeout=10)
-            [reply] = fast.activities[before:]
-            assert card_of(reply)["body"][0]["text"] == "Standup"
-            assert "graph POST" not in second.output()  # the first meeting, from the ledger
-        finally:
-            second.stop()
+        same["serviceUrl"] = fast.url  # Teams delivers the same activity again
+        before = len(fast.activities)
+        httpx.post(f"{second.base}/api/messages", json=same, timeout=10)
+        [reply] = fast.activities[before:]
+        assert card_of(reply)["body"][0]["text"] == "Standup"
+        assert "graph POST" not in second.output()  # the first meeting, from the ledger
     finally:
+        for app in (first, second):
+            if app is not None and app.process.poll() is None:
+                app.process.kill()
+                app.process.wait()
         slow.close()
         fast.close()
