@@ -289,3 +289,10 @@ async def test_application_mode_needs_no_sign_in(
     assert reply["text"].startswith("No sign-in needed")
     response = await app_mode_bot.get("/auth/start?id=x")
     assert response.status == 404
+
+
+async def test_the_sandbox_key_for_tokens_at_rest_is_readable_by_its_owner_only(
+    bot: BotClient,
+) -> None:
+    key_file = bot.app[SETTINGS].data_dir / "token-cache.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
