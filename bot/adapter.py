@@ -12,7 +12,7 @@ from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
 )
 from botbuilder.schema import CallerIdConstants
-from botframework.connector.auth import AuthenticationConstants
+from botframework.connector.auth import AuthenticationConstants, ConnectorFactory
 
 from bot.replies import explain
 from bot.settings import Settings
@@ -21,20 +21,81 @@ log = logging.getLogger(__name__)
 
 
 class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
-    """Bot Framework authentication that refuses, rather than crashes, on any bad token.
+    """Bot Framework authentication that refuses rather than crashes, and reuses its clients.
 
     botbuilder 4.17 raises JWT, IndexError and AttributeError for an empty header, a malformed
     token or an unknown signing key, which would be 500s; every such failure is a refusal (401).
+    It also builds a connector client and a user-token client on every turn, each spending
+    milliseconds on msrest configuration; both are kept and reused per app, service URL and
+    audience, as botbuilder's older BotFrameworkAdapter did.
     """
+
+    def __init__(self, configuration: Any) -> None:
+        super().__init__(configuration)
+        self._connectors: dict[tuple[str, str, str], Any] = {}
+        self._user_token_clients: dict[str, Any] = {}
 
     async def authenticate_request(self, activity: Any, auth_header: str) -> Any:
         try:
-            return await super().authenticate_request(activity, auth_header)
+            result = await super().authenticate_request(activity, auth_header)
         except PermissionError:
             raise
         except Exception as exc:
             log.info("activity refused: %s", type(exc).__name__)
             raise PermissionError("invalid Bot Framework token") from exc
+        # CloudAdapter replies through the factory that comes with the authentication result.
+        result.connector_factory = _ReusedConnectors(
+            result.connector_factory, self._connectors, _app_id(result.claims_identity)
+        )
+        return result
+
+    def create_connector_factory(self, claims_identity: Any) -> ConnectorFactory:
+        return _ReusedConnectors(
+            super().create_connector_factory(claims_identity),
+            self._connectors,
+            _app_id(claims_identity),
+        )
+
+    async def create_user_token_client(self, claims_identity: Any) -> Any:
+        app_id = _app_id(claims_identity)
+        client = self._user_token_clients.get(app_id)
+        if client is None:
+            client = await super().create_user_token_client(claims_identity)
+            _bounded_put(self._user_token_clients, app_id, client)
+        return client
+
+
+class _ReusedConnectors(ConnectorFactory):
+    def __init__(
+        self, inner: ConnectorFactory, cache: dict[tuple[str, str, str], Any], app_id: str
+    ) -> None:
+        self._inner = inner
+        self._cache = cache
+        self._app_id = app_id
+
+    async def create(self, service_url: str, audience: str) -> Any:
+        key = (self._app_id, service_url, audience or "")
+        client = self._cache.get(key)
+        if client is None:
+            client = await self._inner.create(service_url, audience)
+            _bounded_put(self._cache, key, client)
+        return client
+
+
+# Service URLs are few in practice; without credentials (sandbox) they come from the caller,
+# so the caches stay bounded.
+_MAX_CACHED_CLIENTS = 64
+
+
+def _bounded_put(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _MAX_CACHED_CLIENTS:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
+def _app_id(claims_identity: Any) -> str:
+    claims = getattr(claims_identity, "claims", None) or {}
+    return str(claims.get("aud") or claims.get("appid") or "")
 
 
 def create_adapter(settings: Settings) -> CloudAdapter:

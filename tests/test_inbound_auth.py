@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botbuilder.schema import Activity
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.keys import STORAGE
+from bot.keys import ADAPTER, STORAGE
 from tests.bot_framework_issuer import BotFrameworkIssuer
 from tests.conftest import BotClient, Connector, MakeBot, activity
 
@@ -96,3 +97,19 @@ async def _dialog_state(bot: BotClient) -> dict[str, Any]:
     key = "msteams/conversations/a:personal-chat/users/29:00000000-0000-0000-0000-0000000000020"
     result: dict[str, Any] = await bot.app[STORAGE].read([key])
     return result
+
+
+async def test_connector_clients_are_built_once_and_reused_across_turns(
+    live_bot: BotClient, connector: Connector, issuer: BotFrameworkIssuer
+) -> None:
+    auth = live_bot.app[ADAPTER].bot_framework_authentication
+    incoming = Activity().deserialize(activity("/help", service_url=connector.url))
+    header = f"Bearer {issuer.token(audience=APP_ID, service_url=connector.url)}"
+
+    first = await auth.authenticate_request(incoming, header)
+    second = await auth.authenticate_request(incoming, header)
+
+    client = await first.connector_factory.create(connector.url, first.audience)
+    assert client is await second.connector_factory.create(connector.url, second.audience)
+    token_client = await auth.create_user_token_client(first.claims_identity)
+    assert token_client is await auth.create_user_token_client(second.claims_identity)
