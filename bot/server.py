@@ -60,7 +60,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             from sandbox.identity import SANDBOX_TENANT_ID
             from sandbox.server import SandboxServer
 
-            sandbox = SandboxServer(port=settings.sandbox_port, state_dir=settings.data_dir)
+            sandbox = SandboxServer(
+                port=settings.sandbox_port,
+                state_dir=settings.data_dir,
+                virtual_users=settings.sandbox_virtual_users,
+            )
             await sandbox.start()
             stack.push_async_callback(sandbox.stop)
             app[SANDBOX] = sandbox

@@ -64,6 +64,7 @@ class Settings:
     graph_retry_budget_seconds: float = 8.0
     bot_openid_metadata: str = ""
     answer_within_seconds: float = 5.0
+    sandbox_virtual_users: int = 0
 
     @property
     def mode(self) -> Mode:
@@ -125,6 +126,7 @@ class Settings:
             skip_confirmation=_bool(env, "SKIP_CONFIRMATION"),
             bot_openid_metadata=env.get("BotOpenIdMetadata", "").strip(),
             answer_within_seconds=_float(env, "ANSWER_WITHIN_SECONDS", 5.0),
+            sandbox_virtual_users=_int(env, "SANDBOX_VIRTUAL_USERS", 0, low=0, high=100_000),
             graph_retry_budget_seconds=_float(
                 env, "GRAPH_RETRY_BUDGET_SECONDS", 8.0, allow_zero=True
             ),

@@ -76,6 +76,14 @@ DEFAULT_USERS: tuple[SandboxUser, ...] = (
 )
 
 
+def virtual_users(count: int) -> tuple[SandboxUser, ...]:
+    """Licensed users vu0000@example.com… for load tests: distinct identities, one tenant."""
+    return tuple(
+        SandboxUser(f"10000000-0000-4000-8000-{i:012d}", f"vu{i:04d}@example.com", f"VU {i}")
+        for i in range(count)
+    )
+
+
 class SandboxIdentity:
     """Signs and verifies the sandbox's access tokens, in the shape Entra issues for Graph."""
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from aiohttp import web
 
 from sandbox.graph import SandboxGraph
-from sandbox.identity import SANDBOX_CLIENT_ID, SandboxIdentity
+from sandbox.identity import DEFAULT_USERS, SANDBOX_CLIENT_ID, SandboxIdentity
+from sandbox.identity import virtual_users as make_virtual_users
 from sandbox.idp import SANDBOX_CLIENT_SECRET, SandboxIdentityProvider
 from sandbox.tls import make_certificate
 
@@ -24,12 +25,17 @@ class SandboxServer:
     client_id = SANDBOX_CLIENT_ID
     client_secret = SANDBOX_CLIENT_SECRET
 
-    def __init__(self, *, port: int = 0, state_dir: Path | None = None) -> None:
+    def __init__(
+        self, *, port: int = 0, state_dir: Path | None = None, virtual_users: int = 0
+    ) -> None:
         # With a state_dir the signing key and refresh tokens outlive a restart, as Entra's do.
         state = state_dir / "sandbox" if state_dir is not None else None
         if state is not None:
             state.mkdir(parents=True, exist_ok=True)
-        self.identity = SandboxIdentity(key_file=state / "signing-key.pem" if state else None)
+        self.identity = SandboxIdentity(
+            (*DEFAULT_USERS, *make_virtual_users(virtual_users)),
+            key_file=state / "signing-key.pem" if state else None,
+        )
         self.graph = SandboxGraph(self.identity)
         # The sandbox tenant's admin has granted the sandbox app a tenant-wide access policy.
         self.graph.grant_access_policy(SANDBOX_CLIENT_ID)

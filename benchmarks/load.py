@@ -1,0 +1,480 @@
+"""Load benchmark: one-shot /meet turns through /api/messages, against a stock echo bot.
+
+    python benchmarks/load.py [--turns 3000] [--concurrency 50] [--soak 20000]
+
+Each bot runs in a process of its own (this script re-runs itself with --serve); this process
+holds the load generator and the Bot Connector sink the bots reply to. Virtual users are sandbox
+directory users, signed in beforehand through the same HTTP sign-in a person uses. Prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TENANT = "00000000-0000-0000-0000-0000000000001"
+
+
+# -- the bots under test (run with --serve) --------------------------------------------------------
+
+
+async def _lag_monitor(state: dict[str, float]) -> None:
+    """The longest time the event loop could not run a 10 ms timer on time."""
+    loop = asyncio.get_running_loop()
+    while True:
+        before = loop.time()
+        await asyncio.sleep(0.01)
+        state["max_lag_ms"] = max(state["max_lag_ms"], (loop.time() - before - 0.01) * 1000)
+
+
+def _stats_route(app: web.Application, extra: Any) -> None:
+    async def stats(request: web.Request) -> web.Response:
+        status = await asyncio.to_thread(Path("/proc/self/status").read_text)
+        memory = {
+            line.split(":")[0]: int(line.split()[1])
+            for line in status.splitlines()
+            if line.startswith(("VmRSS", "VmHWM"))
+        }
+        return web.json_response(
+            {
+                "max_lag_ms": app["lag"]["max_lag_ms"],
+                "rss_kb": memory["VmRSS"],
+                "hwm_kb": memory["VmHWM"],
+                **extra(app),
+            }
+        )
+
+    async def reset(request: web.Request) -> web.Response:
+        app["lag"]["max_lag_ms"] = 0.0
+        return web.json_response({})
+
+    app.router.add_get("/_bench/stats", stats)
+    app.router.add_post("/_bench/reset-lag", reset)
+
+    async def monitor(app: web.Application) -> Any:
+        task = asyncio.create_task(_lag_monitor(app["lag"]))
+        yield
+        task.cancel()
+
+    app["lag"] = {"max_lag_ms": 0.0}
+    app.cleanup_ctx.append(monitor)
+
+
+def serve_meet(port: int, users: int, data_dir: str) -> None:
+    from bot.keys import SANDBOX
+    from bot.server import create_app
+    from bot.settings import Settings
+
+    settings = Settings.from_env(
+        {
+            "PORT": str(port),
+            "SANDBOX_PORT": "0",
+            "DATA_DIR": data_dir,
+            "SKIP_CONFIRMATION": "true",
+            "SANDBOX_VIRTUAL_USERS": str(users),
+            "GRAPH_RETRY_BUDGET_SECONDS": "0",
+            "ANSWER_WITHIN_SECONDS": "10",
+            "LOG_LEVEL": "WARNING",
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        }
+    )
+    app = create_app(settings)
+
+    def meetings(app: web.Application) -> dict[str, Any]:
+        graph = app[SANDBOX].graph
+        posts = sum(1 for r in graph.requests if r.method == "POST" and r.status == 201)
+        graph.requests.clear()  # the record would grow with every turn of the soak
+        app.setdefault("posts", [0])[0] += posts
+        return {"meetings": len(graph.meetings()), "creates": app["posts"][0]}
+
+    async def latency(request: web.Request) -> web.Response:
+        request.app[SANDBOX].graph.faults.latency = float(request.query["seconds"])
+        return web.json_response({})
+
+    app.router.add_post("/_bench/graph-latency", latency)
+    _stats_route(app, meetings)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def serve_echo(port: int) -> None:
+    """The baseline: botbuilder's own CloudAdapter and an echo bot, as its samples build them."""
+    from botbuilder.core import ActivityHandler, TurnContext
+    from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+
+    class EchoBot(ActivityHandler):  # type: ignore[misc]
+        async def on_message_activity(self, turn_context: TurnContext) -> None:
+            await turn_context.send_activity(f"Echo: {turn_context.activity.text}")
+
+    class Config:
+        APP_ID = ""
+        APP_PASSWORD = ""
+
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(Config()))
+    bot = EchoBot()
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        response = await adapter.process(request, bot)
+        return response if response is not None else web.Response(status=201)
+
+    app = web.Application()
+    app.router.add_post("/api/messages", messages)
+    _stats_route(app, lambda app: {})
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+# -- the load generator ----------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    turns: int
+    seconds: float
+    latencies: list[float]
+    stats: dict[str, Any]
+
+    @property
+    def rate(self) -> float:
+        return self.turns / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+class Sink:
+    """The Bot Connector the bots reply to: answers at once, counts the cards it gets."""
+
+    def __init__(self) -> None:
+        self.cards: dict[str, list[str]] = {}
+
+    def app(self) -> web.Application:
+        async def receive(request: web.Request) -> web.Response:
+            body = await request.json()
+            if body.get("attachments"):
+                card = body["attachments"][0]["content"]
+                if card.get("actions") and card["actions"][0].get("title") == "Join meeting":
+                    self.cards.setdefault(body["conversation"]["id"], []).append(
+                        card["actions"][0]["url"]
+                    )
+            return web.json_response({"id": uuid.uuid4().hex})
+
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{c}/activities", receive)
+        app.router.add_post("/v3/conversations/{c}/activities/{a}", receive)
+        app.router.add_put("/v3/conversations/{c}/activities/{a}", receive)
+        app.router.add_get("/v3/conversations/{c}/members/{m}", self._member)
+        return app
+
+    async def _member(self, request: web.Request) -> web.Response:
+        member = request.match_info["m"]
+        number = int(member.rsplit("-", 1)[1])
+        return web.json_response({"id": member, "userPrincipalName": f"vu{number:04d}@example.com"})
+
+
+def user_activity(text: str, user: int, conversation: str, sink_url: str) -> dict[str, Any]:
+    oid = f"10000000-0000-4000-8000-{user:012d}"
+    return {
+        "type": "message",
+        "id": uuid.uuid4().hex,
+        "text": text,
+        "textFormat": "plain",
+        "from": {"id": f"29:vu-{user}", "aadObjectId": oid, "name": f"VU {user}"},
+        "recipient": {"id": "28:bot", "name": "Meet"},
+        "conversation": {"id": conversation, "conversationType": "personal", "tenantId": TENANT},
+        "channelId": "msteams",
+        "serviceUrl": sink_url,
+        "locale": "en-US",
+        "entities": [{"type": "clientInfo", "timezone": "Europe/Berlin"}],
+        "channelData": {"tenant": {"id": TENANT}},
+    }
+
+
+async def sign_in_all(base: str, users: int, sink_url: str) -> None:
+    """Each virtual user signs in for real: /signin, the sign-in page, the callback."""
+    from tests.browser import Browser  # the same no-JavaScript browser the tests use
+
+    async with httpx.AsyncClient(timeout=30) as http, Browser() as browser:
+        for user in range(users):
+            conversation = f"a:bench-{user}"
+            await http.post(
+                f"{base}/api/messages", json=user_activity("/signin", user, conversation, sink_url)
+            )
+            page = await browser.open(SIGN_IN_LINKS.pop(conversation))
+            answer = await browser.submit(page, username=f"vu{user:04d}@example.com")
+            done = await browser.submit(answer)
+            assert done.status_code == 200, done.text
+
+
+# The sign-in link of each conversation, as the sink saw it in the bot's sign-in card.
+SIGN_IN_LINKS: dict[str, str] = {}
+
+
+async def drive(
+    name: str, base: str, sink_url: str, *, turns: int, concurrency: int, users: int, text: str
+) -> Result:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(turns):
+        queue.put_nowait(n)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        await http.post(f"{base}/_bench/reset-lag")
+
+        async def worker() -> None:
+            while True:
+                try:
+                    n = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                user = n % users
+                body = user_activity(text, user, f"a:bench-{user}-{n % 7}", sink_url)
+                started = time.perf_counter()
+                response = await http.post(f"{base}/api/messages", json=body)
+                latencies.append(time.perf_counter() - started)
+                assert response.status_code in (200, 201), response.text
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+        stats = (await http.get(f"{base}/_bench/stats")).json()
+    return Result(name, turns, elapsed, latencies, stats)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def server(kind: str, *extra: str) -> Any:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve", kind, "--port", str(port), *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{base}/_bench/stats", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    sink = Sink()
+    runner = web.AppRunner(_with_link_capture(sink.app()), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    sink_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    users = args.users
+    rows: list[Result] = []
+    checks: list[tuple[str, bool, str]] = []
+    try:
+        with server("echo") as echo:
+            await drive(
+                "echo bot (stock CloudAdapter)",
+                echo,
+                sink_url,
+                turns=args.turns // 3,
+                concurrency=args.concurrency,
+                users=users,
+                text="hello",
+            )  # warm-up
+            rows.append(
+                await drive(
+                    "echo bot (stock CloudAdapter)",
+                    echo,
+                    sink_url,
+                    turns=args.turns,
+                    concurrency=args.concurrency,
+                    users=users,
+                    text="hello",
+                )
+            )
+        with (
+            tempfile.TemporaryDirectory() as data,
+            server("meet", "--users", str(users), "--data", data) as meet,
+        ):
+            await sign_in_all(meet, users, sink_url)
+            await drive(
+                "/meet",
+                meet,
+                sink_url,
+                turns=args.turns // 3,
+                concurrency=args.concurrency,
+                users=users,
+                text="/meet Standup tomorrow 9am",
+            )  # warm-up
+            meet_row = await drive(
+                "/meet, Graph latency 0",
+                meet,
+                sink_url,
+                turns=args.turns,
+                concurrency=args.concurrency,
+                users=users,
+                text="/meet Standup tomorrow 9am",
+            )
+            rows.append(meet_row)
+
+            # 200 concurrent users, Graph answering in 300 ms: every meeting exactly once.
+            async with httpx.AsyncClient() as http:
+                await http.post(f"{meet}/_bench/graph-latency", params={"seconds": "0.3"})
+                before = (await http.get(f"{meet}/_bench/stats")).json()
+            sink.cards.clear()
+            slow = await drive(
+                "/meet, Graph latency 300 ms, 200 users",
+                meet,
+                sink_url,
+                turns=200,
+                concurrency=200,
+                users=users,
+                text="/meet Planning tomorrow 10am",
+            )
+            rows.append(slow)
+            created = slow.stats["creates"] - before["creates"]
+            delivered = sum(len(v) for v in sink.cards.values())
+            checks.append(
+                (
+                    "200 meetings, each created once",
+                    created == 200 and delivered == 200,
+                    f"{created} created, {delivered} cards",
+                )
+            )
+
+            async with httpx.AsyncClient() as http:
+                await http.post(f"{meet}/_bench/graph-latency", params={"seconds": "0"})
+            soak_start = None
+            if args.soak:
+                warm = await drive(
+                    "soak warm-up",
+                    meet,
+                    sink_url,
+                    turns=2000,
+                    concurrency=args.concurrency,
+                    users=users,
+                    text="/help",
+                )
+                soak_start = warm.stats["rss_kb"]
+                soak = await drive(
+                    f"soak: {args.soak} turns",
+                    meet,
+                    sink_url,
+                    turns=args.soak,
+                    concurrency=args.concurrency,
+                    users=users,
+                    text="/help",
+                )
+                growth = (soak.stats["rss_kb"] - soak_start) / 1024
+                checks.append(
+                    (
+                        f"RSS growth over {args.soak} turns <= 50 MB",
+                        growth <= 50,
+                        f"{growth:+.1f} MB",
+                    )
+                )
+    finally:
+        await runner.cleanup()
+
+    echo_rate = rows[0].rate
+    print("| run | turns/s | p50 ms | p95 ms | p99 ms | peak RSS MB | vs echo | longest stall ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print(
+            f"| {row.name} | {row.rate:.0f} | {row.percentile(50):.1f} | "
+            f"{row.percentile(95):.1f} | {row.percentile(99):.1f} | "
+            f"{row.stats['hwm_kb'] / 1024:.0f} | {row.rate / echo_rate:.2f}x | "
+            f"{row.stats['max_lag_ms']:.1f} |"
+        )
+    checks.insert(
+        0,
+        (
+            "/meet turns/s >= 2x echo",
+            rows[1].rate >= 2 * echo_rate,
+            f"{rows[1].rate / echo_rate:.2f}x",
+        ),
+    )
+    checks.insert(
+        1,
+        (
+            "p99 <= 1.0 s at 200 users, 300 ms Graph",
+            rows[2].percentile(99) <= 1000,
+            f"{rows[2].percentile(99):.0f} ms",
+        ),
+    )
+    worst_stall = max(row.stats["max_lag_ms"] for row in rows[1:])
+    checks.insert(
+        2, ("longest event-loop stall <= 50 ms", worst_stall <= 50, f"{worst_stall:.1f} ms")
+    )
+    print()
+    for label, ok, value in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
+    return 0 if all(ok for _, ok, _ in checks) else 1
+
+
+def _with_link_capture(app: web.Application) -> web.Application:
+    """Remember each conversation's sign-in link, so virtual users can sign in."""
+
+    @web.middleware
+    async def capture(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method == "POST" and request.can_read_body:
+            body = await request.json()
+            with contextlib.suppress(KeyError, IndexError, TypeError):
+                action = body["attachments"][0]["content"]["actions"][0]
+                if action["title"] == "Sign in":
+                    SIGN_IN_LINKS[body["conversation"]["id"]] = action["url"]
+        return await handler(request)
+
+    app.middlewares.append(capture)
+    return app
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument(
+        "--soak", type=int, default=20_000, help="turns for the RSS check (0: skip)"
+    )
+    parser.add_argument("--serve", choices=["meet", "echo"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve == "meet":
+        serve_meet(args.port, args.users, args.data)
+        return 0
+    if args.serve == "echo":
+        serve_echo(args.port)
+        return 0
+    return asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
