@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -51,11 +52,13 @@ def _stats_route(app: web.Application, extra: Any) -> None:
             for line in status.splitlines()
             if line.startswith(("VmRSS", "VmHWM"))
         }
+        times = os.times()
         return web.json_response(
             {
                 "max_lag_ms": app["lag"]["max_lag_ms"],
                 "rss_kb": memory["VmRSS"],
                 "hwm_kb": memory["VmHWM"],
+                "cpu_seconds": times.user + times.system,
                 **extra(app),
             }
         )
@@ -148,6 +151,11 @@ class Result:
     seconds: float
     latencies: list[float]
     stats: dict[str, Any]
+    cpu_seconds: float  # the bot process's own CPU time for these turns
+
+    @property
+    def cpu_ms_per_turn(self) -> float:
+        return self.cpu_seconds / self.turns * 1000
 
     @property
     def rate(self) -> float:
@@ -236,6 +244,7 @@ async def drive(
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
         await http.post(f"{base}/_bench/reset-lag")
+        cpu_before = (await http.get(f"{base}/_bench/stats")).json()["cpu_seconds"]
 
         async def worker() -> None:
             while True:
@@ -254,7 +263,7 @@ async def drive(
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
         stats = (await http.get(f"{base}/_bench/stats")).json()
-    return Result(name, turns, elapsed, latencies, stats)
+    return Result(name, turns, elapsed, latencies, stats, stats["cpu_seconds"] - cpu_before)
 
 
 def free_port() -> int:
@@ -403,13 +412,17 @@ async def main_async(args: argparse.Namespace) -> int:
         await runner.cleanup()
 
     echo_rate = rows[0].rate
-    print("| run | turns/s | p50 ms | p95 ms | p99 ms | peak RSS MB | vs echo | longest stall ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| run | turns/s | p50 ms | p95 ms | p99 ms | peak RSS MB | vs echo "
+        "| bot CPU ms/turn | longest stall ms |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(
             f"| {row.name} | {row.rate:.0f} | {row.percentile(50):.1f} | "
             f"{row.percentile(95):.1f} | {row.percentile(99):.1f} | "
             f"{row.stats['hwm_kb'] / 1024:.0f} | {row.rate / echo_rate:.2f}x | "
+            f"{row.cpu_ms_per_turn:.2f} | "
             f"{row.stats['max_lag_ms']:.1f} |"
         )
     checks.insert(
