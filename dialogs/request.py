@@ -169,7 +169,7 @@ def parse_request(
     subject = quoted.group("subject").strip() if quoted else _subject(reader.text)
 
     if start is None and clock is not None:
-        start = _at(day, clock, now_local, tz, day_is_explicit=day_is_explicit)
+        start = _at(day, clock, now_local, tz)
         if day is not None and not day_is_explicit and start < now_local - PAST_TOLERANCE:
             start += timedelta(days=7)  # "Friday 9am" on a Friday at noon: next week's
     elif start is None and day is not None:
@@ -298,9 +298,7 @@ def _business_hour(hour: int) -> time:
     return time(hour + 12 if 1 <= hour <= 7 else hour)
 
 
-def _at(
-    day: date | None, clock: time, now: datetime, tz: tzinfo, *, day_is_explicit: bool
-) -> datetime:
+def _at(day: date | None, clock: time, now: datetime, tz: tzinfo) -> datetime:
     if day is None:
         start = datetime.combine(now.date(), clock, tzinfo=tz)
         # A time already past today means tomorrow's.
