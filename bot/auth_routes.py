@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 
 from aiohttp import web
@@ -12,6 +11,7 @@ from botbuilder.schema import ConversationReference
 
 from bot.keys import ADAPTER, BOT, SETTINGS, SIGN_IN
 from bot.logs import activity_id
+from bot.routes import html_page
 from bot.signin import SignInAttempt, SignInLinkInvalid
 from bot.tokens import SignInFailed
 
@@ -22,7 +22,7 @@ async def auth_start(request: web.Request) -> web.Response:
     try:
         authorize_url = await request.app[SIGN_IN].flows.start(request.query.get("id", ""))
     except SignInLinkInvalid as exc:
-        return _page(400, "This sign-in link can't be used", f"{exc} {_AGAIN}")
+        return html_page("This sign-in link can't be used", f"{exc} {_AGAIN}", status=400)
     raise web.HTTPFound(authorize_url)
 
 
@@ -32,19 +32,19 @@ async def auth_callback(request: web.Request) -> web.Response:
     try:
         attempt, flow = await sign_in.flows.finish(form.get("state", ""))
     except SignInLinkInvalid as exc:
-        return _page(400, "This sign-in link can't be used", f"{exc} {_AGAIN}")
+        return html_page("This sign-in link can't be used", f"{exc} {_AGAIN}", status=400)
     if "error" in form:
         log.info("sign-in ended at the identity provider: %s", form["error"])
         message = "The sign-in was cancelled or refused, so nothing was saved."
         await _tell(request, attempt, f"{message} Type **/signin** to try again.")
-        return _page(400, "Not signed in", f"{message} {_AGAIN}")
+        return html_page("Not signed in", f"{message} {_AGAIN}", status=400)
     try:
         await sign_in.tokens.complete_sign_in(attempt.user, flow, form)
     except SignInFailed as exc:
         await _tell(request, attempt, f"{exc} Type **/signin** to try again.")
-        return _page(403, "Not signed in", f"{exc} {_AGAIN}")
+        return html_page("Not signed in", f"{exc} {_AGAIN}", status=403)
     await _continue(request, attempt)
-    return _page(200, "You're signed in", "You can close this tab and go back to Microsoft Teams.")
+    return html_page("You're signed in", "You can close this tab and go back to Microsoft Teams.")
 
 
 _AGAIN = "Go back to Microsoft Teams and type /signin for a new link."
@@ -75,14 +75,3 @@ async def _proactively(request: web.Request, attempt: SignInAttempt, logic: obje
         )
     except Exception:
         log.exception("could not continue the conversation after sign-in")
-
-
-def _page(status: int, title: str, text: str) -> web.Response:
-    return web.Response(
-        status=status,
-        content_type="text/html",
-        text="<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;"
-        "max-width:32rem;margin:4rem auto}</style></head>"
-        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>",
-    )

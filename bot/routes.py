@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -39,7 +40,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def privacy(request: web.Request) -> web.Response:
-    return _page(
+    return html_page(
         "Privacy",
         "Meet keeps, per Teams user, an encrypted Microsoft sign-in (token cache) so it can create "
         "meetings for you, and the state of an unfinished /meet conversation. It does not keep "
@@ -50,7 +51,7 @@ async def privacy(request: web.Request) -> web.Response:
 
 
 async def terms(request: web.Request) -> web.Response:
-    return _page(
+    return html_page(
         "Terms of use",
         "Meet creates Microsoft Teams meetings with your own account when you ask it to. Use it "
         "as your organisation's policies for Microsoft Teams allow. It is provided as is, "
@@ -58,11 +59,15 @@ async def terms(request: web.Request) -> web.Response:
     )
 
 
-def _page(title: str, text: str) -> web.Response:
+def html_page(title: str, text: str, *, status: int = 200) -> web.Response:
+    """A short page for a person's browser: a heading and one paragraph."""
     return web.Response(
+        status=status,
         content_type="text/html",
-        text=f"<!doctype html><html><head><meta charset='utf-8'><title>Meet: {title}</title>"
-        f"</head><body><h1>{title}</h1><p>{text}</p></body></html>",
+        text="<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;"
+        "max-width:32rem;margin:4rem auto}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>",
     )
 
 
