@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from dialogs.zones import zone_to_text
 from graph.models import OnlineMeeting
 
 # 1.5 is the newest schema Teams renders on desktop, web and mobile alike.
@@ -250,15 +251,10 @@ def format_span(start: datetime, end: datetime, tz: tzinfo) -> str:
 
 def zone_name(moment: datetime) -> str:
     """The IANA name where there is one, else the UTC offset."""
-    key = getattr(moment.tzinfo, "key", None)
-    if isinstance(key, str):
-        return key
-    offset = moment.utcoffset()
-    if offset is None or not offset:
-        return "UTC"
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    text = zone_to_text(moment.tzinfo or UTC)
+    if text[:1] not in "+-":
+        return text
+    return "UTC" if text == "+00:00" else f"UTC{text}"
 
 
 def group_digits(value: str) -> str:
