@@ -305,66 +305,41 @@ async def main_async(args: argparse.Namespace) -> int:
     users = args.users
     rows: list[Result] = []
     checks: list[tuple[str, bool, str]] = []
+
+    async def run(
+        base: str, name: str, text: str, turns: int, concurrency: int = args.concurrency
+    ) -> Result:
+        return await drive(
+            name, base, sink_url, turns=turns, concurrency=concurrency, users=users, text=text
+        )
+
+    async def measured(base: str, name: str, text: str) -> Result:
+        await run(base, f"{name} (warm-up)", text, args.turns // 3)
+        return await run(base, name, text, args.turns)
+
     try:
         with server("echo") as echo:
-            await drive(
-                "echo bot (stock CloudAdapter)",
-                echo,
-                sink_url,
-                turns=args.turns // 3,
-                concurrency=args.concurrency,
-                users=users,
-                text="hello",
-            )  # warm-up
-            rows.append(
-                await drive(
-                    "echo bot (stock CloudAdapter)",
-                    echo,
-                    sink_url,
-                    turns=args.turns,
-                    concurrency=args.concurrency,
-                    users=users,
-                    text="hello",
-                )
-            )
+            rows.append(await measured(echo, "echo bot (stock CloudAdapter)", "hello"))
         with (
             tempfile.TemporaryDirectory() as data,
             server("meet", "--users", str(users), "--data", data) as meet,
         ):
             await sign_in_all(meet, users, sink_url)
-            await drive(
-                "/meet",
-                meet,
-                sink_url,
-                turns=args.turns // 3,
-                concurrency=args.concurrency,
-                users=users,
-                text="/meet Standup tomorrow 9am",
-            )  # warm-up
-            meet_row = await drive(
-                "/meet, Graph latency 0",
-                meet,
-                sink_url,
-                turns=args.turns,
-                concurrency=args.concurrency,
-                users=users,
-                text="/meet Standup tomorrow 9am",
+            rows.append(
+                await measured(meet, "/meet, Graph latency 0", "/meet Standup tomorrow 9am")
             )
-            rows.append(meet_row)
 
             # 200 concurrent users, Graph answering in 300 ms: every meeting exactly once.
             async with httpx.AsyncClient() as http:
                 await http.post(f"{meet}/_bench/graph-latency", params={"seconds": "0.3"})
                 before = (await http.get(f"{meet}/_bench/stats")).json()
             sink.cards.clear()
-            slow = await drive(
-                "/meet, Graph latency 300 ms, 200 users",
+            slow = await run(
                 meet,
-                sink_url,
+                "/meet, Graph latency 300 ms, 200 users",
+                "/meet Planning tomorrow 10am",
                 turns=200,
                 concurrency=200,
-                users=users,
-                text="/meet Planning tomorrow 10am",
             )
             rows.append(slow)
             created = slow.stats["creates"] - before["creates"]
@@ -379,28 +354,10 @@ async def main_async(args: argparse.Namespace) -> int:
 
             async with httpx.AsyncClient() as http:
                 await http.post(f"{meet}/_bench/graph-latency", params={"seconds": "0"})
-            soak_start = None
             if args.soak:
-                warm = await drive(
-                    "soak warm-up",
-                    meet,
-                    sink_url,
-                    turns=2000,
-                    concurrency=args.concurrency,
-                    users=users,
-                    text="/help",
-                )
-                soak_start = warm.stats["rss_kb"]
-                soak = await drive(
-                    f"soak: {args.soak} turns",
-                    meet,
-                    sink_url,
-                    turns=args.soak,
-                    concurrency=args.concurrency,
-                    users=users,
-                    text="/help",
-                )
-                growth = (soak.stats["rss_kb"] - soak_start) / 1024
+                warm = await run(meet, "soak warm-up", "/help", 2000)
+                soak = await run(meet, f"soak: {args.soak} turns", "/help", args.soak)
+                growth = (soak.stats["rss_kb"] - warm.stats["rss_kb"]) / 1024
                 checks.append(
                     (
                         f"RSS growth over {args.soak} turns <= 50 MB",
