@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +13,7 @@ import aiohttp
 import pytest
 
 from sandbox import playground
-from tests.test_app_process import free_port
+from tests.test_app_process import free_port, start
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,31 +30,20 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     if not playground.node_available():
         pytest.skip("Node.js/npm not found: the Agents Playground tests need them")
     workdir = tmp_path_factory.mktemp("e2e")
-    bot_port, playground_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
-    env |= {"PORT": str(bot_port), "SANDBOX_PORT": "0", "DATA_DIR": str(workdir / "data")}
-    with (workdir / "bot.log").open("wb") as log:
-        bot = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py")],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    bot = start({}, workdir)  # python app.py in sandbox mode, as the README runs it
+    playground_port = free_port()
     pg = None
     try:
-        playground._wait_for(f"http://127.0.0.1:{bot_port}/healthz", bot, "the bot")
         pg = playground.start(
-            f"http://localhost:{bot_port}/api/messages",
+            f"{bot.base.replace('127.0.0.1', 'localhost')}/api/messages",
             port=playground_port,
             log=workdir / "playground.log",
         )
-        yield Running(f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{playground_port}")
+        yield Running(bot.base, f"http://127.0.0.1:{playground_port}")
     finally:
         if pg is not None:
             playground.stop(pg)
-        playground.stop(bot)
+        bot.stop()
 
 
 class PlaygroundChat:
