@@ -6,6 +6,7 @@ import logging
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -14,6 +15,7 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import AuthenticationConstants, ConnectorFactory
 
+from bot.connector import Connector
 from bot.replies import explain
 from bot.settings import Settings
 
@@ -27,11 +29,13 @@ class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
     token or an unknown signing key, which would be 500s; every such failure is a refusal (401).
     It also builds a connector client and a user-token client on every turn, each spending
     milliseconds on msrest configuration; both are kept and reused per app, service URL and
-    audience, as botbuilder's older BotFrameworkAdapter did.
+    audience, as botbuilder's older BotFrameworkAdapter did, and activities are sent over the
+    shared HTTP client (bot.connector).
     """
 
-    def __init__(self, configuration: Any) -> None:
+    def __init__(self, configuration: Any, http: httpx.AsyncClient) -> None:
         super().__init__(configuration)
+        self._http = http
         self._connectors: dict[tuple[str, str, str], Any] = {}
         self._user_token_clients: dict[str, Any] = {}
 
@@ -45,7 +49,10 @@ class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
             raise PermissionError("invalid Bot Framework token") from exc
         # CloudAdapter replies through the factory that comes with the authentication result.
         result.connector_factory = _ReusedConnectors(
-            result.connector_factory, self._connectors, _app_id(result.claims_identity)
+            result.connector_factory,
+            self._connectors,
+            _app_id(result.claims_identity),
+            self._http,
         )
         return result
 
@@ -54,6 +61,7 @@ class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
             super().create_connector_factory(claims_identity),
             self._connectors,
             _app_id(claims_identity),
+            self._http,
         )
 
     async def create_user_token_client(self, claims_identity: Any) -> Any:
@@ -67,17 +75,22 @@ class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
 
 class _ReusedConnectors(ConnectorFactory):
     def __init__(
-        self, inner: ConnectorFactory, cache: dict[tuple[str, str, str], Any], app_id: str
+        self,
+        inner: ConnectorFactory,
+        cache: dict[tuple[str, str, str], Any],
+        app_id: str,
+        http: httpx.AsyncClient,
     ) -> None:
         self._inner = inner
         self._cache = cache
         self._app_id = app_id
+        self._http = http
 
     async def create(self, service_url: str, audience: str) -> Any:
         key = (self._app_id, service_url, audience or "")
         client = self._cache.get(key)
         if client is None:
-            client = await self._inner.create(service_url, audience)
+            client = Connector(await self._inner.create(service_url, audience), self._http)
             _bounded_put(self._cache, key, client)
         return client
 
@@ -98,7 +111,7 @@ def _app_id(claims_identity: Any) -> str:
     return str(claims.get("aud") or claims.get("appid") or "")
 
 
-def create_adapter(settings: Settings) -> CloudAdapter:
+def create_adapter(settings: Settings, http: httpx.AsyncClient) -> CloudAdapter:
     """A CloudAdapter; with an empty app id the SDK accepts unauthenticated (sandbox) traffic."""
     configuration = SimpleNamespace(
         APP_ID=settings.app_id,
@@ -125,7 +138,7 @@ def create_adapter(settings: Settings) -> CloudAdapter:
         )
         configuration.OAUTH_URL = AuthenticationConstants.OAUTH_URL
         configuration.CALLER_ID = CallerIdConstants.public_azure_channel
-    adapter = CloudAdapter(FailClosedAuthentication(configuration))
+    adapter = CloudAdapter(FailClosedAuthentication(configuration, http))
     adapter.on_turn_error = _on_turn_error
     return adapter
 

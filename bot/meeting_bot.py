@@ -54,6 +54,9 @@ from graph import (
 
 log = logging.getLogger(__name__)
 
+# How long a creation may take before the user is shown a typing indicator.
+TYPING_AFTER_SECONDS = 0.5
+
 HELP_TEXT = (
     "I create Teams meetings with you as the organizer. Try **/meet Design review tomorrow 3pm "
     "for 45m**, or just **/meet** and I'll ask. Without a length a meeting lasts {minutes} "
@@ -273,7 +276,6 @@ class MeetingBot(ActivityHandler):
         self, turn_context: TurnContext, ask: _Ask, *, replaces: str | None = None
     ) -> None:
         """Create the meeting and answer; the answer replaces the card `replaces`, if any."""
-        await turn_context.send_activity(Activity(type=ActivityTypes.typing))
         creation = asyncio.ensure_future(
             self._scheduler.create(
                 ask.user,
@@ -285,7 +287,13 @@ class MeetingBot(ActivityHandler):
                 request_id=ask.request_id,
             )
         )
-        done, _ = await asyncio.wait({creation}, timeout=self._answer_within)
+        # Most meetings are ready well within a second: the card itself is the first thing the
+        # user sees. Otherwise a typing indicator shows that something is happening.
+        typing_after = min(TYPING_AFTER_SECONDS, self._answer_within)
+        done, _ = await asyncio.wait({creation}, timeout=typing_after)
+        if not done:
+            await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+            done, _ = await asyncio.wait({creation}, timeout=self._answer_within - typing_after)
         if creation in done:
             await self._deliver(turn_context, ask, creation, replaces)
             return

@@ -27,6 +27,7 @@ from bot.tokens import (
     TokenCacheStore,
     load_cache_key,
 )
+from bot.transport import open_client
 from graph import GraphClient
 from graph.client import RetryPolicy
 
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # Bot Framework activities are small; anything near this is garbage or an attack.
 MAX_ACTIVITY_BYTES = 256 * 1024
+# Connections per host to Graph and the Bot Connector: beyond this, requests wait for a free one.
+MAX_CONNECTIONS = 256
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -104,9 +107,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             app[SIGN_IN] = sign_in
 
         http = await stack.enter_async_context(
-            httpx.AsyncClient(
+            open_client(
                 timeout=httpx.Timeout(settings.graph_timeout_seconds, connect=5.0),
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                max_connections=MAX_CONNECTIONS,
             )
         )
         scheduler = MeetingScheduler(
@@ -132,5 +135,5 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             app_id=settings.app_id,
         )
         stack.push_async_callback(app[BOT].drain)
-        app[ADAPTER] = create_adapter(settings)
+        app[ADAPTER] = create_adapter(settings, http)
         yield

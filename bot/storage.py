@@ -35,6 +35,9 @@ class SqliteStorage(Storage):  # type: ignore[misc]
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=5000")  # several processes may share the file
+        # In WAL mode, NORMAL syncs at checkpoints rather than at every commit: a commit survives
+        # a crash of the process (kill -9) but may be lost with the machine's power.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, etag TEXT NOT NULL, "
             "value TEXT NOT NULL)"

@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from bot.keys import SANDBOX
 from bot.server import create_app
 from bot.settings import Settings
+from bot.transport import open_client
 from graph import GraphClient
 from graph.client import RetryPolicy
 from sandbox.graph import SandboxGraph
@@ -253,7 +254,7 @@ async def graph_server(
 @pytest.fixture
 async def graph_client(graph_server: tuple[SandboxGraph, str]) -> AsyncIterator[GraphClient]:
     """A client that reports Graph's first answer (retries have their own tests)."""
-    async with httpx.AsyncClient(timeout=5.0) as http:
+    async with open_client(timeout=httpx.Timeout(5.0), max_connections=10) as http:
         yield GraphClient(http, graph_server[1], retry=RetryPolicy(max_attempts=1))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from bot.transport import open_client
 from graph import (
     GraphBadRequest,
     GraphClient,
@@ -345,7 +347,7 @@ async def retrying(
     graph_server: tuple[SandboxGraph, str],
 ) -> AsyncIterator[tuple[GraphClient, Sleeps]]:
     sleeps = Sleeps()
-    async with httpx.AsyncClient(timeout=5.0) as http:
+    async with open_client(timeout=httpx.Timeout(5.0), max_connections=10) as http:
         yield GraphClient(http, graph_server[1], retry=RetryPolicy(sleep=sleeps)), sleeps
 
 
@@ -418,10 +420,67 @@ async def test_a_connection_that_never_opened_is_retried_then_reported(
     unused_tcp_port: int,
 ) -> None:
     sleeps = Sleeps()
-    async with httpx.AsyncClient(timeout=2.0) as http:
+    async with open_client(timeout=httpx.Timeout(2.0), max_connections=10) as http:
         client = GraphClient(
             http, f"http://127.0.0.1:{unused_tcp_port}/v1.0", retry=RetryPolicy(sleep=sleeps)
         )
-        with pytest.raises(GraphUnreachable):
+        with pytest.raises(GraphUnreachable) as caught:
             await client.create_meeting("token", request())
     assert len(sleeps.delays) == 3  # four attempts in all
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+class Unanswering:
+    """A server that reads each request and then hangs up (or goes quiet) without answering:
+    the request may have arrived, and nobody can tell whether it did anything."""
+
+    def __init__(self, *, hang: bool = False) -> None:
+        self.requests = 0
+        self.hang = hang
+        self.url = ""
+        self._done = asyncio.Event()
+
+    async def __aenter__(self) -> Unanswering:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            self.requests += 1
+            if self.hang:
+                await self._done.wait()
+            writer.close()
+            await writer.wait_closed()
+
+        self._server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/v1.0"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._done.set()
+        self._server.close()
+        await self._server.wait_closed()
+        await asyncio.sleep(0.05)  # let the handlers close their sockets
+
+
+@pytest.mark.parametrize("hang", [False, True], ids=["hung-up", "read-timeout"])
+async def test_a_create_that_may_have_arrived_is_not_sent_again(hang: bool) -> None:
+    sleeps = Sleeps()
+    async with (
+        Unanswering(hang=hang) as server,
+        open_client(timeout=httpx.Timeout(0.5), max_connections=10) as http,
+    ):
+        client = GraphClient(http, server.url, retry=RetryPolicy(sleep=sleeps))
+        with pytest.raises(GraphUnreachable):
+            await client.create_meeting("token", request())
+    assert server.requests == 1
+    assert sleeps.delays == []
+
+
+async def test_create_or_get_is_sent_again_when_its_answer_was_lost() -> None:
+    sleeps = Sleeps()
+    async with (
+        Unanswering() as server,
+        open_client(timeout=httpx.Timeout(0.5), max_connections=10) as http,
+    ):
+        client = GraphClient(http, server.url, retry=RetryPolicy(sleep=sleeps))
+        with pytest.raises(GraphUnreachable):
+            await client.create_or_get_meeting("token", request(external_id="x1"))
+    assert server.requests == 4  # the same externalId cannot make a second meeting

@@ -1,4 +1,5 @@
-"""Answering quickly: a typing indicator first, and a slow Graph never holds the turn."""
+"""Answering quickly: a typing indicator when Graph is slow, and a slow Graph never holds the
+turn."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 
 from bot.keys import SANDBOX
+from bot.meeting_bot import TYPING_AFTER_SECONDS
 from tests.conftest import BotClient, Connector, MakeBot, card_of, say, sign_in
 
 
@@ -23,11 +25,23 @@ async def slow_bot(make_bot: MakeBot, connector: Connector) -> BotClient:
     return bot
 
 
-async def test_the_user_sees_typing_before_the_meeting(
+async def test_a_quick_meeting_is_the_first_thing_the_user_sees(
     make_bot: MakeBot, connector: Connector
 ) -> None:
     bot = await make_bot(SKIP_CONFIRMATION="true")
     await sign_in(bot, connector)
+    before = connector.typing
+    [reply] = await say(bot, connector, "/meet Standup tomorrow 9am")
+    assert connector.typing == before  # no typing indicator flashing before the card
+    assert card_of(reply)["body"][0]["text"] == "Standup"
+
+
+async def test_the_user_sees_typing_while_graph_takes_its_time(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    bot = await make_bot(SKIP_CONFIRMATION="true")
+    await sign_in(bot, connector)
+    bot.app[SANDBOX].graph.faults.latency = TYPING_AFTER_SECONDS + 0.3
     before = connector.typing
     [reply] = await say(bot, connector, "/meet Standup tomorrow 9am")
     assert connector.typing == before + 1
