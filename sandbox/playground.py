@@ -81,8 +81,15 @@ def start(
         "--disable-telemetry",
     ]
     with (log or Path(os.devnull)).open("ab") as output:  # the child keeps its own copy
+        # It writes its own log into devTools/ under its working directory: keep that out of
+        # the checkout.
         process = subprocess.Popen(
-            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            env=env,
+            cwd=home,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         _wait_for(f"http://127.0.0.1:{port}/_internal/v1/config", process, "the Agents Playground")
