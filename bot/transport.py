@@ -10,6 +10,7 @@ from __future__ import annotations
 import aiohttp
 import httpx
 import yarl
+from aiohttp.helpers import get_env_proxy_for_url
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -24,6 +25,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._max_connections = max_connections
         self._keepalive_seconds = keepalive_seconds
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[
+            tuple[str, str | None, int | None], tuple[yarl.URL | None, aiohttp.BasicAuth | None]
+        ] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         # Made on first use, inside the running loop, as aiohttp requires.
@@ -33,20 +37,34 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 keepalive_timeout=self._keepalive_seconds,
                 ssl=httpx.create_ssl_context(),  # the same CA bundle httpx itself would trust
             )
-            # trust_env: HTTPS_PROXY and friends apply, as with httpx's own transport. Bodies stay
-            # encoded: httpx decodes them by their Content-Encoding, as it always does.
-            self._session = aiohttp.ClientSession(
-                connector=connector, trust_env=True, auto_decompress=False
-            )
+            # Bodies stay encoded: httpx decodes them by their Content-Encoding, as it always does.
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
         return self._session
+
+    def _proxy(self, url: yarl.URL) -> tuple[yarl.URL | None, aiohttp.BasicAuth | None]:
+        """HTTPS_PROXY, NO_PROXY and friends, as httpx's own transport would apply them.
+
+        Looked up once per host: aiohttp's trust_env reads the whole environment per request.
+        """
+        key = (url.scheme, url.host, url.port)
+        if key not in self._proxies:
+            try:
+                self._proxies[key] = get_env_proxy_for_url(url)
+            except LookupError:
+                self._proxies[key] = (None, None)
+        return self._proxies[key]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts = request.extensions.get("timeout", {})
+        # Already encoded by httpx; yarl would otherwise decode %3A and the like.
+        url = yarl.URL(str(request.url), encoded=True)
+        proxy, proxy_auth = self._proxy(url)
         try:
             async with self._open().request(
                 request.method,
-                # Already encoded by httpx; yarl would otherwise decode %3A and the like.
-                yarl.URL(str(request.url), encoded=True),
+                url,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
                 headers=request.headers.multi_items(),
                 data=await request.aread() or None,
                 allow_redirects=False,
