@@ -141,9 +141,16 @@ class _Caller:
 
 @dataclass
 class _Stored:
-    body: dict[str, Any]
+    # As JSON text: thousands of meetings as nested dicts would be thousands of objects for the
+    # garbage collector of the bot process that hosts the sandbox to walk.
+    text: str
     tenant_id: str
     organizer_oid: str
+
+    @property
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = json.loads(self.text)
+        return body
 
 
 class SandboxGraph:
@@ -320,9 +327,9 @@ class SandboxGraph:
 
     async def _delete(self, request: web.Request) -> web.Response:
         _, target = self._authorize(request, write=True)
-        stored = self._find(request, target)
-        del self._meetings[stored.body["id"]]
-        self._external_ids = {k: v for k, v in self._external_ids.items() if v != stored.body["id"]}
+        meeting_id = self._find(request, target).body["id"]
+        del self._meetings[meeting_id]
+        self._external_ids = {k: v for k, v in self._external_ids.items() if v != meeting_id}
         return web.Response(status=204)
 
     def _find(self, request: web.Request, target: SandboxUser) -> _Stored:
@@ -350,8 +357,7 @@ class SandboxGraph:
             "19:meeting_" + base64.b64encode(str(uuid.uuid4()).encode()).decode() + "@thread.v2"
         )
         meeting_id = base64.b64encode(f"1*{organizer.oid}*0**{thread_id}".encode()).decode()
-        join_meeting_id = "".join(secrets.choice(string.digits) for _ in range(13))
-        join_meeting_id = str(secrets.randbelow(9) + 1) + join_meeting_id[1:]
+        join_meeting_id = str(10**12 + secrets.randbelow(9 * 10**12))  # 13 digits
         context = quote(
             json.dumps({"Tid": organizer.tenant_id, "Oid": organizer.oid}, separators=(",", ":")),
             safe="",
@@ -425,7 +431,9 @@ class SandboxGraph:
                 "passcode": _passcode() if passcode_required else None,
             },
         }
-        self._meetings[meeting_id] = _Stored(meeting, organizer.tenant_id, organizer.oid)
+        self._meetings[meeting_id] = _Stored(
+            json.dumps(meeting), organizer.tenant_id, organizer.oid
+        )
         return self._localized(meeting, request)
 
     def _localized(self, meeting: dict[str, Any], request: web.Request) -> dict[str, Any]:

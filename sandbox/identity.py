@@ -34,6 +34,10 @@ class TokenRejected(Exception):
         self.expired = expired
 
 
+# Verified Graph tokens remembered (about one per signed-in user).
+_VERIFIED_TOKENS = 4096
+
+
 @dataclass(frozen=True)
 class SandboxUser:
     oid: str
@@ -92,6 +96,7 @@ class SandboxIdentity:
     ) -> None:
         self._users = {user.oid: user for user in users}
         self._key = _signing_key(key_file)
+        self._verified: dict[str, dict[str, Any]] = {}
         self.key_id = uuid.uuid5(
             uuid.NAMESPACE_OID, str(self._key.public_key().public_numbers().n)
         ).hex
@@ -178,6 +183,18 @@ class SandboxIdentity:
 
     def verify(self, token: str) -> dict[str, Any]:
         """The claims of a token this sandbox signed for Graph, or TokenRejected."""
+        # A token checked once stays good until it expires (the signature cannot change), so
+        # its claims are kept rather than verifying RS256 again on every request.
+        claims = self._verified.get(token)
+        if claims is not None and claims["exp"] > time.time():
+            return dict(claims)
+        claims = self._verify(token)
+        if len(self._verified) >= _VERIFIED_TOKENS:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = claims
+        return dict(claims)
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
