@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,12 +105,17 @@ class TokenCacheStore:
         self._storage = storage
         self._fernet = fernet
 
-    async def load(self, user: TeamsUser) -> msal.SerializableTokenCache:
-        cache = msal.SerializableTokenCache()
+    async def read(self, user: TeamsUser) -> StoredCache | None:
+        """The user's encrypted cache and its ETag, as stored."""
         item = (await self._storage.read([_cache_key(user)])).get(_cache_key(user))
-        if item:
+        return StoredCache(item["blob"], item["e_tag"]) if item else None
+
+    def open(self, stored: StoredCache | None) -> msal.SerializableTokenCache:
+        """Decrypt a stored cache (CPU work: call from a worker thread)."""
+        cache = msal.SerializableTokenCache()
+        if stored is not None:
             try:
-                cache.deserialize(self._fernet.decrypt(item["blob"].encode()).decode())
+                cache.deserialize(self._fernet.decrypt(stored.blob.encode()).decode())
             except InvalidToken:
                 # A rotated TOKEN_CACHE_KEY: the user simply signs in again.
                 log.warning("a stored token cache could not be decrypted; ignoring it")
@@ -123,17 +130,33 @@ class TokenCacheStore:
         await self._storage.delete([_cache_key(user)])
 
 
-class DelegatedTokenProvider:
-    """The requester's own Graph token, silently refreshed; SignInRequired when it can't be."""
+@dataclass(frozen=True)
+class StoredCache:
+    blob: str = field(repr=False)
+    e_tag: str
 
-    def __init__(self, apps: MsalApps, caches: TokenCacheStore) -> None:
+
+class DelegatedTokenProvider:
+    """The requester's own Graph token, silently refreshed; SignInRequired when it can't be.
+
+    Recent users' MSAL apps stay open (decrypted, in memory), each tagged with the ETag of the
+    stored cache it came from: while the stored cache is unchanged, a turn skips decrypting it
+    and building an app. Storage is still read every time, so a sign-out anywhere takes effect.
+    """
+
+    def __init__(self, apps: MsalApps, caches: TokenCacheStore, *, warm_users: int = 256) -> None:
         self._apps = apps
         self._caches = caches
+        self._warm: OrderedDict[str, tuple[str, msal.ConfidentialClientApplication]] = OrderedDict()
+        self._warm_users = warm_users
+        self._lock = threading.Lock()  # the warm apps are used from worker threads
 
     async def token_for(self, user: TeamsUser) -> str:
         oid, tid = _entra_ids(user)
-        cache = await self._caches.load(user)
-        result = await asyncio.to_thread(self._silent, cache, f"{oid}.{tid}")
+        stored = await self._caches.read(user)
+        if stored is None:
+            raise SignInRequired("You haven't signed in yet.")
+        result, cache = await asyncio.to_thread(self._silent, stored, f"{oid}.{tid}")
         await self._caches.save(user, cache)  # a refresh rotates the refresh token
         if not result or "access_token" not in result:
             if result:
@@ -142,17 +165,36 @@ class DelegatedTokenProvider:
         token: str = result["access_token"]
         return token
 
-    def _silent(self, cache: msal.TokenCache, home_account_id: str) -> dict[str, Any] | None:
-        app = self._apps.for_cache(cache)
+    def _silent(
+        self, stored: StoredCache, home_account_id: str
+    ) -> tuple[dict[str, Any] | None, msal.SerializableTokenCache]:
+        app = self._warm_app(home_account_id, stored)
+        cache: msal.SerializableTokenCache = app.token_cache
         account = next(
             (a for a in app.get_accounts() if a.get("home_account_id") == home_account_id), None
         )
         if account is None:
-            return None
+            return None, cache
         result: dict[str, Any] | None = app.acquire_token_silent(
             GRAPH_DELEGATED_SCOPES, account=account
         )
-        return result
+        if cache.has_state_changed:  # about to be stored under a new ETag
+            with self._lock:
+                self._warm.pop(home_account_id, None)
+        return result, cache
+
+    def _warm_app(self, key: str, stored: StoredCache) -> msal.ConfidentialClientApplication:
+        with self._lock:
+            warm = self._warm.get(key)
+            if warm is not None and warm[0] == stored.e_tag:
+                self._warm.move_to_end(key)
+                return warm[1]
+        app = self._apps.for_cache(self._caches.open(stored))
+        with self._lock:
+            self._warm[key] = (stored.e_tag, app)
+            if len(self._warm) > self._warm_users:
+                self._warm.popitem(last=False)
+        return app
 
     async def complete_sign_in(
         self, user: TeamsUser, flow: dict[str, Any], auth_response: dict[str, str]
@@ -186,6 +228,8 @@ class DelegatedTokenProvider:
 
     async def sign_out(self, user: TeamsUser) -> None:
         await self._caches.delete(user)
+        with self._lock:
+            self._warm.pop(".".join(_entra_ids(user)), None)
 
 
 class AppTokenProvider:

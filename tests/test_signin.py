@@ -230,6 +230,19 @@ async def test_signout_forgets_the_users_tokens(bot: BotClient, connector: Conne
     assert sign_in_url(next_reply)
 
 
+async def test_a_sign_out_in_another_process_takes_effect_here(
+    bot: BotClient, connector: Connector
+) -> None:
+    await sign_in(bot, connector)
+    await say(bot, connector, "/meet Standup now")  # this process now has Alex's tokens open
+
+    # Another instance of the bot, sharing the storage, signed Alex out.
+    await bot.app[STORAGE].delete([f"msal-cache/{ALEX.tenant_id}/{ALEX.oid}"])
+    [reply] = await say(bot, connector, "/meet Retro now")
+
+    assert sign_in_url(reply)
+
+
 async def test_tokens_are_never_stored_in_clear_text(bot: BotClient, connector: Connector) -> None:
     await sign_in(bot, connector)
     await say(bot, connector, "/meet Standup now")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from botbuilder.dialogs import DialogInstance, DialogState
 
 from bot.storage import ETagConflict, SqliteStorage
 
@@ -75,3 +76,15 @@ async def test_values_survive_a_new_storage_on_the_same_file(tmp_path: Path) -> 
     second = SqliteStorage(tmp_path / "state.sqlite3")
     assert (await second.read(["k"]))["k"]["v"] == "kept"
     second.close()
+
+
+async def test_plain_values_and_dialog_state_both_round_trip(storage: SqliteStorage) -> None:
+    plain = {"subject": 'Design "py/object" review', "n": 1, "x": 2.5, "ok": None, "l": [True]}
+    dialog = {"DialogState": DialogState([DialogInstance(id="meet", state={"step": 2})])}
+    await storage.write({"plain": plain, "dialog": dialog})
+
+    read = await storage.read(["plain", "dialog"])
+
+    assert {k: v for k, v in read["plain"].items() if k != "e_tag"} == plain
+    [instance] = read["dialog"]["DialogState"].dialog_stack
+    assert (instance.id, instance.state) == ("meet", {"step": 2})
