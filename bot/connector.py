@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
-from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from botbuilder.schema import Activity, ResourceResponse
 from botframework.connector.auth import AuthenticationConstants
-from msrest.serialization import Model, Serializer
 
+from bot.schema import to_json
 from graph.client import RetryPolicy
 from graph.errors import parse_retry_after
 
@@ -141,64 +139,6 @@ class _Conversations:
         # MSAL underneath is synchronous and may go to the network: off the event loop.
         token = await asyncio.to_thread(self._credentials.get_access_token)
         return {"Authorization": f"Bearer {token}"}
-
-
-def to_json(model: Model) -> dict[str, Any]:
-    """What msrest's `model.serialize()` gives for a Bot Framework model, without its cost.
-
-    msrest re-infers the model classes and validates on every call (a quarter of a millisecond
-    for a meeting card); the schema here is just the models' own `_attribute_map`.
-    """
-    return {
-        desc["key"]: _typed(value, desc["type"])
-        for attr, desc in model._attribute_map.items()
-        if (value := getattr(model, attr, None)) is not None
-    }
-
-
-def _typed(value: Any, kind: str) -> Any:
-    if kind == "str":
-        return value.value if isinstance(value, Enum) else str(value)
-    if kind in _BASIC:
-        return _BASIC[kind](value)
-    if kind == "iso-8601":
-        return _iso(value)
-    if kind == "bytearray":
-        return Serializer.serialize_bytearray(value)  # type: ignore[no-untyped-call]
-    if kind == "object":
-        return _object(value)
-    if kind.startswith("[") and kind.endswith("]"):
-        return [None if item is None else _typed(item, kind[1:-1]) for item in value]
-    if kind.startswith("{") and kind.endswith("}"):
-        return {
-            str(key): None if item is None else _typed(item, kind[1:-1])
-            for key, item in value.items()
-        }
-    return to_json(value)  # a model
-
-
-_BASIC: dict[str, type] = {"int": int, "float": float, "bool": bool}
-
-
-def _object(value: Any) -> Any:
-    """An untyped value (card content, channelData): JSON as it is, models within serialised."""
-    if isinstance(value, Enum):
-        return value.value
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, Model):
-        return to_json(value)
-    if isinstance(value, dict):
-        return {str(key): _object(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_object(item) for item in value]
-    if isinstance(value, datetime):
-        return _iso(value)
-    return str(value)
-
-
-def _iso(value: datetime) -> str:
-    return str(Serializer.serialize_iso(value))  # type: ignore[no-untyped-call]
 
 
 def _error_code(response: httpx.Response) -> str:

@@ -8,9 +8,12 @@ from typing import Any
 
 from aiohttp import web
 from azure.core.exceptions import DeserializationError  # what msrest raises
+from botbuilder.core import serializer_helper
+from botbuilder.schema import Activity
 
 from bot.keys import ADAPTER, BOT, SETTINGS, VERSION
 from bot.logs import activity_id
+from bot.schema import from_json
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
@@ -21,17 +24,26 @@ async def messages(request: web.Request) -> web.StreamResponse:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise _problem(web.HTTPBadRequest, "The request body is not valid JSON.") from None
-    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
         raise _problem(web.HTTPBadRequest, "The request body is not a Bot Framework activity.")
     if missing := _unanswerable(body):
         raise _problem(web.HTTPBadRequest, f"The activity has no {missing}.")
     activity_id.set(str(body.get("id") or "")[:100] or None)
     try:
-        response = await request.app[ADAPTER].process(request, request.app[BOT])
+        activity = from_json(Activity, body)
     except DeserializationError:
         # A field of the wrong type (say, "from": 3): the sender's mistake, not ours.
         raise _problem(web.HTTPBadRequest, "The activity has fields of the wrong type.") from None
-    return response if response is not None else web.Response(status=201)
+    # What CloudAdapter.process does, minus parsing the body a second time.
+    try:
+        invoke = await request.app[ADAPTER].process_activity(
+            request.headers.get("Authorization", ""), activity, request.app[BOT].on_turn
+        )
+    except PermissionError:
+        raise web.HTTPUnauthorized from None
+    if invoke is None:
+        return web.Response(status=201)
+    return web.json_response(serializer_helper(invoke.body), status=invoke.status)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -4,37 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.schema import (
     Activity,
-    ActivityTypes,
-    Attachment,
-    CardAction,
     ChannelAccount,
     ConversationAccount,
-    HeroCard,
-    Mention,
-    SuggestedActions,
-    TextFormatTypes,
 )
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import MicrosoftAppCredentials
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from bot.cards import confirmation_card, help_card, meeting_card, sign_in_card
-from bot.connector import Connector, ConnectorError, to_json
+from bot.connector import Connector, ConnectorError
 from bot.transport import open_client
 from graph.client import RetryPolicy
-from tests.test_cards import meeting
 
 CONVERSATION = "19:abc@thread.tacv2;messageid=1700000000000"
 
@@ -211,92 +197,3 @@ async def test_other_calls_go_through_botframeworks_own_client(
     assert member.name == "Alex Wilber"
     assert service.calls[0][:2] == ("GET", "/v3/conversations/a%3A1/members/29%3Aalex")
     assert client.config.base_url == service.url
-
-
-# -- the body: exactly what msrest would have sent ------------------------------------------------
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**53), 2**53)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
-accounts = st.builds(
-    ChannelAccount,
-    id=st.text(max_size=30),
-    name=st.none() | st.text(max_size=30),
-    aad_object_id=st.none() | st.uuids().map(str),
-    role=st.none() | st.sampled_from(["user", "bot"]),
-)
-timestamps = st.datetimes(  # hypothesis wants naive bounds; the values carry UTC
-    min_value=datetime(2000, 1, 1),  # noqa: DTZ001
-    max_value=datetime(2100, 1, 1),  # noqa: DTZ001
-    timezones=st.just(UTC),
-)
-attachments = st.builds(
-    Attachment,
-    content_type=st.sampled_from([CardFactory.content_types.adaptive_card, "image/png"]),
-    content=json_values | st.builds(HeroCard, title=st.text(max_size=20), buttons=st.just([])),
-    name=st.none() | st.text(max_size=10),
-)
-activities = st.builds(
-    Activity,
-    type=st.sampled_from(list(ActivityTypes)) | st.text(max_size=10),
-    id=st.none() | st.text(max_size=20),
-    text=st.none() | st.text(max_size=200),
-    text_format=st.none() | st.sampled_from(list(TextFormatTypes)),
-    timestamp=st.none() | timestamps,
-    from_property=st.none() | accounts,
-    recipient=st.none() | accounts,
-    conversation=st.none()
-    | st.builds(ConversationAccount, id=st.text(max_size=30), is_group=st.booleans()),
-    reply_to_id=st.none() | st.text(max_size=20),
-    attachments=st.none() | st.lists(attachments, max_size=3),
-    entities=st.none()
-    | st.lists(st.builds(Mention, mentioned=accounts, text=st.text(max_size=20)), max_size=2),
-    suggested_actions=st.none()
-    | st.builds(
-        SuggestedActions,
-        to=st.lists(st.text(max_size=10), max_size=2),
-        actions=st.lists(
-            st.builds(
-                CardAction, type=st.just("imBack"), title=st.text(max_size=10), value=json_values
-            ),
-            max_size=3,
-        ),
-    ),
-    channel_data=st.none() | json_values,
-    value=st.none() | json_values,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(activities)
-def test_the_body_is_what_msrest_would_send(activity: Activity) -> None:
-    assert to_json(activity) == activity.serialize()
-
-
-def test_every_card_the_bot_sends_serialises_as_msrest_would() -> None:
-    start = datetime(2026, 12, 1, 9, tzinfo=UTC)
-    cards = [
-        meeting_card(meeting(), ZoneInfo("Europe/Berlin")),
-        confirmation_card(
-            subject="Standup",
-            start=start,
-            end=start + timedelta(minutes=30),
-            tz=UTC,
-            passcode_required=True,
-            owner="o",
-        ),
-        sign_in_card("https://example.com", pending_subject="Standup"),
-        help_card("Hello"),
-    ]
-    for card in cards:
-        activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
-        activity.conversation = ConversationAccount(id="a:1")
-        assert to_json(activity) == activity.serialize()
