@@ -21,6 +21,7 @@ from botframework.connector.auth import MicrosoftAppCredentials
 from bot.connector import Connector, ConnectorError
 from bot.transport import open_client
 from graph.client import RetryPolicy
+from tests.test_graph_client import Sleeps
 
 CONVERSATION = "19:abc@thread.tacv2;messageid=1700000000000"
 
@@ -50,14 +51,6 @@ async def service(aiohttp_server: Callable[..., Any]) -> Service:
     server: TestServer = await aiohttp_server(service.app())
     service.url = str(server.make_url("")).rstrip("/")
     return service
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
 
 
 @pytest.fixture
