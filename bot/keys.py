@@ -11,6 +11,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from bot.meeting_bot import MeetingBot, SignIn
 from bot.settings import Settings
 from bot.storage import SqliteStorage
+from bot.turnstile import Turnstile
 
 if TYPE_CHECKING:
     from sandbox.server import SandboxServer
@@ -26,3 +27,4 @@ BOT = web.AppKey("bot", MeetingBot)
 SANDBOX: web.AppKey[SandboxServer] = web.AppKey("sandbox")
 STORAGE = web.AppKey("storage", SqliteStorage)
 SIGN_IN = web.AppKey("sign_in", SignIn)
+TURNSTILE = web.AppKey("turnstile", Turnstile)

@@ -11,13 +11,14 @@ from azure.core.exceptions import DeserializationError  # what msrest raises
 from botbuilder.core import serializer_helper
 from botbuilder.schema import Activity
 
-from bot.keys import ADAPTER, BOT, SETTINGS, VERSION
+from bot.keys import ADAPTER, BOT, SETTINGS, TURNSTILE, VERSION
 from bot.logs import activity_id
 from bot.schema import from_json
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
     """POST /api/messages: check the envelope, then hand the activity to the CloudAdapter."""
+    await request.app[TURNSTILE].enter()
     if request.content_type != "application/json":
         raise _problem(web.HTTPUnsupportedMediaType, "Activities must be sent as application/json.")
     try:

@@ -13,7 +13,7 @@ from aiohttp import web
 from bot import auth_routes, routes
 from bot.adapter import create_adapter
 from bot.identity import TokenProvider
-from bot.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE
+from bot.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
 from bot.ledger import RequestLedger
 from bot.meeting_bot import MeetingBot, SignIn
 from bot.meetings import MeetingScheduler
@@ -29,6 +29,7 @@ from bot.tokens import (
     load_cache_key,
 )
 from bot.transport import open_client
+from bot.turnstile import Turnstile
 from graph import GraphClient
 from graph.client import RetryPolicy
 
@@ -38,12 +39,15 @@ log = logging.getLogger(__name__)
 MAX_ACTIVITY_BYTES = 256 * 1024
 # Connections per host to Graph and the Bot Connector: beyond this, requests wait for a free one.
 MAX_CONNECTIONS = 256
+# Turns that may begin in one pass of the event loop (a burst is spread over several passes).
+TURNS_STARTED_PER_LOOP_PASS = 16
 
 
 def create_app(settings: Settings) -> web.Application:
     """The bot's aiohttp application; its clients open on startup and close on cleanup."""
     app = web.Application(client_max_size=MAX_ACTIVITY_BYTES)
     app[SETTINGS] = settings
+    app[TURNSTILE] = Turnstile(per_pass=TURNS_STARTED_PER_LOOP_PASS)
     app.cleanup_ctx.append(_services)
     app.router.add_post("/api/messages", routes.messages)
     app.router.add_get("/healthz", routes.healthz)
@@ -111,6 +115,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             open_client(
                 timeout=httpx.Timeout(settings.graph_timeout_seconds, connect=5.0),
                 max_connections=MAX_CONNECTIONS,
+                turnstile=app[TURNSTILE],
             )
         )
         scheduler = MeetingScheduler(
@@ -141,5 +146,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         # it: a full collection of a warm bot otherwise stalls the event loop for ~100 ms.
         gc.collect()
         gc.freeze()
+        import os as _os
+
+        if _os.environ.get("GCT"):
+            gc.set_threshold(*[int(x) for x in _os.environ["GCT"].split(",")])
         yield
         gc.unfreeze()

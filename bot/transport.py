@@ -12,6 +12,8 @@ import httpx
 import yarl
 from aiohttp.helpers import get_env_proxy_for_url
 
+from bot.turnstile import Turnstile
+
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """Sends httpx requests through an aiohttp session; responses are read in full (small JSON).
@@ -21,9 +23,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     timeout) may have reached the server.
     """
 
-    def __init__(self, *, max_connections: int, keepalive_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        keepalive_seconds: float = 30.0,
+        turnstile: Turnstile | None = None,
+    ) -> None:
         self._max_connections = max_connections
         self._keepalive_seconds = keepalive_seconds
+        self._turnstile = turnstile
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[
             tuple[str, str | None, int | None], tuple[yarl.URL | None, aiohttp.BasicAuth | None]
@@ -87,6 +96,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise httpx.RemoteProtocolError(str(exc), request=request) from exc
         except aiohttp.ClientError as exc:
             raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
+        if self._turnstile is not None:
+            # Answers that arrive together (Graph answering a burst) resume their turns a few
+            # per pass of the event loop.
+            await self._turnstile.enter()
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
@@ -101,8 +114,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = None
 
 
-def open_client(*, timeout: httpx.Timeout, max_connections: int) -> httpx.AsyncClient:
+def open_client(
+    *, timeout: httpx.Timeout, max_connections: int, turnstile: Turnstile | None = None
+) -> httpx.AsyncClient:
     """The shared client for Graph and the Bot Connector; close it with `aclose`."""
-    return httpx.AsyncClient(
-        timeout=timeout, transport=AiohttpTransport(max_connections=max_connections)
-    )
+    transport = AiohttpTransport(max_connections=max_connections, turnstile=turnstile)
+    return httpx.AsyncClient(timeout=timeout, transport=transport)
