@@ -78,6 +78,20 @@ class _Ask:
     request_id: str | None
 
     @classmethod
+    def drafted(cls, draft: MeetingRequestDraft, activity: Activity) -> _Ask:
+        """A request the command or the dialog completed, from the person who sent `activity`."""
+        return cls(
+            teams_user(activity),
+            draft.subject or "Teams meeting",
+            datetime.fromisoformat(draft.start or ""),
+            datetime.fromisoformat(draft.end or ""),
+            zone_from_text(draft.timezone),
+            user_locale(activity),
+            draft.passcode_required,
+            draft.request_id or None,
+        )
+
+    @classmethod
     def kept(cls, user: TeamsUser, pending: PendingMeeting) -> _Ask:
         """A request kept while its requester signed in or Graph was busy."""
         return cls(
@@ -136,6 +150,7 @@ class MeetingBot(ActivityHandler):
                 clock=clock,
             )
         )
+        self._skip_confirmation = skip_confirmation
         self._turns = KeyedLocks()
         self._answer_within = answer_within_seconds
         self._app_id = app_id
@@ -240,6 +255,10 @@ class MeetingBot(ActivityHandler):
             # A complete command asks nothing, so "ask" falls back to requiring a passcode.
             passcode_required=True if self._ask_passcode and parsed.start else None,
         )
+        if draft.complete_command and self._skip_confirmation:
+            # Nothing to ask and nothing to confirm: the dialog would end where it begins.
+            await self._create(dialog.context, _Ask.drafted(draft, activity))
+            return
         await self._finish(
             dialog, await dialog.begin_dialog(MeetingDialog.__name__, draft.to_options())
         )
@@ -260,17 +279,7 @@ class MeetingBot(ActivityHandler):
             )
             return
         draft = MeetingRequestDraft(**result.result)
-        ask = _Ask(
-            teams_user(activity),
-            draft.subject or "Teams meeting",
-            datetime.fromisoformat(draft.start or ""),
-            datetime.fromisoformat(draft.end or ""),
-            zone_from_text(draft.timezone),
-            user_locale(activity),
-            draft.passcode_required,
-            draft.request_id or None,
-        )
-        await self._create(dialog.context, ask, replaces=card_id)
+        await self._create(dialog.context, _Ask.drafted(draft, activity), replaces=card_id)
 
     async def _create(
         self, turn_context: TurnContext, ask: _Ask, *, replaces: str | None = None
