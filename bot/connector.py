@@ -79,22 +79,22 @@ class _Conversations:
 
     async def send_to_conversation(
         self, conversation_id: str, activity: Activity, **_: Any
-    ) -> ResourceResponse:
+    ) -> ResourceResponse | None:
         return await self._send("POST", conversation_id, None, activity)
 
     async def reply_to_activity(
         self, conversation_id: str, activity_id: str, activity: Activity, **_: Any
-    ) -> ResourceResponse:
+    ) -> ResourceResponse | None:
         return await self._send("POST", conversation_id, activity_id, activity)
 
     async def update_activity(
         self, conversation_id: str, activity_id: str, activity: Activity, **_: Any
-    ) -> ResourceResponse:
+    ) -> ResourceResponse | None:
         return await self._send("PUT", conversation_id, activity_id, activity)
 
     async def _send(
         self, method: str, conversation_id: str, activity_id: str | None, activity: Activity
-    ) -> ResourceResponse:
+    ) -> ResourceResponse | None:
         url = f"{self._base_url}/v3/conversations/{quote(conversation_id, safe='')}/activities"
         if activity_id:
             url += "/" + quote(activity_id, safe="")
@@ -113,10 +113,9 @@ class _Conversations:
                 status, delay = 0, self._retry.backoff(attempt)
             else:
                 if response.is_success:
-                    answer = response.json() if response.content else {}
-                    return ResourceResponse(
-                        id=answer.get("id") if isinstance(answer, dict) else None
-                    )
+                    # No id: None, as msrest gives, so the adapter falls back to its own.
+                    sent = _sent_id(response)
+                    return None if sent is None else ResourceResponse(id=sent)
                 status = response.status_code
                 if status not in _RETRY_STATUSES:
                     raise ConnectorError(status, _error_code(response))
@@ -139,6 +138,16 @@ class _Conversations:
         # MSAL underneath is synchronous and may go to the network: off the event loop.
         token = await asyncio.to_thread(self._credentials.get_access_token)
         return {"Authorization": f"Bearer {token}"}
+
+
+def _sent_id(response: httpx.Response) -> str | None:
+    """The id the Bot Connector gave the activity (202 and some channels send no body)."""
+    try:
+        answer = response.json() if response.content else {}
+    except ValueError:
+        return None
+    sent = answer.get("id") if isinstance(answer, dict) else None
+    return sent if isinstance(sent, str) else None
 
 
 def _error_code(response: httpx.Response) -> str:

@@ -85,6 +85,7 @@ async def test_a_reply_sends_what_msrest_would_send_to_the_documented_path(
         CONVERSATION, "1700000000000", reply()
     )
 
+    assert sent is not None
     assert sent.id == "sent-1"
     [(method, path, body, headers)] = service.calls
     assert method == "POST"
@@ -122,6 +123,7 @@ async def test_what_teams_asks_bots_to_retry_is_retried(
         "a:1", "m-1", reply()
     )
 
+    assert sent is not None
     assert sent.id == "sent-1"
     assert len(service.calls) == 2
     assert sleeps.delays == [1.5]
@@ -190,3 +192,14 @@ async def test_other_calls_go_through_botframeworks_own_client(
     assert member.name == "Alex Wilber"
     assert service.calls[0][:2] == ("GET", "/v3/conversations/a%3A1/members/29%3Aalex")
     assert client.config.base_url == service.url
+
+
+@pytest.mark.parametrize(
+    "answer", [web.Response(status=202), web.Response(status=200, text="OK")], ids=["202", "text"]
+)
+async def test_a_send_without_an_id_in_the_answer_still_succeeds(
+    service: Service, http: httpx.AsyncClient, answer: web.Response
+) -> None:
+    service.script = [answer]
+    conversations = connector(service, http, Sleeps()).conversations
+    assert await conversations.send_to_conversation("a:1", reply()) is None
