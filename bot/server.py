@@ -146,9 +146,5 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         # it: a full collection of a warm bot otherwise stalls the event loop for ~100 ms.
         gc.collect()
         gc.freeze()
-        import os as _os
-
-        if _os.environ.get("GCT"):
-            gc.set_threshold(*[int(x) for x in _os.environ["GCT"].split(",")])
         yield
         gc.unfreeze()
