@@ -12,6 +12,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+import jsonpickle
+from cryptography.fernet import Fernet
+
 from bot.storage import ETagConflict, SqliteStorage
 from graph import OnlineMeeting
 
@@ -26,12 +29,15 @@ class RequestLedger:
     def __init__(
         self,
         storage: SqliteStorage,
+        fernet: Fernet,
         *,
         wait_seconds: float = 10.0,
         stale_after_seconds: float = 120.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._storage = storage
+        # The meeting is kept encrypted: its join link and passcode let anyone join it.
+        self._fernet = fernet
         self._wait_seconds = wait_seconds
         # A claim this old belongs to a process that died; the request may be tried again.
         self._stale_after = stale_after_seconds
@@ -49,8 +55,7 @@ class RequestLedger:
                 continue  # released a moment ago: claim it
             if item["state"] == "created":
                 log.info("request already created; answering with its meeting")
-                meeting: OnlineMeeting = item["meeting"]
-                return meeting
+                return self._open(item["meeting"])
             if self._clock() - item["since"] > self._stale_after:
                 try:  # take over a claim its process abandoned (ETag-guarded)
                     await self._storage.write({storage_key: {**item, **self._claim()}})
@@ -65,7 +70,14 @@ class RequestLedger:
         except BaseException:
             await self._storage.delete([storage_key])  # nothing was created: a retry may try
             raise
-        await self._storage.write({storage_key: {"state": "created", "meeting": meeting}})
+        sealed = self._fernet.encrypt(jsonpickle.encode(meeting).encode()).decode()
+        await self._storage.write({storage_key: {"state": "created", "meeting": sealed}})
+        return meeting
+
+    def _open(self, sealed: str) -> OnlineMeeting:
+        meeting = jsonpickle.decode(self._fernet.decrypt(sealed.encode()).decode())
+        if not isinstance(meeting, OnlineMeeting):
+            raise TypeError("the request ledger holds something other than a meeting")
         return meeting
 
     def _claim(self) -> dict[str, object]:

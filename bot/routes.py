@@ -57,8 +57,8 @@ async def privacy(request: web.Request) -> web.Response:
         "Privacy",
         "Meet keeps, per Teams user, an encrypted Microsoft sign-in (token cache) so it can create "
         "meetings for you; the details of a request while it asks you questions or waits for you "
-        "to sign in; and, for each request, the meeting it created (with its join link and "
-        "passcode), so that a request Teams delivers twice gets the same meeting, not a second "
+        "to sign in; and, for each request, the meeting it created (its join link and passcode "
+        "encrypted), so that a request Teams delivers twice gets the same meeting, not a second "
         "one. It logs no tokens, passcodes, join links or message text. /signout deletes your "
         "sign-in. The organisation running this bot controls where its data is stored.",
     )

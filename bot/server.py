@@ -96,14 +96,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         apps = MsalApps(msal_config)
         stack.callback(apps.close)
 
+        # One key for everything kept at rest: token caches and the meetings in the ledger.
+        fernet = load_cache_key(
+            settings.token_cache_key, settings.data_dir, generate=settings.mode is Mode.SANDBOX
+        )
         tokens: TokenProvider
         sign_in: SignIn | None = None
         if application_mode:
             tokens = AppTokenProvider(apps, tenant)
         else:
-            fernet = load_cache_key(
-                settings.token_cache_key, settings.data_dir, generate=settings.mode is Mode.SANDBOX
-            )
             delegated = DelegatedTokenProvider(apps, TokenCacheStore(storage, fernet))
             tokens = delegated
             sign_in = SignIn(
@@ -127,7 +128,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             tokens,
             passcode_required=settings.passcode_policy is not PasscodePolicy.NONE,
             on_behalf_of_user=application_mode,
-            ledger=RequestLedger(storage),
+            ledger=RequestLedger(storage, fernet),
         )
         app[BOT] = MeetingBot(
             scheduler,

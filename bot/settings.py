@@ -136,6 +136,13 @@ class Settings:
 def _check_live_auth(
     permission: GraphPermission, app_type: str, tenant: str, public_url: str, cache_key: str
 ) -> None:
+    if not cache_key:
+        raise SettingsError(
+            "TOKEN_CACHE_KEY is required: it encrypts what the bot keeps at rest (users' tokens, "
+            "the meetings it created). Generate one with: "
+            "python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'"
+        )
     if permission is GraphPermission.APPLICATION:
         if not tenant:
             raise SettingsError(
@@ -152,12 +159,6 @@ def _check_live_auth(
         raise SettingsError(
             "PUBLIC_URL must be the bot's public https address (the sign-in redirect comes back "
             "to PUBLIC_URL/auth/callback)."
-        )
-    if not cache_key:
-        raise SettingsError(
-            "TOKEN_CACHE_KEY is required: it encrypts users' tokens at rest. Generate one with: "
-            "python -c 'from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())'"
         )
 
 

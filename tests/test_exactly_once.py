@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.keys import SANDBOX
+from bot.keys import SANDBOX, SETTINGS
 from tests.conftest import (
     ALEX,
     BotClient,
@@ -61,6 +61,20 @@ async def test_a_retried_delivery_creates_one_meeting_and_gets_the_same_card(
     assert len(urls) == 2
     assert urls[0] == urls[1]
     assert len(sandbox.graph.meetings()) == 1
+
+
+async def test_the_kept_meeting_is_encrypted_at_rest(bot: BotClient, connector: Connector) -> None:
+    same = activity("/meet Standup tomorrow 9am", service_url=connector.url)
+    await post(bot, same)
+    await post(bot, same)  # answered from the ledger, so the ledger holds the meeting
+
+    [meeting] = bot.app[SANDBOX].graph.meetings()
+    data_dir = bot.app[SETTINGS].data_dir
+    await bot.close()
+    raw = b"".join(path.read_bytes() for path in data_dir.glob("bot.sqlite3*"))
+    assert meeting["joinWebUrl"].encode() not in raw
+    assert meeting["joinMeetingIdSettings"]["passcode"].encode() not in raw
+    assert meeting["joinMeetingIdSettings"]["joinMeetingId"].encode() not in raw
 
 
 async def test_deliveries_at_the_same_moment_create_one_meeting(

@@ -71,6 +71,7 @@ def test_managed_identity_needs_no_password_in_application_mode() -> None:
             "MicrosoftAppType": "UserAssignedMSI",
             "MicrosoftAppTenantId": "tenant",
             "GRAPH_PERMISSION": "application",
+            "TOKEN_CACHE_KEY": "x" * 44,
         }
     )
     assert settings.mode is Mode.LIVE
@@ -86,6 +87,10 @@ def test_managed_identity_needs_no_password_in_application_mode() -> None:
         ({"TOKEN_CACHE_KEY": ""}, "TOKEN_CACHE_KEY is required"),
         ({"MicrosoftAppType": "UserAssignedMSI"}, "needs a client secret"),
         ({"GRAPH_PERMISSION": "application"}, "needs MicrosoftAppTenantId"),
+        (
+            {"GRAPH_PERMISSION": "application", "MicrosoftAppTenantId": "t", "TOKEN_CACHE_KEY": ""},
+            "TOKEN_CACHE_KEY is required",
+        ),
     ],
 )
 def test_live_sign_in_settings_are_checked_at_start(
