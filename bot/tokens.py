@@ -152,11 +152,11 @@ class DelegatedTokenProvider:
         self._lock = threading.Lock()  # the warm apps are used from worker threads
 
     async def token_for(self, user: TeamsUser) -> str:
-        oid, tid = _entra_ids(user)
+        account_id = _home_account_id(user)
         stored = await self._caches.read(user)
         if stored is None:
             raise SignInRequired("You haven't signed in yet.")
-        result, cache = await asyncio.to_thread(self._silent, stored, f"{oid}.{tid}")
+        result, cache = await asyncio.to_thread(self._silent, stored, account_id)
         await self._caches.save(user, cache)  # a refresh rotates the refresh token
         if not result or "access_token" not in result:
             if result:
@@ -229,7 +229,7 @@ class DelegatedTokenProvider:
     async def sign_out(self, user: TeamsUser) -> None:
         await self._caches.delete(user)
         with self._lock:
-            self._warm.pop(".".join(_entra_ids(user)), None)
+            self._warm.pop(_home_account_id(user), None)
 
 
 class AppTokenProvider:
@@ -272,6 +272,12 @@ def _entra_ids(user: TeamsUser) -> tuple[str, str]:
     if not user.aad_object_id or not user.tenant_id:
         raise NoWorkAccount("Your chat account has no work or school identity.")
     return user.aad_object_id, user.tenant_id
+
+
+def _home_account_id(user: TeamsUser) -> str:
+    """How MSAL names the user's account in a token cache."""
+    oid, tid = _entra_ids(user)
+    return f"{oid}.{tid}"
 
 
 def _cache_key(user: TeamsUser) -> str:

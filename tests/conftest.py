@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from jsonschema import Draft202012Validator
 
-from bot.keys import SANDBOX
+from bot.keys import SANDBOX, SETTINGS
 from bot.server import create_app
 from bot.settings import Settings
 from bot.transport import open_client
@@ -262,3 +262,11 @@ async def graph_client(graph_server: tuple[SandboxGraph, str]) -> AsyncIterator[
 def meeting_schema() -> Draft202012Validator:
     schema = json.loads((DATA / "graph-v1.0-onlineMeeting.schema.json").read_text())
     return Draft202012Validator(schema)
+
+
+async def database_at_rest(bot: BotClient) -> tuple[list[Path], bytes]:
+    """Close the bot (cleanup closes its database), then its SQLite files and their bytes."""
+    data_dir = bot.app[SETTINGS].data_dir
+    await bot.close()
+    files = sorted(data_dir.glob("bot.sqlite3*"))
+    return files, b"".join(path.read_bytes() for path in files)

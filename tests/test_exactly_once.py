@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.keys import SANDBOX, SETTINGS
+from bot.keys import SANDBOX
 from tests.conftest import (
     ALEX,
     BotClient,
@@ -23,6 +23,7 @@ from tests.conftest import (
     activity,
     card_of,
     complete_sign_in,
+    database_at_rest,
     say,
     sign_in,
     sign_in_url,
@@ -69,9 +70,7 @@ async def test_the_kept_meeting_is_encrypted_at_rest(bot: BotClient, connector: 
     await post(bot, same)  # answered from the ledger, so the ledger holds the meeting
 
     [meeting] = bot.app[SANDBOX].graph.meetings()
-    data_dir = bot.app[SETTINGS].data_dir
-    await bot.close()
-    raw = b"".join(path.read_bytes() for path in data_dir.glob("bot.sqlite3*"))
+    _, raw = await database_at_rest(bot)
     assert meeting["joinWebUrl"].encode() not in raw
     assert meeting["joinMeetingIdSettings"]["passcode"].encode() not in raw
     assert meeting["joinMeetingIdSettings"]["joinMeetingId"].encode() not in raw

@@ -19,6 +19,7 @@ from tests.conftest import (
     MakeBot,
     card_of,
     complete_sign_in,
+    database_at_rest,
     facts_of,
     say,
     sign_in,
@@ -246,11 +247,7 @@ async def test_a_sign_out_in_another_process_takes_effect_here(
 async def test_tokens_are_never_stored_in_clear_text(bot: BotClient, connector: Connector) -> None:
     await sign_in(bot, connector)
     await say(bot, connector, "/meet Standup now")
-    data_dir = bot.app[SETTINGS].data_dir
-    await bot.close()  # cleanup closes the database
-
-    files = sorted(data_dir.glob("bot.sqlite3*"))
-    raw = b"".join(path.read_bytes() for path in files)
+    files, raw = await database_at_rest(bot)
     assert b"eyJ" not in raw  # no JWT: access token or id token
     assert b"refresh_token" not in raw
     assert b"code_verifier" not in raw
