@@ -6,10 +6,8 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from botbuilder.core import TurnContext
-from botbuilder.schema import ConversationReference
 
-from bot.keys import ADAPTER, BOT, SETTINGS, SIGN_IN
+from bot.keys import ADAPTER, BOT, SIGN_IN
 from bot.logs import activity_id
 from bot.routes import html_page
 from bot.signin import SignInAttempt, SignInLinkInvalid
@@ -51,27 +49,10 @@ _AGAIN = "Go back to Microsoft Teams and type /signin for a new link."
 
 
 async def _continue(request: web.Request, attempt: SignInAttempt) -> None:
-    bot = request.app[BOT]
-
-    async def resume(turn_context: TurnContext) -> None:
-        await bot.resume_after_sign_in(turn_context, attempt.user)
-
-    await _proactively(request, attempt, resume)
+    activity_id.set(attempt.address.activity_id)  # log lines name the activity that asked
+    await request.app[BOT].resume_after_sign_in(request.app[ADAPTER], attempt.user, attempt.address)
 
 
 async def _tell(request: web.Request, attempt: SignInAttempt, text: str) -> None:
-    async def send(turn_context: TurnContext) -> None:
-        await turn_context.send_activity(text)
-
-    await _proactively(request, attempt, send)
-
-
-async def _proactively(request: web.Request, attempt: SignInAttempt, logic: object) -> None:
-    reference = ConversationReference().deserialize(attempt.reference)
-    activity_id.set(reference.activity_id)  # log lines name the activity that asked
-    try:
-        await request.app[ADAPTER].continue_conversation(
-            reference, logic, request.app[SETTINGS].app_id or None
-        )
-    except Exception:
-        log.exception("could not continue the conversation after sign-in")
+    activity_id.set(attempt.address.activity_id)
+    await request.app[BOT].tell(request.app[ADAPTER], attempt.address, text)

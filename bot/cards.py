@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from bot.asks import WAIT_HOURS
 from dialogs.zones import zone_to_text
 from graph.models import OnlineMeeting
 
@@ -119,15 +120,49 @@ COMMANDS = (
 )
 
 
-def retry_card(problem: str, *, owner: str) -> dict[str, Any]:
+def retry_card(problem: str, *, owner: str, request: str) -> dict[str, Any]:
     """Graph stayed busy: say so in one line, keep the request, offer to try again."""
     return _card(
         [
             {"type": "TextBlock", "text": problem, "wrap": True},
-            {"type": "TextBlock", "text": "I kept your request.", "wrap": True, "isSubtle": True},
+            {
+                "type": "TextBlock",
+                "text": f"I'll keep your request for {WAIT_HOURS} hours.",
+                "wrap": True,
+                "isSubtle": True,
+            },
         ],
         actions=[
-            {"type": "Action.Submit", "title": "Retry", "data": {"meet": "retry", "owner": owner}}
+            {
+                "type": "Action.Submit",
+                "title": "Retry",
+                "data": {"meet": "retry", "owner": owner, "request": request},
+            }
+        ],
+        fallback=problem,
+    )
+
+
+def unknown_card(problem: str, *, owner: str, request: str) -> dict[str, Any]:
+    """The create may have worked: say so, and offer a new meeting only as a deliberate choice."""
+    return _card(
+        [
+            {"type": "TextBlock", "text": problem, "wrap": True},
+            {
+                "type": "TextBlock",
+                "text": "I won't try again on my own, so there is at most one such meeting. "
+                f"If you need its link now, create another (this choice lasts {WAIT_HOURS} "
+                "hours).",
+                "wrap": True,
+                "isSubtle": True,
+            },
+        ],
+        actions=[
+            {
+                "type": "Action.Submit",
+                "title": "Create another",
+                "data": {"meet": "another", "owner": owner, "request": request},
+            }
         ],
         fallback=problem,
     )
@@ -197,7 +232,8 @@ def sign_in_card(url: str, *, pending_subject: str | None) -> dict[str, Any]:
     """Asks the user to sign in once, so meetings are created with their own account."""
     why = (
         f"To create **{pending_subject}** with you as the organizer, I need you to sign in "
-        "once with your work or school account. I'll create it as soon as you're back."
+        "once with your work or school account. I'll create it as soon as you're back, "
+        f"if that is within {WAIT_HOURS} hours."
         if pending_subject
         else "Sign in once with your work or school account so I can create meetings "
         "with you as the organizer."

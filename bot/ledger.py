@@ -1,8 +1,13 @@
-"""Exactly-once meeting creation: one meeting per request, whoever delivers it and how often.
+"""At most one meeting per request, whatever fails: created, not created, or honestly unknown.
 
 A request (identified by the activity that asked) is claimed atomically in the storage before
-Graph is called and its meeting recorded after, so a Teams retry, a second press of a button or a
-second process sharing the storage gets the first meeting back instead of making another.
+Graph is called and its outcome recorded after. A Teams retry, a second press of a button or a
+second process sharing the storage then gets the first meeting back instead of making another.
+
+A claim is released only when the create certainly did not reach Graph, or when repeating it is
+safe (createOrGet with the request's externalId). A plain create that may have reached Graph
+(a read timeout, a lost connection, a 5xx, a crash before recording) leaves the request
+*unknown*, and it stays so: no clock ever turns it back into free.
 """
 
 from __future__ import annotations
@@ -11,12 +16,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
 
-import jsonpickle
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 
+from bot import codec
+from bot.identity import SignInRequired
 from bot.storage import ETagConflict, SqliteStorage
-from graph import OnlineMeeting
+from bot.tokens import NoWorkAccount, SignInFailed
+from graph import GraphError, GraphOutcomeUnknown, OnlineMeeting
 
 log = logging.getLogger(__name__)
 
@@ -25,60 +35,125 @@ class RequestInProgress(Exception):
     """Another delivery of this request is creating its meeting right now."""
 
 
+class OutcomeUnknown(Exception):
+    """This request's meeting may or may not exist; it is not created again on its own."""
+
+    def __init__(self, cause: GraphError | None = None) -> None:
+        super().__init__("Whether the meeting was created is unknown.")
+        self.cause = cause
+
+
+# Failures that certainly happened before Graph acted (or that Graph refused): the request may
+# be tried again. Anything else, a bug or a cancellation included, may have come after.
+def _certainly_not_created(error: BaseException) -> bool:
+    if isinstance(error, GraphOutcomeUnknown):
+        return False
+    return isinstance(error, GraphError | SignInRequired | NoWorkAccount | SignInFailed)
+
+
 class RequestLedger:
     def __init__(
         self,
         storage: SqliteStorage,
         fernet: Fernet,
         *,
+        busy_after_seconds: float,
         wait_seconds: float = 10.0,
-        stale_after_seconds: float = 120.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._storage = storage
         # The meeting is kept encrypted: its join link and passcode let anyone join it.
         self._fernet = fernet
+        # A claim older than this belongs to a create that should long have ended (or to a
+        # process that died): its outcome is reported as unknown. It is never freed.
+        self._busy_after = busy_after_seconds
         self._wait_seconds = wait_seconds
-        # A claim this old belongs to a process that died; the request may be tried again.
-        self._stale_after = stale_after_seconds
         self._clock = clock
 
-    async def once(self, key: str, create: Callable[[], Awaitable[OnlineMeeting]]) -> OnlineMeeting:
-        """The meeting of request `key`: created by `create` the first time, recalled after."""
-        storage_key = f"request/{key}"
-        deadline = self._clock() + self._wait_seconds
-        while True:
-            if await self._storage.create(storage_key, self._claim()):
-                break  # ours to create
+    async def once(
+        self,
+        key: str,
+        create: Callable[[], Awaitable[OnlineMeeting]],
+        *,
+        repeatable: bool,
+    ) -> OnlineMeeting:
+        """The meeting of request `key`: created by `create` the first time, recalled after.
+
+        `repeatable`: calling `create` again cannot make a second meeting (createOrGet).
+        """
+        storage_key = _key(key)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._wait_seconds  # monotonic: waiting is not a wall-clock fact
+        while not await self._storage.create(storage_key, self._claim()):
             item = (await self._storage.read([storage_key])).get(storage_key)
             if item is None:
                 continue  # released a moment ago: claim it
-            if item["state"] == "created":
+            if item.get("state") == "created":
                 log.info("request already created; answering with its meeting")
                 return self._open(item["meeting"])
-            if self._clock() - item["since"] > self._stale_after:
-                try:  # take over a claim its process abandoned (ETag-guarded)
-                    await self._storage.write({storage_key: {**item, **self._claim()}})
-                except ETagConflict:
-                    continue
-                break
-            if self._clock() > deadline:
+            if repeatable:
+                break  # createOrGet again: the same externalId gives the same meeting
+            if item.get("state") == "unknown":
+                raise OutcomeUnknown
+            if not self._clock() - item.get("since", 0) < self._busy_after:
+                await self._mark_unknown(storage_key, item)
+                raise OutcomeUnknown
+            if loop.time() > deadline:
                 raise RequestInProgress("This meeting is still being created.")
             await asyncio.sleep(0.2)
         try:
             meeting = await create()
-        except BaseException:
-            await self._storage.delete([storage_key])  # nothing was created: a retry may try
+        except BaseException as error:
+            if repeatable or _certainly_not_created(error):
+                await self._storage.delete([storage_key])  # a retry may try again
+                raise
+            await self._mark_unknown(storage_key, None)
+            if isinstance(error, GraphOutcomeUnknown):
+                raise OutcomeUnknown(error) from error
             raise
-        sealed = self._fernet.encrypt(jsonpickle.encode(meeting).encode()).decode()
-        await self._storage.write({storage_key: {"state": "created", "meeting": sealed}})
+        try:
+            await self._storage.write(
+                {storage_key: {"state": "created", "meeting": self._seal(meeting)}}
+            )
+        except Exception:
+            # The meeting exists: the requester still gets its card. A redelivery finds the
+            # claim and reports it as in progress, then unknown, never creating another.
+            log.exception("could not record a created meeting")
         return meeting
 
+    async def state(self, key: str) -> str | None:
+        """'creating', 'created', 'unknown' or None (never claimed, or released)."""
+        item = (await self._storage.read([_key(key)])).get(_key(key))
+        return None if item is None else str(item.get("state"))
+
+    async def _mark_unknown(self, storage_key: str, seen: dict[str, Any] | None) -> None:
+        value = {"state": "unknown", "since": self._clock()}
+        if seen is not None:
+            value["e_tag"] = seen["e_tag"]  # unless its creator recorded the meeting meanwhile
+        try:
+            await self._storage.write({storage_key: value})
+        except ETagConflict:
+            pass
+        except Exception:
+            log.exception("could not record that a request's outcome is unknown")
+
+    def _seal(self, meeting: OnlineMeeting) -> str:
+        fields = {
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in asdict(meeting).items()
+        }
+        return self._fernet.encrypt(codec.dumps(fields).encode()).decode()
+
     def _open(self, sealed: str) -> OnlineMeeting:
-        meeting = jsonpickle.decode(self._fernet.decrypt(sealed.encode()).decode())
-        if not isinstance(meeting, OnlineMeeting):
-            raise TypeError("the request ledger holds something other than a meeting")
-        return meeting
+        try:
+            fields = codec.loads(self._fernet.decrypt(sealed.encode()).decode())
+            return OnlineMeeting.from_fields(fields)
+        except (InvalidToken, codec.StoredValueError, KeyError, TypeError, ValueError) as exc:
+            raise codec.StoredValueError("the request ledger holds no readable meeting") from exc
 
     def _claim(self) -> dict[str, object]:
         return {"state": "creating", "since": self._clock()}
+
+
+def _key(key: str) -> str:
+    return f"request/{key}"

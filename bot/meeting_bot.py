@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botbuilder.core import (
@@ -16,33 +17,37 @@ from botbuilder.core import (
     CardFactory,
     MessageFactory,
     PrivateConversationState,
-    Storage,
     TurnContext,
 )
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.dialogs import DialogContext, DialogSet, DialogTurnResult, DialogTurnStatus
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationReference
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
+from bot.address import ReplyAddress
+from bot.asks import MeetingAsk, person_key
 from bot.cards import (
     help_card,
     meeting_card,
     meeting_summary,
     retry_card,
     sign_in_card,
+    unknown_card,
     welcome_card,
 )
 from bot.commands import CommandName, parse_command
 from bot.identity import SignInRequired, TeamsUser
-from bot.ledger import RequestInProgress
+from bot.ledger import OutcomeUnknown, RequestInProgress
 from bot.meetings import MeetingScheduler
+from bot.outbox import Outbox
 from bot.replies import explain
-from bot.signin import PendingMeeting, PendingRequests, SignInFlows
-from bot.storage import ETagConflict
-from bot.teams import command_text, reply_reference, teams_user, user_locale, user_timezone
+from bot.signin import SignInFlows
+from bot.storage import ETagConflict, SqliteStorage
+from bot.teams import command_text, teams_user, user_locale, user_timezone
 from bot.tokens import DelegatedTokenProvider, NoWorkAccount, SignInFailed
+from bot.waiting import WaitingRequests
 from dialogs.meeting_dialog import MeetingDialog, MeetingRequestDraft
 from dialogs.request import RequestError, parse_request
-from dialogs.zones import zone_from_text, zone_to_text
+from dialogs.zones import zone_to_text
 from graph import (
     GraphError,
     GraphThrottled,
@@ -65,48 +70,6 @@ HELP_TEXT = (
 
 
 @dataclass(frozen=True)
-class _Ask:
-    """One meeting request on its way to Graph."""
-
-    user: TeamsUser
-    subject: str
-    start: datetime
-    end: datetime
-    tz: tzinfo
-    locale: str
-    passcode_required: bool | None
-    request_id: str | None
-
-    @classmethod
-    def drafted(cls, draft: MeetingRequestDraft, activity: Activity) -> _Ask:
-        """A request the command or the dialog completed, from the person who sent `activity`."""
-        return cls(
-            teams_user(activity),
-            draft.subject or "Teams meeting",
-            datetime.fromisoformat(draft.start or ""),
-            datetime.fromisoformat(draft.end or ""),
-            zone_from_text(draft.timezone),
-            user_locale(activity),
-            draft.passcode_required,
-            draft.request_id or None,
-        )
-
-    @classmethod
-    def kept(cls, user: TeamsUser, pending: PendingMeeting) -> _Ask:
-        """A request kept while its requester signed in or Graph was busy."""
-        return cls(
-            user,
-            pending.subject,
-            datetime.fromisoformat(pending.start),
-            datetime.fromisoformat(pending.end),
-            zone_from_text(pending.timezone),
-            pending.locale,
-            pending.passcode_required,
-            pending.request_id,
-        )
-
-
-@dataclass(frozen=True)
 class SignIn:
     """What delegated mode needs to ask people to sign in; absent in application mode."""
 
@@ -120,8 +83,10 @@ class MeetingBot(ActivityHandler):
     def __init__(
         self,
         scheduler: MeetingScheduler,
-        storage: Storage,
+        storage: SqliteStorage,
         *,
+        waiting: WaitingRequests,
+        outbox: Outbox,
         sign_in: SignIn | None,
         default_minutes: int,
         default_timezone: str,
@@ -156,8 +121,9 @@ class MeetingBot(ActivityHandler):
         self._app_id = app_id
         self._background: set[asyncio.Task[None]] = set()
         self._storage = storage
-        # Requests waiting for a sign-in or for a Retry press after Graph stayed busy.
-        self._pending = PendingRequests(storage)
+        # Requests waiting for a sign-in, or for a Retry or Create another press.
+        self._waiting = waiting
+        self._outbox = outbox
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -205,8 +171,8 @@ class MeetingBot(ActivityHandler):
             await self._signin(turn_context)
         elif command.name is CommandName.SIGNOUT:
             await self._signout(turn_context)
-        elif isinstance(value, dict) and value.get("meet") == "retry":
-            await self._retry(turn_context)
+        elif isinstance(value, dict) and value.get("meet") in ("retry", "another"):
+            await self._ask_again(turn_context, str(value.get("request")), value["meet"])
         elif dialog.active_dialog is not None:
             await self._finish(dialog, await dialog.continue_dialog())
         elif turn_context.activity.value:
@@ -221,15 +187,50 @@ class MeetingBot(ActivityHandler):
                 "or **/help** to see what I can do."
             )
 
-    async def resume_after_sign_in(self, turn_context: TurnContext, user: TeamsUser) -> None:
-        """Proactively, in the conversation where the user asked: finish what was waiting."""
-        pending = await self._pending.take(user)
-        if pending is None:
-            await turn_context.send_activity(
-                "You're signed in. Type **/meet** followed by a subject to create a meeting."
+    async def resume_after_sign_in(
+        self, adapter: Any, user: TeamsUser, signed_in_at: ReplyAddress
+    ) -> None:
+        """Finish each request that waited for `user` to sign in, in the chat it came from."""
+        waiting = await self._waiting.take_signed_in(user)
+        if not waiting:
+            await self._proactively(
+                adapter,
+                signed_in_at,
+                _say("You're signed in. Type **/meet** followed by a subject to create a meeting."),
             )
-            return
-        await self._create(turn_context, _Ask.kept(user, pending))
+        for each in waiting:
+            if each.expired:
+                expired = _say(
+                    f"You're signed in, but your request for **{each.ask.subject}** waited too "
+                    "long and has expired: nothing was created. Type **/meet** to ask again."
+                )
+                await self._proactively(adapter, each.ask.address, expired)
+            else:
+                await self._proactively(
+                    adapter, each.ask.address, functools.partial(self._create, ask=each.ask)
+                )
+
+    async def recover(self, adapter: Any, overdue_after: float) -> None:
+        """Answer the requests whose answer a process that died still owed."""
+        for entry in await self._outbox.overdue(overdue_after):
+            log.info("answering a request left unanswered by an earlier process")
+            answer = functools.partial(self._create, ask=entry.ask, replaces=entry.replaces)
+            await self._proactively(adapter, entry.ask.address, answer)
+
+    async def tell(self, adapter: Any, address: ReplyAddress, text: str) -> None:
+        """One line, proactively, in the chat at `address`."""
+        await self._proactively(adapter, address, _say(text))
+
+    async def _proactively(
+        self,
+        adapter: Any,
+        address: ReplyAddress,
+        logic: Callable[[TurnContext], Awaitable[Any]],
+    ) -> None:
+        try:
+            await adapter.continue_conversation(address.reference(), logic, self._app_id or None)
+        except Exception:
+            log.exception("could not continue a conversation")
 
     async def _meet(self, dialog: DialogContext, text: str) -> None:
         """Read the command, then let the dialog ask for whatever it left out."""
@@ -257,7 +258,7 @@ class MeetingBot(ActivityHandler):
         )
         if draft.complete_command and self._skip_confirmation:
             # Nothing to ask and nothing to confirm: the dialog would end where it begins.
-            await self._create(dialog.context, _Ask.drafted(draft, activity))
+            await self._create(dialog.context, _ask(draft, activity))
             return
         await self._finish(
             dialog, await dialog.begin_dialog(MeetingDialog.__name__, draft.to_options())
@@ -279,23 +280,15 @@ class MeetingBot(ActivityHandler):
             )
             return
         draft = MeetingRequestDraft(**result.result)
-        await self._create(dialog.context, _Ask.drafted(draft, activity), replaces=card_id)
+        await self._create(dialog.context, _ask(draft, activity), replaces=card_id)
 
     async def _create(
-        self, turn_context: TurnContext, ask: _Ask, *, replaces: str | None = None
+        self, turn_context: TurnContext, ask: MeetingAsk, *, replaces: str | None = None
     ) -> None:
-        """Create the meeting and answer; the answer replaces the card `replaces`, if any."""
-        creation = asyncio.ensure_future(
-            self._scheduler.create(
-                ask.user,
-                subject=ask.subject,
-                start=ask.start,
-                end=ask.end,
-                locale=ask.locale,
-                passcode_required=ask.passcode_required,
-                request_id=ask.request_id,
-            )
-        )
+        """Create the meeting and answer; the answer replaces the message `replaces`, if any."""
+        # Written down first: if this process dies now, another one still answers.
+        await self._outbox.record(ask, replaces)
+        creation = asyncio.ensure_future(self._scheduler.create(ask))
         # Most meetings are ready well within a second: the card itself is the first thing the
         # user sees. Otherwise a typing indicator shows that something is happening.
         typing_after = min(TYPING_AFTER_SECONDS, self._answer_within)
@@ -304,51 +297,70 @@ class MeetingBot(ActivityHandler):
             await turn_context.send_activity(Activity(type=ActivityTypes.typing))
             done, _ = await asyncio.wait({creation}, timeout=self._answer_within - typing_after)
         if creation in done:
-            await self._deliver(turn_context, ask, creation, replaces)
+            await self._answer(turn_context, ask, creation, replaces)
             return
         # Graph is slow: answer now (Teams resends an activity it waited 15 s for) and post the
         # meeting in place of this note when it is ready.
         note = await turn_context.send_activity(
             "Creating your meeting… it will appear here in a moment."
         )
-        reference = reply_reference(turn_context.activity)
+        await self._outbox.replaces(ask, note.id)
         later = asyncio.create_task(
-            self._deliver_later(turn_context.adapter, reference, ask, creation, note.id)
+            self._proactively(
+                turn_context.adapter,
+                ask.address,
+                functools.partial(
+                    self._answer_when_done, ask=ask, creation=creation, replaces=note.id
+                ),
+            )
         )
         self._background.add(later)
         later.add_done_callback(self._background.discard)
 
-    async def _deliver_later(
+    async def _answer_when_done(
         self,
-        adapter: Any,
-        reference: ConversationReference,
-        ask: _Ask,
+        turn_context: TurnContext,
+        ask: MeetingAsk,
         creation: asyncio.Future[OnlineMeeting],
         replaces: str | None,
     ) -> None:
         await asyncio.wait({creation})
-
-        async def deliver(turn_context: TurnContext) -> None:
-            await self._deliver(turn_context, ask, creation, replaces)
-
-        try:
-            await adapter.continue_conversation(reference, deliver, self._app_id or None)
-        except Exception:  # a background task has no one else to tell
-            log.exception("could not post a meeting that finished late")
+        await self._answer(turn_context, ask, creation, replaces)
 
     async def drain(self) -> None:
         """Let meetings still being created finish (at shutdown)."""
         if self._background:
             await asyncio.wait(self._background, timeout=30)
 
+    async def _answer(
+        self,
+        turn_context: TurnContext,
+        ask: MeetingAsk,
+        creation: asyncio.Future[OnlineMeeting],
+        replaces: str | None,
+    ) -> None:
+        """Answer with the outcome, then strike the request from the outbox."""
+        try:
+            await self._deliver(turn_context, ask, creation, replaces)
+        except Exception:
+            # The Bot Connector refused the answer. A 500 may even have posted it, so trying
+            # again could post it twice, and an apology could send the user to make a second
+            # meeting: the log says it instead.
+            log.exception("could not post the answer to a meeting request")
+        try:
+            await self._outbox.done(ask)
+        except Exception:  # answered already; a later recovery pass finds it again
+            log.exception("could not strike an answered request from the outbox")
+
     async def _deliver(
         self,
         turn_context: TurnContext,
-        ask: _Ask,
+        ask: MeetingAsk,
         creation: asyncio.Future[OnlineMeeting],
         replaces: str | None,
     ) -> None:
         """Answer with the meeting card, a sign-in card, a Retry card or one line."""
+        owner = ask.user.aad_object_id or ask.user.id
         try:
             meeting = creation.result()
         except (SignInRequired, GraphUnauthorized) as error:
@@ -356,19 +368,27 @@ class MeetingBot(ActivityHandler):
                 await turn_context.send_activity(explain(error))
                 return
             # Keep the request; it is created the moment the user is back from signing in.
-            await self._keep(turn_context, ask)
+            await self._waiting.keep(ask, for_sign_in=True)
             await self._send_sign_in_card(turn_context, ask.user, pending_subject=ask.subject)
             return
         except (GraphThrottled, GraphUnavailable, GraphUnreachable) as error:
-            # Graph stayed busy beyond the retry budget: keep the request for a Retry press.
+            # Graph stayed busy beyond the retry budget, and did not act (or createOrGet makes
+            # acting twice harmless): keep the request for a Retry press.
             log.info(
                 "meet request deferred: %s (request-id %s)", type(error).__name__, error.request_id
             )
-            await self._keep(turn_context, ask)
-            card = retry_card(explain(error), owner=ask.user.aad_object_id or ask.user.id)
-            await self._reply(
-                turn_context, MessageFactory.attachment(CardFactory.adaptive_card(card)), replaces
+            await self._waiting.keep(ask, for_sign_in=False)
+            card = retry_card(explain(error), owner=owner, request=ask.key)
+            await self._reply(turn_context, _card_message(card), replaces)
+            return
+        except OutcomeUnknown as error:
+            log.warning(
+                "meet request outcome unknown (request-id %s)",
+                error.cause.request_id if error.cause else None,
             )
+            await self._waiting.keep(ask, for_sign_in=False)
+            card = unknown_card(explain(error), owner=owner, request=ask.key)
+            await self._reply(turn_context, _card_message(card), replaces)
             return
         except (NoWorkAccount, SignInFailed, GraphError, RequestInProgress) as error:
             log.info(
@@ -377,9 +397,13 @@ class MeetingBot(ActivityHandler):
                 getattr(error, "code", ""),
                 getattr(error, "request_id", None),
             )
-            await turn_context.send_activity(explain(error))
+            await self._reply(turn_context, MessageFactory.text(explain(error)), replaces)
             return
-        reply = MessageFactory.attachment(CardFactory.adaptive_card(meeting_card(meeting, ask.tz)))
+        except Exception as error:  # a bug still gets a true sentence
+            log.exception("meet request failed", exc_info=error)
+            await self._reply(turn_context, MessageFactory.text(explain(error)), replaces)
+            return
+        reply = _card_message(meeting_card(meeting, ask.tz))
         reply.summary = meeting_summary(meeting, ask.tz)
         await self._reply(turn_context, reply, replaces)
 
@@ -398,33 +422,24 @@ class MeetingBot(ActivityHandler):
             reply.id = None
         await turn_context.send_activity(reply)
 
-    async def _keep(self, turn_context: TurnContext, ask: _Ask) -> None:
-        await self._pending.keep(
-            ask.user,
-            PendingMeeting(
-                subject=ask.subject,
-                start=ask.start.isoformat(),
-                end=ask.end.isoformat(),
-                timezone=zone_to_text(ask.tz),
-                locale=ask.locale,
-                reference=reply_reference(turn_context.activity).serialize(),
-                passcode_required=ask.passcode_required,
-                request_id=ask.request_id,
-            ),
-        )
-
-    async def _retry(self, turn_context: TurnContext) -> None:
-        """The Retry button: try the kept request again, in place of the card."""
-        user = teams_user(turn_context.activity)
-        pending = await self._pending.take(user)
-        if pending is None:
+    async def _ask_again(self, turn_context: TurnContext, key: str, how: str) -> None:
+        """Retry or Create another: the kept request again, in place of its card."""
+        waiting = await self._waiting.take(key[:200])
+        if waiting is None or person_key(waiting.ask.user) != person_key(
+            teams_user(turn_context.activity)
+        ):
             await turn_context.send_activity(
                 "That request is no longer waiting. Type **/meet** to start a new one."
             )
             return
-        await self._create(
-            turn_context, _Ask.kept(user, pending), replaces=turn_context.activity.reply_to_id
-        )
+        if waiting.expired:
+            await turn_context.send_activity(
+                f"Your request for **{waiting.ask.subject}** has expired; nothing more was "
+                "created. Type **/meet** to ask again."
+            )
+            return
+        ask = waiting.ask.again() if how == "another" else waiting.ask
+        await self._create(turn_context, ask, replaces=turn_context.activity.reply_to_id)
 
     async def _signin(self, turn_context: TurnContext) -> None:
         if self._sign_in is None:
@@ -460,8 +475,8 @@ class MeetingBot(ActivityHandler):
         self, turn_context: TurnContext, user: TeamsUser, *, pending_subject: str | None
     ) -> None:
         assert self._sign_in is not None
-        reference = reply_reference(turn_context.activity).serialize()
-        url = await self._sign_in.flows.begin(user, reference, await _login_hint(turn_context))
+        address = ReplyAddress.of(turn_context.activity)
+        url = await self._sign_in.flows.begin(user, address, await _login_hint(turn_context))
         card = sign_in_card(url, pending_subject=pending_subject)
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
@@ -533,6 +548,32 @@ class KeyedLocks:
             self._users[key] -= 1
             if not self._users[key]:
                 del self._users[key], self._locks[key]
+
+
+def _ask(draft: MeetingRequestDraft, activity: Activity) -> MeetingAsk:
+    """A request the command or the dialog completed, from the person who sent `activity`."""
+    return MeetingAsk(
+        user=teams_user(activity),
+        subject=draft.subject or "Teams meeting",
+        start=datetime.fromisoformat(draft.start or ""),
+        end=datetime.fromisoformat(draft.end or ""),
+        timezone=draft.timezone,
+        locale=user_locale(activity),
+        passcode_required=draft.passcode_required,
+        request_id=draft.request_id or str(uuid.uuid4()),
+        address=ReplyAddress.of(activity),
+    )
+
+
+def _say(text: str) -> Callable[[TurnContext], Awaitable[None]]:
+    async def say(turn_context: TurnContext) -> None:
+        await turn_context.send_activity(text)
+
+    return say
+
+
+def _card_message(card: dict[str, Any]) -> Activity:
+    return MessageFactory.attachment(CardFactory.adaptive_card(card))
 
 
 def _welcome_key(activity: Activity) -> str:

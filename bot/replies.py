@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from bot.identity import SignInRequired
-from bot.ledger import RequestInProgress
+from bot.ledger import OutcomeUnknown, RequestInProgress
 from bot.tokens import NoWorkAccount, SignInFailed
 from dialogs.request import RequestError
 from graph import (
@@ -35,9 +35,16 @@ def explain(error: Exception) -> str:
         return f"{error} {NOTHING_CREATED}"
     if isinstance(error, RequestInProgress):
         return "I'm already creating this meeting; its card will appear here in a moment."
+    if isinstance(error, OutcomeUnknown):
+        reference = _reference(error.cause) if error.cause else ""
+        return (
+            "I can't tell whether Microsoft Teams created this meeting: it didn't answer "
+            f"in time{reference}. If it did, I never received its link."
+        )
     if isinstance(error, GraphError):
         return _explain_graph(error) + _reference(error)
-    return f"Sorry, something went wrong on my side. {NOTHING_CREATED} Please try again."
+    # Unexpected: it may have come before or after a meeting was created, so say neither.
+    return "Sorry, something went wrong on my side. Please try again in a moment."
 
 
 _GRAPH_PROBLEMS: tuple[tuple[type[GraphError], str], ...] = (
@@ -72,8 +79,12 @@ def _explain_graph(error: GraphError) -> str:
             (text for kind, text in _GRAPH_PROBLEMS if isinstance(error, kind)),
             f"Microsoft Teams couldn't create the meeting (error {error.status}).",
         )
-    if isinstance(error, GraphThrottled | GraphConflict | GraphUnavailable | GraphUnreachable):
-        wait = f"in {math.ceil(error.retry_after)} seconds" if error.retry_after else "shortly"
+    wait = f"in {math.ceil(error.retry_after)} seconds" if error.retry_after else "shortly"
+    if isinstance(error, GraphUnavailable | GraphUnreachable):
+        # Only what Graph cannot have acted on, or a createOrGet (where acting twice makes one
+        # meeting), is reported this way: a retry never makes a second meeting.
+        return f"{problem} Please retry {wait}: retrying never makes a second meeting."
+    if isinstance(error, GraphThrottled | GraphConflict):
         return f"{problem} {NOTHING_CREATED} Please try again {wait}."
     return f"{problem} {NOTHING_CREATED}"
 

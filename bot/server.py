@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from bot.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTIL
 from bot.ledger import RequestLedger
 from bot.meeting_bot import MeetingBot, SignIn
 from bot.meetings import MeetingScheduler
+from bot.outbox import Outbox
 from bot.settings import GraphPermission, Mode, PasscodePolicy, Settings
 from bot.signin import SignInFlows
 from bot.storage import SqliteStorage
@@ -30,6 +32,7 @@ from bot.tokens import (
 )
 from bot.transport import open_client
 from bot.turnstile import Turnstile
+from bot.waiting import WaitingRequests
 from graph import GraphClient
 from graph.client import RetryPolicy
 
@@ -41,6 +44,16 @@ MAX_ACTIVITY_BYTES = 256 * 1024
 MAX_CONNECTIONS = 256
 # Turns that may begin in one pass of the event loop (a burst is spread over several passes).
 TURNS_STARTED_PER_LOOP_PASS = 16
+
+
+async def _recover(bot: MeetingBot, adapter: object, overdue_after: float) -> None:
+    """Now and then, answer what a process that died (this one's predecessor, say) still owed."""
+    while True:
+        try:
+            await bot.recover(adapter, overdue_after)
+        except Exception:
+            log.exception("recovering unanswered requests failed; trying again later")
+        await asyncio.sleep(overdue_after / 2)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -73,6 +86,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 state_dir=settings.data_dir,
                 virtual_users=settings.sandbox_virtual_users,
             )
+            sandbox.graph.faults.latency = settings.sandbox_graph_latency_seconds
             await sandbox.start()
             stack.push_async_callback(sandbox.stop)
             app[SANDBOX] = sandbox
@@ -114,7 +128,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 
         http = await stack.enter_async_context(
             open_client(
-                timeout=httpx.Timeout(settings.graph_timeout_seconds, connect=5.0),
+                timeout=httpx.Timeout(
+                    settings.graph_timeout_seconds, connect=min(5.0, settings.graph_timeout_seconds)
+                ),
                 max_connections=MAX_CONNECTIONS,
                 turnstile=app[TURNSTILE],
             )
@@ -126,13 +142,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 retry=RetryPolicy(budget_seconds=settings.graph_retry_budget_seconds),
             ),
             tokens,
-            passcode_required=settings.passcode_policy is not PasscodePolicy.NONE,
+            RequestLedger(storage, fernet, busy_after_seconds=settings.create_deadline_seconds),
+            passcode_required=settings.passcode_policy.passcode_required,
             on_behalf_of_user=application_mode,
-            ledger=RequestLedger(storage, fernet),
         )
         app[BOT] = MeetingBot(
             scheduler,
             storage,
+            waiting=WaitingRequests(storage, fernet),
+            outbox=Outbox(storage, fernet),
             sign_in=sign_in,
             default_minutes=settings.default_meeting_minutes,
             default_timezone=settings.default_timezone,
@@ -143,6 +161,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         )
         stack.push_async_callback(app[BOT].drain)
         app[ADAPTER] = create_adapter(settings, http)
+        recovery = asyncio.create_task(
+            _recover(app[BOT], app[ADAPTER], settings.create_deadline_seconds)
+        )
+        stack.callback(recovery.cancel)
         # Everything made so far lives as long as the app. Frozen, the collector stops walking
         # it: a full collection of a warm bot otherwise stalls the event loop for ~100 ms.
         gc.collect()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,14 @@ class PasscodePolicy(StrEnum):
     REQUIRED = "required"
     NONE = "none"
     ASK = "ask"  # the dialog asks; a complete one-shot command uses "required"
+    # The tenant's meeting policy decides. createOrGet then makes every create safely
+    # repeatable, so a create whose answer was lost is simply asked for again.
+    TENANT = "tenant"
+
+    @property
+    def passcode_required(self) -> bool | None:
+        """What a create says about the passcode when the user chose nothing."""
+        return {PasscodePolicy.NONE: False, PasscodePolicy.TENANT: None}.get(self, True)
 
 
 class GraphPermission(StrEnum):
@@ -65,6 +74,17 @@ class Settings:
     bot_openid_metadata: str = ""
     answer_within_seconds: float = 5.0
     sandbox_virtual_users: int = 0
+    sandbox_graph_latency_seconds: float = 0.0
+
+    @property
+    def create_deadline_seconds(self) -> float:
+        """Long after any create should have ended: every attempt timing out, every wait spent.
+
+        A request still marked "creating" after this is answered as unknown, never re-created.
+        """
+        attempts = 4  # graph.client.RetryPolicy.max_attempts; each may connect, then read
+        worst = attempts * 2 * self.graph_timeout_seconds + self.graph_retry_budget_seconds
+        return worst + 5  # and a token refresh
 
     @property
     def mode(self) -> Mode:
@@ -127,6 +147,9 @@ class Settings:
             bot_openid_metadata=env.get("BotOpenIdMetadata", "").strip(),
             answer_within_seconds=_float(env, "ANSWER_WITHIN_SECONDS", 5.0),
             sandbox_virtual_users=_int(env, "SANDBOX_VIRTUAL_USERS", 0, low=0, high=100_000),
+            sandbox_graph_latency_seconds=_float(
+                env, "SANDBOX_GRAPH_LATENCY_SECONDS", 0.0, allow_zero=True
+            ),
             graph_retry_budget_seconds=_float(
                 env, "GRAPH_RETRY_BUDGET_SECONDS", 8.0, allow_zero=True
             ),
@@ -207,8 +230,8 @@ def _float(env: Mapping[str, str], name: str, default: float, *, allow_zero: boo
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number of seconds, not {raw!r}.") from None
-    if value < 0 or (value == 0 and not allow_zero):
-        raise SettingsError(f"{name} must be positive.")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise SettingsError(f"{name} must be a positive number of seconds, not {raw!r}.")
     return value
 
 

@@ -1,4 +1,4 @@
-"""Sign-in attempts (authorization-code flow with PKCE) and the requests waiting for them."""
+"""Sign-in attempts: the authorization-code flow with PKCE, bound to one Teams user."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from botbuilder.core import Storage
 from cryptography.fernet import Fernet
 
+from bot.address import ReplyAddress
 from bot.identity import TeamsUser
 from bot.storage import ETagConflict
 from bot.tokens import GRAPH_DELEGATED_SCOPES, MsalApps
@@ -28,22 +29,8 @@ class SignInLinkInvalid(Exception):
 class SignInAttempt:
     id: str
     user: TeamsUser
-    reference: dict[str, Any]  # the serialized ConversationReference to answer in
+    address: ReplyAddress  # the chat where the user asked to sign in
     login_hint: str
-
-
-@dataclass(frozen=True)
-class PendingMeeting:
-    """A /meet request kept while its requester signs in."""
-
-    subject: str
-    start: str  # ISO 8601 with offset
-    end: str
-    timezone: str
-    locale: str
-    reference: dict[str, Any]
-    passcode_required: bool | None = None
-    request_id: str | None = None
 
 
 class SignInFlows:
@@ -73,14 +60,14 @@ class SignInFlows:
     def redirect_uri(self) -> str:
         return f"{self._public_url}/auth/callback"
 
-    async def begin(self, user: TeamsUser, reference: dict[str, Any], login_hint: str) -> str:
+    async def begin(self, user: TeamsUser, address: ReplyAddress, login_hint: str) -> str:
         """A new attempt for `user`; returns the link that starts it."""
         attempt_id = secrets.token_urlsafe(32)
         await self._storage.write(
             {
                 _key(attempt_id): {
                     "user": asdict(user),
-                    "reference": reference,
+                    "address": address.to_json(),
                     "login_hint": login_hint,
                     "created": self._clock(),
                     "flow": None,
@@ -92,6 +79,10 @@ class SignInFlows:
     async def start(self, attempt_id: str) -> str:
         """Begin the authorization-code flow for an attempt; returns the authorize URL."""
         item = await self._read_valid(attempt_id)
+        if item.get("flow"):
+            # Opened again (a second tab, a reload): the same flow, so either tab can finish.
+            flow: dict[str, Any] = json.loads(self._fernet.decrypt(item["flow"].encode()))
+            return str(flow["auth_uri"])
         hint = item["login_hint"] or None
         flow = await asyncio.to_thread(
             lambda: self._apps.shared().initiate_auth_code_flow(
@@ -107,7 +98,8 @@ class SignInFlows:
         try:
             await self._storage.write({_key(attempt_id): item})
         except ETagConflict:
-            raise SignInLinkInvalid("This sign-in link was just used.") from None
+            # Opened twice at once: the other request stored its flow first; use that one.
+            return await self.start(attempt_id)
         auth_uri: str = flow["auth_uri"]
         return auth_uri
 
@@ -125,7 +117,7 @@ class SignInFlows:
         attempt = SignInAttempt(
             id=state,
             user=TeamsUser(**item["user"]),
-            reference=item["reference"],
+            address=ReplyAddress.from_json(item["address"]),
             login_hint=item["login_hint"],
         )
         return attempt, flow
@@ -144,35 +136,5 @@ class SignInFlows:
         return item
 
 
-class PendingRequests:
-    """At most one waiting /meet request per user, kept in the bot's storage."""
-
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
-
-    async def keep(self, user: TeamsUser, meeting: PendingMeeting) -> None:
-        await self._storage.write({_pending_key(user): {**asdict(meeting), "e_tag": "*"}})
-
-    async def take(self, user: TeamsUser) -> PendingMeeting | None:
-        key = _pending_key(user)
-        item = (await self._storage.read([key])).get(key)
-        if item is None:
-            return None
-        try:
-            # Guarded by the ETag we read, so two sign-ins racing resume the request once.
-            await self._storage.write({key: {**item, "taken": True}})
-        except ETagConflict:
-            return None
-        if item.get("taken"):
-            return None
-        await self._storage.delete([key])
-        fields = {k: v for k, v in item.items() if k not in ("e_tag", "taken")}
-        return PendingMeeting(**fields)
-
-
 def _key(attempt_id: str) -> str:
     return f"signin/{attempt_id}"
-
-
-def _pending_key(user: TeamsUser) -> str:
-    return f"pending/{user.tenant_id}/{user.aad_object_id}"

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import sqlite3
 import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
-import jsonpickle
 from botbuilder.core import Storage
+
+from bot import codec
+
+log = logging.getLogger(__name__)
 
 
 class ETagConflict(KeyError):
@@ -21,8 +24,8 @@ class ETagConflict(KeyError):
 class SqliteStorage(Storage):  # type: ignore[misc]
     """Documents by key in one SQLite file; every write gets a fresh ETag.
 
-    Values are encoded with jsonpickle, as botbuilder's own state code does, so dialog state
-    (DialogState and prompt objects) round-trips as well as plain dicts.
+    Values are plain typed JSON (bot.codec): dialog state round-trips through an allow-list of
+    codecs, and a stored value the bot did not write is treated as absent, never run or built.
 
     A value written with `e_tag` other than None or "*" only replaces a stored value with that same
     ETag (otherwise ETagConflict), so two writers racing on one key never lose an update silently.
@@ -67,7 +70,14 @@ class SqliteStorage(Storage):  # type: ignore[misc]
             rows = self._db.execute(
                 f"SELECT key, etag, value FROM items WHERE key IN ({marks})", keys
             ).fetchall()
-        return {key: _with_etag(_decode(value), etag) for key, etag, value in rows}
+        found = {}
+        for key, etag, text in rows:
+            try:
+                found[key] = _with_etag(codec.loads(text), etag)
+            except codec.StoredValueError as exc:
+                # Not ours (tampered with, corrupt, or another version's format): as if absent.
+                log.warning("ignoring an unreadable stored value: %s", exc)
+        return found
 
     def _write(self, changes: dict[str, Any]) -> None:
         with self._lock:
@@ -87,7 +97,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]
                     self._db.execute(
                         "INSERT INTO items (key, etag, value) VALUES (?, ?, ?) ON CONFLICT(key) "
                         "DO UPDATE SET etag = excluded.etag, value = excluded.value",
-                        (key, uuid.uuid4().hex, _encode(value)),
+                        (key, uuid.uuid4().hex, codec.dumps(value)),
                     )
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -102,32 +112,26 @@ class SqliteStorage(Storage):  # type: ignore[misc]
         with self._lock:
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO items (key, etag, value) VALUES (?, ?, ?)",
-                (key, uuid.uuid4().hex, _encode(value)),
+                (key, uuid.uuid4().hex, codec.dumps(value)),
             )
             return cursor.rowcount == 1
+
+    async def keys(self, prefix: str, *, limit: int = 1000) -> list[str]:
+        """Up to `limit` stored keys that start with `prefix`, in order."""
+        return await asyncio.to_thread(self._keys, prefix, limit)
+
+    def _keys(self, prefix: str, limit: int) -> list[str]:
+        # A range on the primary key: an index scan, and no LIKE wildcards to escape.
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key FROM items WHERE key >= ? AND key < ? ORDER BY key LIMIT ?",
+                (prefix, prefix + "\U0010ffff", limit),
+            ).fetchall()
+        return [key for (key,) in rows]
 
     def _delete(self, keys: list[str]) -> None:
         with self._lock:
             self._db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in keys])
-
-
-def _encode(value: Any) -> str:
-    # Plain JSON (ledger records, token caches, flags) is what jsonpickle would write anyway;
-    # the json module writes it several times faster. Objects (dialog state) need jsonpickle.
-    return json.dumps(value) if _is_plain(value) else str(jsonpickle.encode(value))
-
-
-def _decode(text: str) -> Any:
-    return jsonpickle.decode(text) if '"py/' in text else json.loads(text)
-
-
-def _is_plain(value: Any) -> bool:
-    kind = type(value)
-    if kind is dict:
-        return all(type(k) is str and _is_plain(v) for k, v in value.items())
-    if kind is list:
-        return all(_is_plain(v) for v in value)
-    return value is None or kind in (str, int, float, bool)
 
 
 def _with_etag(value: Any, etag: str) -> Any:

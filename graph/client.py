@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from graph.errors import GraphError, GraphUnreachable, error_from_response
+from graph.errors import GraphError, GraphOutcomeUnknown, GraphUnreachable, error_from_response
 from graph.models import MeetingRequest, OnlineMeeting
 
 log = logging.getLogger(__name__)
@@ -163,14 +163,15 @@ class GraphClient:
                 type(exc).__name__,
                 client_request_id,
             )
-            unreachable = GraphUnreachable(
+            # A request that never connected did nothing; one that may have arrived is only
+            # sent again when repeating it cannot create a second meeting.
+            never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            kind = GraphUnreachable if never_sent or idempotent else GraphOutcomeUnknown
+            unreachable = kind(
                 f"Microsoft Graph could not be reached ({type(exc).__name__}).",
                 client_request_id=client_request_id,
             )
             unreachable.__cause__ = exc
-            # A request that never connected did nothing; one that may have arrived is only
-            # sent again when repeating it cannot create a second meeting.
-            never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
             return unreachable, never_sent or idempotent, self._retry.backoff(attempt)
         log.info(
             "graph %s %s -> %d in %.0f ms (request-id %s, client-request-id %s)",
@@ -183,13 +184,29 @@ class GraphClient:
         )
         if response.is_error:
             error: GraphError = error_from_response(response, client_request_id)
-            # 429 and 503/504 mean Graph did not act on the request: safe to send again.
+            if response.status_code >= 500 and not idempotent:
+                # A gateway's 504 or a 500 can come after the service created the meeting.
+                return _outcome_unknown(error), False, 0.0
+            # 429 means Graph did not act on the request; a 503/504 is only retried when
+            # repeating the call cannot make a second meeting.
             retryable = response.status_code in (429, 503, 504)
             delay = (
                 error.retry_after if error.retry_after is not None else self._retry.backoff(attempt)
             )
             return error, retryable, delay
         return _body(response, client_request_id), False, 0.0
+
+
+def _outcome_unknown(error: GraphError) -> GraphOutcomeUnknown:
+    unknown = GraphOutcomeUnknown(
+        error.message,
+        code=error.code,
+        request_id=error.request_id,
+        client_request_id=error.client_request_id,
+        status=error.status,
+    )
+    unknown.__cause__ = error
+    return unknown
 
 
 def _body(response: httpx.Response, client_request_id: str) -> dict[str, Any]:

@@ -65,6 +65,14 @@ class GraphUnreachable(GraphError):
     """No HTTP answer at all: connection refused, reset, or timed out."""
 
 
+class GraphOutcomeUnknown(GraphError):
+    """A create may have reached Graph and been acted on, but no answer says whether it was.
+
+    A read timeout, a connection lost after sending, or a 5xx after Graph had the request: the
+    meeting may exist. Sending the create again could make a second one.
+    """
+
+
 _BY_STATUS: dict[int, type[GraphError]] = {
     400: GraphBadRequest,
     401: GraphUnauthorized,

@@ -14,12 +14,14 @@ class MeetingRequest:
     subject: str
     start: datetime
     end: datetime
-    passcode_required: bool
+    passcode_required: bool | None  # None: not said; the tenant's meeting policy decides
     external_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("meeting times must carry a time zone")
+        if self.external_id is not None and self.passcode_required is not None:
+            raise ValueError("createOrGet takes no passcode setting")
 
     def to_graph(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -30,7 +32,7 @@ class MeetingRequest:
         if self.external_id is not None:
             # createOrGet's parameters do not include joinMeetingIdSettings.
             body["externalId"] = self.external_id
-        else:
+        if self.passcode_required is not None:
             body["joinMeetingIdSettings"] = {"isPasscodeRequired": self.passcode_required}
         return body
 
@@ -82,6 +84,24 @@ class OnlineMeeting:
             organizer_upn=organizer.get("upn"),
             external_id=body.get("externalId"),
         )
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> OnlineMeeting:
+        """The meeting from its fields as plain JSON (ISO 8601 times); TypeError if malformed."""
+        values: dict[str, Any] = {}
+        for name in cls.__dataclass_fields__:
+            value = fields[name]
+            if name in ("start", "end"):
+                value = _parse_time(value)
+            elif name == "passcode_required":
+                if type(value) is not bool:
+                    raise TypeError("passcode_required is a boolean")
+            elif not (value is None or isinstance(value, str)):
+                raise TypeError(f"{name} is text")
+            values[name] = value
+        if not values["id"] or not values["join_web_url"]:
+            raise TypeError("a meeting has an id and a join link")
+        return cls(**values)
 
 
 def _graph_time(value: datetime) -> str:

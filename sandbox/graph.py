@@ -89,6 +89,7 @@ class Faults:
 
     latency: float = 0.0
     _queue: deque[GraphFault] = field(default_factory=deque)
+    _lost: deque[tuple[int, float]] = field(default_factory=deque)
 
     def fail_next(
         self,
@@ -114,9 +115,18 @@ class Faults:
                 )
             )
 
+    def act_then_fail(self, status: int = 504, *, hang: float = 0.0) -> None:
+        """Serve the next create (the meeting is made), then lose its answer: wait `hang`
+        seconds (past the client's read timeout, say), then answer `status` instead."""
+        self._lost.append((status, hang))
+
     def clear(self) -> None:
         self.latency = 0.0
         self._queue.clear()
+        self._lost.clear()
+
+    def take_lost(self) -> tuple[int, float] | None:
+        return self._lost.popleft() if self._lost else None
 
     def take(self) -> GraphFault | None:
         return self._queue.popleft() if self._queue else None
@@ -199,6 +209,8 @@ class SandboxGraph:
             if self.faults.latency:
                 await asyncio.sleep(self.faults.latency)
             response = await handler(request)
+            if request.method == "POST" and response.status < 300:
+                response = await self._lose_answer(response)
         except GraphFault as fault:
             response = _error_response(fault, request_id, client_request_id)
         except web.HTTPException as exc:
@@ -224,6 +236,14 @@ class SandboxGraph:
         )
         self.requests.append(await _record(request, response.status, request_id))
         return response
+
+    async def _lose_answer(self, response: web.StreamResponse) -> web.StreamResponse:
+        """The answer to a create that was served, unless a fault says it gets lost."""
+        if (lost := self.faults.take_lost()) is None:
+            return response
+        status, hang = lost
+        await asyncio.sleep(hang)
+        raise GraphFault(status, _STATUS_CODES.get(status, "UnknownError"), "Timeout.")
 
     def _authorize(self, request: web.Request, *, write: bool) -> tuple[_Caller, SandboxUser]:
         """The caller and the user whose meetings the path addresses, or a Graph error."""

@@ -44,6 +44,7 @@ class Connector:
     updates: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     typing: int = 0  # typing indicators: shown as "…", not as messages
+    refuse: list[int] = field(default_factory=list)  # statuses for the next messages sent
 
     def app(self) -> web.Application:
         async def receive(request: web.Request) -> web.Response:
@@ -51,6 +52,9 @@ class Connector:
             if sent.get("type") == "typing":
                 self.typing += 1
                 return web.json_response({"id": f"typing-{self.typing}"})
+            if self.refuse:
+                status = self.refuse.pop(0)
+                return web.json_response({"error": {"code": "ServiceError"}}, status=status)
             self.activities.append(sent)
             self.paths.append(request.path)
             return web.json_response({"id": f"reply-{len(self.activities)}"})

@@ -16,6 +16,7 @@ class Sink:
 
     def __init__(self, *, delay: float = 0.0) -> None:
         self.activities: list[dict[str, Any]] = []
+        self.paths: list[str] = []  # the method and path each activity came by
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -29,6 +30,7 @@ class Sink:
                 if sent.get("type") != "typing":
                     if sent:
                         sink.activities.append(sent)
+                        sink.paths.append(f"{self.command} {self.path}")
                     time.sleep(delay)
                 body = b'{"id": "1"}'
                 self.send_response(200)

@@ -104,17 +104,32 @@ async def test_pressing_create_twice_at_once_creates_one_meeting(
     assert len(bot.app[SANDBOX].graph.meetings()) == 1
 
 
-async def test_without_a_passcode_graphs_create_or_get_makes_the_call_itself_idempotent(
+async def test_when_the_tenant_decides_the_passcode_create_or_get_makes_the_call_idempotent(
     make_bot: MakeBot, connector: Connector
 ) -> None:
-    bot = await make_bot(SKIP_CONFIRMATION="true", PASSCODE_POLICY="none")
+    bot = await make_bot(SKIP_CONFIRMATION="true", PASSCODE_POLICY="tenant")
     await sign_in(bot, connector)
     same = activity("/meet Standup tomorrow 9am", service_url=connector.url)
     await post(bot, same)
     await post(bot, same)
     graph = bot.app[SANDBOX].graph
     assert [r.path.rsplit("/", 1)[-1] for r in graph.requests] == ["createOrGet"]
+    assert "joinMeetingIdSettings" not in graph.requests[0].body
     assert len(graph.meetings()) == 1
+
+
+async def test_no_passcode_is_asked_of_graph_explicitly(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    bot = await make_bot(SKIP_CONFIRMATION="true", PASSCODE_POLICY="none")
+    await sign_in(bot, connector)
+
+    [reply] = await say(bot, connector, "/meet Standup tomorrow 9am")
+
+    [create] = bot.app[SANDBOX].graph.requests
+    assert create.path.endswith("/me/onlineMeetings")
+    assert create.body["joinMeetingIdSettings"] == {"isPasscodeRequired": False}
+    assert "Passcode" not in str(card_of(reply))
 
 
 # -- separate processes sharing one storage ----------------------------------------------------

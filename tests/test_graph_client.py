@@ -19,6 +19,7 @@ from graph import (
     GraphError,
     GraphForbidden,
     GraphNotFound,
+    GraphOutcomeUnknown,
     GraphThrottled,
     GraphUnauthorized,
     GraphUnavailable,
@@ -41,6 +42,8 @@ def request(**overrides: object) -> MeetingRequest:
         "passcode_required": True,
     }
     fields.update(overrides)
+    if "external_id" in overrides and "passcode_required" not in overrides:
+        fields["passcode_required"] = None  # createOrGet takes no passcode setting
     return MeetingRequest(**fields)  # type: ignore[arg-type]
 
 
@@ -324,9 +327,29 @@ async def test_service_failures_are_unavailable(
 ) -> None:
     graph_server[0].faults.fail_next(status, retry_after=retry_after)
     with pytest.raises(GraphUnavailable) as caught:
-        await graph_client.create_meeting(identity.issue_user_token(ALEX), request())
+        await graph_client.create_or_get_meeting(
+            identity.issue_user_token(ALEX), request(external_id="req-5xx")
+        )
     assert caught.value.status == status
     assert caught.value.retry_after == (float(retry_after) if retry_after else None)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_a_5xx_on_a_plain_create_is_an_unknown_outcome_and_not_sent_again(
+    retrying: tuple[GraphClient, Sleeps],
+    identity: SandboxIdentity,
+    graph_server: tuple[SandboxGraph, str],
+    status: int,
+) -> None:
+    client, sleeps = retrying
+    graph_server[0].faults.fail_next(status, retry_after="1")
+
+    with pytest.raises(GraphOutcomeUnknown) as caught:
+        await client.create_meeting(identity.issue_user_token(ALEX), request())
+
+    assert caught.value.status == status
+    assert len(graph_server[0].requests) == 1
+    assert sleeps.delays == []
 
 
 # -- retries ------------------------------------------------------------------------------------
@@ -360,7 +383,9 @@ async def test_throttling_is_retried_after_the_time_graph_asks_for(
     graph_server[0].faults.fail_next(429, retry_after="2.128")
     graph_server[0].faults.fail_next(503, retry_after="1")
 
-    meeting = await client.create_meeting(identity.issue_user_token(ALEX), request())
+    meeting = await client.create_or_get_meeting(
+        identity.issue_user_token(ALEX), request(external_id="req-retried")
+    )
 
     assert sleeps.delays == [2.128, 1.0]
     assert [r.status for r in graph_server[0].requests] == [429, 503, 201]
@@ -377,7 +402,7 @@ async def test_without_retry_after_the_backoff_grows_with_jitter(
     client, sleeps = retrying
     graph_server[0].faults.fail_next(504, times=3)
 
-    await client.create_meeting(identity.issue_user_token(ALEX), request())
+    await client.create_or_get_meeting(identity.issue_user_token(ALEX), request(external_id="x"))
 
     first, second, third = sleeps.delays
     assert 0.25 <= first <= 0.5
@@ -468,7 +493,7 @@ async def test_a_create_that_may_have_arrived_is_not_sent_again(hang: bool) -> N
         open_client(timeout=httpx.Timeout(0.5), max_connections=10) as http,
     ):
         client = GraphClient(http, server.url, retry=RetryPolicy(sleep=sleeps))
-        with pytest.raises(GraphUnreachable):
+        with pytest.raises(GraphOutcomeUnknown):
             await client.create_meeting("token", request())
     assert server.requests == 1
     assert sleeps.delays == []

@@ -176,8 +176,7 @@ async def test_graph_errors_become_one_line_with_the_request_id(
     ("status", "retry_after", "expected"),
     [
         (429, "7", "busy right now. No meeting was created. Please try again in 7 seconds."),
-        (500, None, "temporarily unavailable"),
-        (503, "10", "Please try again in 10 seconds."),
+        (429, None, "busy right now. No meeting was created. Please try again shortly."),
     ],
 )
 async def test_a_busy_graph_gets_one_line_and_a_retry_button_that_keeps_the_request(

@@ -1,0 +1,103 @@
+"""One meeting request on its way to Graph, and its plain-JSON form for the storage."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
+from typing import Any
+
+from bot.address import ReplyAddress
+from bot.identity import TeamsUser
+from dialogs.zones import zone_from_text
+
+# How long a request waits for its requester (to sign in, or to press Retry or Create another).
+WAIT_HOURS = 24
+
+
+@dataclass(frozen=True)
+class MeetingAsk:
+    """Who asked for which meeting, and where the answer goes."""
+
+    user: TeamsUser
+    subject: str
+    start: datetime
+    end: datetime
+    timezone: str  # as dialogs.zones writes it: an IANA name or a fixed offset
+    locale: str
+    passcode_required: bool | None  # None: the tenant's meeting policy decides
+    request_id: str  # the asking activity: however often it is delivered, one meeting
+    address: ReplyAddress
+
+    @property
+    def tz(self) -> tzinfo:
+        return zone_from_text(self.timezone)
+
+    @property
+    def external_id(self) -> str:
+        """createOrGet's key for this request (per organizer)."""
+        return _short(self.request_id)
+
+    @property
+    def key(self) -> str:
+        """This request among all users' requests: tenant, person and request."""
+        return f"{person_key(self.user)}/{_short(self.request_id)}"
+
+    def again(self) -> MeetingAsk:
+        """The same meeting asked for anew: a new request, so a new meeting."""
+        return replace(self, request_id=f"{self.request_id}+")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user": {
+                "id": self.user.id,
+                "aad_object_id": self.user.aad_object_id,
+                "tenant_id": self.user.tenant_id,
+                "name": self.user.name,
+            },
+            "subject": self.subject,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "timezone": self.timezone,
+            "locale": self.locale,
+            "passcode_required": self.passcode_required,
+            "request_id": self.request_id,
+            "address": self.address.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MeetingAsk:
+        """The request `to_json` wrote; TypeError or ValueError when it is not that."""
+        user = data["user"]
+        for name in ("id", "aad_object_id", "tenant_id", "name"):
+            if not (user[name] is None or isinstance(user[name], str)) or not user["id"]:
+                raise TypeError(f"user.{name} has the wrong type")
+        for name in ("subject", "start", "end", "timezone", "locale", "request_id"):
+            if not isinstance(data[name], str):
+                raise TypeError(f"{name} is text")
+        if data["passcode_required"] not in (True, False, None):
+            raise TypeError("passcode_required is a boolean or null")
+        start, end = datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"])
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("meeting times carry an offset")
+        return cls(
+            user=TeamsUser(user["id"], user["aad_object_id"], user["tenant_id"], user["name"]),
+            subject=data["subject"],
+            start=start,
+            end=end,
+            timezone=data["timezone"],
+            locale=data["locale"],
+            passcode_required=data["passcode_required"],
+            request_id=data["request_id"],
+            address=ReplyAddress.from_json(data["address"]),
+        )
+
+
+def person_key(user: TeamsUser) -> str:
+    """One person across chats: tenant and Entra object id (the channel id without one)."""
+    return f"{user.tenant_id}/{user.aad_object_id or user.id}"
+
+
+def _short(request_id: str) -> str:
+    # Request ids hold a conversation id (long, with ';' and ':'): keys keep a fixed-size digest.
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"meet-bot/{request_id}"))

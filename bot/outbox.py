@@ -1,0 +1,89 @@
+"""What a requester must still be told, written down before Graph is called.
+
+An entry lives from just before a meeting is created until its answer (the card, or a line
+saying what happened) has been posted. One left behind by a process that died is picked up
+again later, by this or another process, and answered from the request ledger: the meeting
+that was recorded, or an honest "unknown" — never a second meeting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from bot import codec
+from bot.asks import MeetingAsk
+from bot.storage import ETagConflict, SqliteStorage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    ask: MeetingAsk
+    replaces: str | None  # the message the answer goes in place of ("Creating…", a card)
+
+
+class Outbox:
+    def __init__(
+        self, storage: SqliteStorage, fernet: Fernet, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._storage = storage
+        self._fernet = fernet
+        self._clock = clock
+
+    async def record(self, ask: MeetingAsk, replaces: str | None) -> None:
+        sealed = self._fernet.encrypt(codec.dumps(ask.to_json()).encode()).decode()
+        await self._storage.write(
+            {
+                _key(ask.key): {
+                    "since": self._clock(),
+                    "sealed": sealed,
+                    "replaces": replaces,
+                    "e_tag": "*",
+                }
+            }
+        )
+
+    async def replaces(self, ask: MeetingAsk, message_id: str | None) -> None:
+        """The answer will go in place of `message_id` (the "Creating…" note just sent)."""
+        key = _key(ask.key)
+        item = (await self._storage.read([key])).get(key)
+        if item is not None:
+            await self._storage.write({key: {**item, "replaces": message_id, "e_tag": "*"}})
+
+    async def done(self, ask: MeetingAsk) -> None:
+        await self._storage.delete([_key(ask.key)])
+
+    async def overdue(self, older_than: float, *, limit: int = 50) -> list[Unanswered]:
+        """Entries older than `older_than` seconds, each taken over by this caller."""
+        now = self._clock()
+        overdue = []
+        for key in await self._storage.keys("outbox/", limit=1000):
+            item = (await self._storage.read([key])).get(key)
+            if item is None or now - float(item.get("since", 0)) < older_than:
+                continue
+            try:  # the next look at this entry is after another `older_than`
+                await self._storage.write({key: {**item, "since": now}})
+            except ETagConflict:
+                continue  # another process took it
+            try:
+                text = self._fernet.decrypt(str(item["sealed"]).encode()).decode()
+                ask = MeetingAsk.from_json(codec.loads(text))
+            except (InvalidToken, codec.StoredValueError, KeyError, TypeError, ValueError):
+                log.warning("dropped an outbox entry that could not be read")
+                await self._storage.delete([key])
+                continue
+            replaces = item.get("replaces")
+            overdue.append(Unanswered(ask, replaces if isinstance(replaces, str) else None))
+            if len(overdue) >= limit:
+                break
+        return overdue
+
+
+def _key(ask_key: str) -> str:
+    return f"outbox/{ask_key}"

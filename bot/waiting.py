@@ -1,0 +1,88 @@
+"""Requests waiting for their requester: to sign in, or to press Retry or Create another.
+
+Each request waits on its own, with its own reply address, so a sign-in finishes every one of
+them in the chat where it was asked. Kept encrypted (subjects are the user's words) and for a
+limited time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from bot import codec
+from bot.asks import WAIT_HOURS, MeetingAsk, person_key
+from bot.identity import TeamsUser
+from bot.storage import ETagConflict, SqliteStorage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    ask: MeetingAsk
+    expired: bool
+
+
+class WaitingRequests:
+    def __init__(
+        self, storage: SqliteStorage, fernet: Fernet, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._storage = storage
+        self._fernet = fernet
+        self._clock = clock
+
+    async def keep(self, ask: MeetingAsk, *, for_sign_in: bool) -> None:
+        """Keep `ask`: until its requester signs in (`for_sign_in`), or presses a button."""
+        sealed = self._fernet.encrypt(codec.dumps(ask.to_json()).encode()).decode()
+        expires = self._clock() + WAIT_HOURS * 3600
+        await self._storage.write(
+            {
+                _key(ask.key): {
+                    "expires": expires,
+                    "for_sign_in": for_sign_in,
+                    "sealed": sealed,
+                    "e_tag": "*",
+                }
+            }
+        )
+
+    async def take(self, ask_key: str) -> Waiting | None:
+        """The request `ask_key` (see MeetingAsk.key), removed; None if it is not waiting."""
+        return await self._take(_key(ask_key))
+
+    async def take_signed_in(self, user: TeamsUser) -> list[Waiting]:
+        """Every request of `user` that waited for a sign-in, removed."""
+        taken = []
+        for key in await self._storage.keys(f"waiting/{person_key(user)}/", limit=100):
+            if (waiting := await self._take(key, only_for_sign_in=True)) is not None:
+                taken.append(waiting)
+        return taken
+
+    async def _take(self, key: str, *, only_for_sign_in: bool = False) -> Waiting | None:
+        item = (await self._storage.read([key])).get(key)
+        if item is None or (only_for_sign_in and item.get("for_sign_in") is not True):
+            return None
+        try:
+            # Guarded by the ETag we read, so two sign-ins racing resume a request once.
+            await self._storage.write({key: {**item, "taken": True}})
+        except ETagConflict:
+            return None
+        if item.get("taken"):
+            return None
+        await self._storage.delete([key])
+        try:
+            text = self._fernet.decrypt(str(item["sealed"]).encode()).decode()
+            ask = MeetingAsk.from_json(codec.loads(text))
+        except (InvalidToken, codec.StoredValueError, KeyError, TypeError, ValueError):
+            log.warning("dropped a waiting request that could not be read")
+            return None
+        return Waiting(ask, expired=not self._clock() < float(item["expires"]))
+
+
+def _key(ask_key: str) -> str:
+    return f"waiting/{ask_key}"

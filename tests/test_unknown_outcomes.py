@@ -1,0 +1,224 @@
+"""A create whose outcome is unknown: one meeting at most, a true sentence, a deliberate choice.
+
+Each scenario ends with exactly one meeting (or none, when none was made) and a message that
+says only what is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.keys import SANDBOX, STORAGE
+from bot.ledger import OutcomeUnknown, RequestInProgress, RequestLedger
+from bot.storage import SqliteStorage
+from graph import OnlineMeeting
+from tests.conftest import BotClient, Connector, MakeBot, activity, card_of, say, sign_in
+
+NOTHING_CREATED = "No meeting was created"
+
+
+def texts(replies: list[dict[str, Any]]) -> str:
+    return " ".join(str(reply) for reply in replies)
+
+
+async def signed_in_bot(make_bot: MakeBot, connector: Connector, **env: str) -> BotClient:
+    bot = await make_bot(SKIP_CONFIRMATION="true", GRAPH_TIMEOUT_SECONDS="0.5", **env)
+    await sign_in(bot, connector)
+    return bot
+
+
+@pytest.mark.parametrize("lost", ["read timeout", "504 after acting"])
+async def test_a_lost_answer_is_told_as_unknown_and_never_created_again(
+    make_bot: MakeBot, connector: Connector, lost: str
+) -> None:
+    bot = await signed_in_bot(make_bot, connector)
+    graph = bot.app[SANDBOX].graph
+    if lost == "read timeout":
+        graph.faults.act_then_fail(504, hang=1.5)  # past the bot's 0.5 s read timeout
+    else:
+        graph.faults.act_then_fail(504)
+    same = activity("/meet Standup tomorrow 9am", service_url=connector.url)
+
+    before = len(connector.activities)
+    await bot.post("/api/messages", json=same)
+    [reply] = connector.activities[before:]
+
+    card = card_of(reply)
+    assert "can't tell whether Microsoft Teams created this meeting" in card["body"][0]["text"]
+    assert NOTHING_CREATED not in str(card)
+    assert [action["title"] for action in card["actions"]] == ["Create another"]
+    assert len(graph.meetings()) == 1
+
+    # Teams delivers the same message again: its state is reported, nothing is created.
+    before = len(connector.activities)
+    await bot.post("/api/messages", json=same)
+    [again] = connector.activities[before:]
+    assert "can't tell whether" in card_of(again)["body"][0]["text"]
+    assert len(graph.meetings()) == 1
+
+    # Only the requester's deliberate choice makes another meeting, in place of the card.
+    another = card["actions"][0]["data"]
+    await say(bot, connector, "", value=another, reply_to_id="unknown-card")
+    [update] = connector.updates
+    assert card_of(update)["body"][0]["text"] == "Standup"
+    assert len(graph.meetings()) == 2
+    await say(bot, connector, "", value=another, reply_to_id="unknown-card")
+    assert len(graph.meetings()) == 2  # pressed twice: still one more
+
+
+async def test_when_the_tenant_decides_a_lost_answer_resolves_itself(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    bot = await signed_in_bot(make_bot, connector, PASSCODE_POLICY="tenant")
+    graph = bot.app[SANDBOX].graph
+    graph.faults.act_then_fail(504)
+
+    [reply] = await say(bot, connector, "/meet Standup tomorrow 9am")
+
+    assert card_of(reply)["body"][0]["text"] == "Standup"  # createOrGet, asked again
+    assert len(graph.meetings()) == 1
+    assert [r.status for r in graph.requests] == [504, 200]
+
+
+async def test_a_meeting_that_cannot_be_recorded_still_reaches_the_requester(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    bot = await signed_in_bot(make_bot, connector)
+    graph = bot.app[SANDBOX].graph
+    storage: SqliteStorage = bot.app[STORAGE]
+    same = activity("/meet Standup tomorrow 9am", service_url=connector.url)
+    graph.faults.latency = 0.3
+
+    async def fill_the_disk() -> None:
+        while not await storage.keys("request/"):  # noqa: ASYNC110 - polling another writer
+            await asyncio.sleep(0.01)
+        # From here on every write fails, as on a full disk.
+        storage._db.execute("PRAGMA query_only=1")
+
+    before = len(connector.activities)
+    await asyncio.gather(bot.post("/api/messages", json=same), fill_the_disk())
+
+    replies = connector.activities[before:]
+    assert [card_of(r)["body"][0]["text"] for r in replies] == ["Standup"]
+    assert NOTHING_CREATED not in texts(replies)
+    assert len(graph.meetings()) == 1
+
+
+@pytest.mark.parametrize("status", [500, 403])
+async def test_a_refused_card_never_turns_into_a_false_no_meeting(
+    make_bot: MakeBot, connector: Connector, status: int
+) -> None:
+    bot = await signed_in_bot(make_bot, connector)
+    connector.refuse = [status]  # the meeting card is refused; what follows is accepted
+
+    before = len(connector.activities)
+    await bot.post(
+        "/api/messages", json=activity("/meet Standup tomorrow 9am", service_url=connector.url)
+    )
+
+    assert NOTHING_CREATED not in texts(connector.activities[before:])
+    assert len(bot.app[SANDBOX].graph.meetings()) == 1
+
+
+# -- the ledger on its own: claims are never freed by a clock -----------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def a_meeting() -> OnlineMeeting:
+    return OnlineMeeting.from_fields(
+        {
+            "id": "m1",
+            "subject": "Standup",
+            "start": None,
+            "end": None,
+            "join_web_url": "https://teams.example/join",
+            "join_meeting_id": None,
+            "passcode": None,
+            "passcode_required": False,
+            "toll_number": None,
+            "toll_free_number": None,
+            "conference_id": None,
+            "dialin_url": None,
+            "chat_thread_id": None,
+            "organizer_id": None,
+            "organizer_upn": None,
+            "external_id": None,
+        }
+    )
+
+
+async def test_a_clock_jump_never_frees_a_claim_that_is_still_creating(tmp_path: Path) -> None:
+    storage = SqliteStorage(tmp_path / "bot.sqlite3")
+    fernet = Fernet(Fernet.generate_key())
+    first_clock, second_clock = Clock(), Clock()
+    first = RequestLedger(storage, fernet, busy_after_seconds=60, clock=first_clock)
+    second = RequestLedger(
+        storage, fernet, busy_after_seconds=60, wait_seconds=0.3, clock=second_clock
+    )
+    creating = asyncio.Event()
+    finish = asyncio.Event()
+    calls = 0
+
+    async def create() -> OnlineMeeting:
+        nonlocal calls
+        calls += 1
+        creating.set()
+        await finish.wait()
+        return a_meeting()
+
+    slow = asyncio.create_task(first.once("k", create, repeatable=False))
+    await creating.wait()
+    with pytest.raises(RequestInProgress):
+        await second.once("k", create, repeatable=False)
+    second_clock.now += 3600  # this process's wall clock jumps an hour ahead
+    with pytest.raises(OutcomeUnknown):
+        await second.once("k", create, repeatable=False)
+    finish.set()
+    assert (await slow).id == "m1"
+    assert calls == 1
+    assert (await second.once("k", create, repeatable=False)).id == "m1"
+    storage.close()
+
+
+async def test_a_crash_before_recording_leaves_the_request_unknown(tmp_path: Path) -> None:
+    storage = SqliteStorage(tmp_path / "bot.sqlite3")
+    fernet = Fernet(Fernet.generate_key())
+    clock = Clock()
+    ledger = RequestLedger(storage, fernet, busy_after_seconds=60, clock=clock)
+
+    async def crash() -> OnlineMeeting:
+        raise RuntimeError("the process fell over mid-create")
+
+    with pytest.raises(RuntimeError):
+        await ledger.once("k", crash, repeatable=False)
+
+    assert await ledger.state("k") == "unknown"
+    with pytest.raises(OutcomeUnknown):
+        await ledger.once("k", crash, repeatable=False)
+    storage.close()
+
+
+def test_stored_ledger_text_is_plain_json(tmp_path: Path) -> None:
+    storage = SqliteStorage(tmp_path / "bot.sqlite3")
+    ledger = RequestLedger(storage, Fernet(Fernet.generate_key()), busy_after_seconds=60)
+
+    async def create() -> OnlineMeeting:
+        return a_meeting()
+
+    asyncio.run(ledger.once("k", create, repeatable=False))
+    storage.close()
+    [(text,)] = sqlite3.connect(tmp_path / "bot.sqlite3").execute("SELECT value FROM items")
+    assert "py/" not in text
