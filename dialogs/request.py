@@ -60,11 +60,14 @@ _MONTHS = {
 _WEEKDAY = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _B, _E = r"(?<![\w:])", r"(?![\w:])"  # word edges that also keep "10:30" whole
+# Digits are ASCII [0-9], never \d: superscript or other-script digits ("²", "٣") are text here,
+# not numbers (int() refuses some and quietly reads others); as \w they also keep "٣3pm" one word.
 
-_CLOCK = r"(?:\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)|\d{1,2}:\d{2}|noon|midday|midnight)"
+_CLOCK = r"(?:[0-9]{1,2}(?::[0-9]{2})?\s*(?:[ap]\.?m\.?)|[0-9]{1,2}:[0-9]{2}|noon|midday|midnight)"
 _LENGTH = (
-    r"(?:(?P<hours>\d+(?:[.,]\d+)?)\s*(?:h|hrs?|hours?)(?:\s*(?P<hmin>\d+)\s*(?:m|mins?|minutes?)?)?"
-    r"|(?P<minutes>\d+)\s*(?:m|mins?|minutes?)"
+    r"(?:(?P<hours>[0-9]+(?:[.,][0-9]+)?)\s*(?:h|hrs?|hours?)"
+    r"(?:\s*(?P<hmin>[0-9]+)\s*(?:m|mins?|minutes?)?)?"
+    r"|(?P<minutes>[0-9]+)\s*(?:m|mins?|minutes?)"
     r"|(?P<half>half\s+an?\s+hour|half\s+hour)"
     r"|(?P<quarter>(?:a\s+)?quarter\s+(?:of\s+)?an?\s+hour)"
     r"|(?P<one>an?\s+hour|one\s+hour))"
@@ -72,20 +75,21 @@ _LENGTH = (
 
 _QUOTED = re.compile(r"[\"“”](?P<subject>[^\"“”]+)[\"“”]")
 _ISO_DATETIME = re.compile(
-    _B + r"(?:on\s+|at\s+)?(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)"
-    r"(?P<offset>Z|[+-]\d{2}:?\d{2})?" + _E,
+    _B + r"(?:on\s+|at\s+)?(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"[T ](?P<time>[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)"
+    r"(?P<offset>Z|[+-][0-9]{2}:?[0-9]{2})?" + _E,
     re.IGNORECASE,
 )
 _NOW = re.compile(_B + r"(?:right\s+)?now" + _E, re.IGNORECASE)
 _IN = re.compile(_B + r"in\s+" + _LENGTH + _E, re.IGNORECASE)
 _FOR = re.compile(_B + r"(?:for\s+)?" + _LENGTH + _E, re.IGNORECASE)
 _RANGE = re.compile(
-    _B + r"(?:from\s+|at\s+)?(?P<first>" + _CLOCK + r"|\d{1,2})\s*(?:-|–|to|until|till)\s*"
+    _B + r"(?:from\s+|at\s+)?(?P<first>" + _CLOCK + r"|[0-9]{1,2})\s*(?:-|–|to|until|till)\s*"
     r"(?P<second>" + _CLOCK + r")" + _E,
     re.IGNORECASE,
 )
 _CLOCK_AT = re.compile(_B + r"(?:at\s+)?(?P<clock>" + _CLOCK + r")" + _E, re.IGNORECASE)
-_BARE_AT = re.compile(_B + r"at\s+(?P<hour>\d{1,2})" + _E, re.IGNORECASE)
+_BARE_AT = re.compile(_B + r"at\s+(?P<hour>[0-9]{1,2})" + _E, re.IGNORECASE)
 _RELATIVE_DAY = re.compile(
     _B + r"(?:on\s+)?(?P<day>day\s+after\s+tomorrow|today|tonight|tomorrow|tmrw|tmr)" + _E,
     re.IGNORECASE,
@@ -94,12 +98,12 @@ _WEEKDAY_DAY = re.compile(
     _B + r"(?:on\s+)?(?P<next>next\s+|this\s+)?(?P<weekday>" + _WEEKDAY + r")" + _E, re.IGNORECASE
 )
 _MONTH_DAY = re.compile(
-    _B + r"(?:on\s+)?(?:(?P<month>" + _MONTH + r")\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?"
-    r"|(?P<day2>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month2>" + _MONTH + r")\.?)"
-    r"(?:,?\s+(?P<year>\d{4}))?" + _E,
+    _B + r"(?:on\s+)?(?:(?P<month>" + _MONTH + r")\.?\s+(?P<day>[0-9]{1,2})(?:st|nd|rd|th)?"
+    r"|(?P<day2>[0-9]{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month2>" + _MONTH + r")\.?)"
+    r"(?:,?\s+(?P<year>[0-9]{4}))?" + _E,
     re.IGNORECASE,
 )
-_ISO_DATE = re.compile(_B + r"(?:on\s+)?(?P<date>\d{4}-\d{2}-\d{2})" + _E)
+_ISO_DATE = re.compile(_B + r"(?:on\s+)?(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})" + _E)
 _LEFTOVER_EDGES = re.compile(r"^[\s,;:.\-–]+|[\s,;:\-–]+$|\s+(?:at|on|for|from|in)$", re.IGNORECASE)
 
 
@@ -205,7 +209,7 @@ def validate_times(start: datetime, end: datetime, *, now: datetime) -> None:
 def parse_length(text: str) -> timedelta | None:
     """A length on its own ("45m", "1h", "half an hour", "90"), for the dialog's length step."""
     text = " ".join(text.split())
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # str.isdigit() is also true for "²" and "٣"
         minutes = int(text) if len(text) < 7 else MAX_LENGTH // timedelta(minutes=1) + 1
         return timedelta(minutes=minutes)
     match = _FOR.fullmatch(text)
