@@ -21,6 +21,13 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 # How far in the past a start may be before it is a mistake rather than "now, give or take".
 PAST_TOLERANCE = timedelta(minutes=5)
 MAX_LENGTH = timedelta(hours=24)
+# The most text one request may hold (after /meet, or one answer in the dialog). Longer text is
+# refused before any pattern runs, so the parser's work per message has a fixed ceiling.
+MAX_COMMAND_CHARS = 1_000
+# Graph documents no maximum for onlineMeeting.subject (the resource and createOrGet pages say
+# only "String"). 255 is the nearest documented Microsoft limit, Exchange's for an item's subject
+# (EWS `Subject`), so the subject would also fit the meeting's calendar event.
+MAX_SUBJECT_CHARS = 255
 
 _WEEKDAYS = {
     name: index
@@ -104,7 +111,11 @@ _MONTH_DAY = re.compile(
     re.IGNORECASE,
 )
 _ISO_DATE = re.compile(_B + r"(?:on\s+)?(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})" + _E)
-_LEFTOVER_EDGES = re.compile(r"^[\s,;:.\-–]+|[\s,;:\-–]+$|\s+(?:at|on|for|from|in)$", re.IGNORECASE)
+# Trimmed from the leftover subject: punctuation at its edges, and a word left dangling at its end
+# once the phrase after it was cut ("Lunch at" from "Lunch at noon"). No trailing "." ("Sync.").
+_LEADING_EDGE = " ,;:.-–"
+_TRAILING_EDGE = " ,;:-–"
+_DANGLING_WORD = re.compile(r"at|on|for|from|in", re.IGNORECASE)
 
 
 class RequestError(ValueError):
@@ -126,6 +137,11 @@ def parse_request(
     text: str, *, now: datetime, tz: tzinfo, default_length: timedelta
 ) -> MeetingDraft:
     """Read `text` as a meeting request in zone `tz` at time `now`."""
+    if len(text) > MAX_COMMAND_CHARS:
+        raise RequestError(
+            "That's too long for me to read: "
+            f"keep a request to {MAX_COMMAND_CHARS:,} characters or fewer."
+        )
     reader = _Reader(" ".join(text.split()))
     quoted = reader.take(_QUOTED)
     now_local = now.astimezone(tz)
@@ -170,7 +186,7 @@ def parse_request(
     if evening and clock is not None and clock.hour < 12:
         clock = clock.replace(hour=clock.hour + 12)
 
-    subject = quoted.group("subject").strip() if quoted else _subject(reader.text)
+    subject = (check_subject(quoted.group("subject")) or None) if quoted else _subject(reader.text)
 
     if start is None and clock is not None:
         start = _at(day, clock, now_local, tz)
@@ -206,8 +222,20 @@ def validate_times(start: datetime, end: datetime, *, now: datetime) -> None:
         raise RequestError("That start time has already passed. Pick a time from now on.")
 
 
+def check_subject(text: str) -> str:
+    """`text` as a subject, whitespace normalised; over MAX_SUBJECT_CHARS is refused."""
+    subject = " ".join(text.split())
+    if len(subject) > MAX_SUBJECT_CHARS:
+        raise RequestError(
+            f"That subject is too long: keep it to {MAX_SUBJECT_CHARS} characters or fewer."
+        )
+    return subject
+
+
 def parse_length(text: str) -> timedelta | None:
     """A length on its own ("45m", "1h", "half an hour", "90"), for the dialog's length step."""
+    if len(text) > MAX_COMMAND_CHARS:
+        return None
     text = " ".join(text.split())
     if text.isascii() and text.isdigit():  # str.isdigit() is also true for "²" and "٣"
         minutes = int(text) if len(text) < 7 else MAX_LENGTH // timedelta(minutes=1) + 1
@@ -230,11 +258,16 @@ class _Reader:
 
 
 def _subject(rest: str) -> str | None:
-    rest = " ".join(rest.split())
-    previous = None
-    while previous != rest:
-        previous, rest = rest, _LEFTOVER_EDGES.sub("", rest).strip()
-    return rest or None
+    words = " ".join(rest.split()).lstrip(_LEADING_EDGE).split()
+    # From the end, one word at a time and each word once: stripping one dangling word per pass
+    # over the whole text was quadratic ("x at at at ..." froze the bot for seconds).
+    while words:
+        last = words[-1].rstrip(_TRAILING_EDGE)
+        if last and not (len(words) > 1 and _DANGLING_WORD.fullmatch(last)):
+            words[-1] = last
+            break
+        words.pop()
+    return check_subject(" ".join(words)) or None
 
 
 def _length(match: re.Match[str]) -> timedelta:
