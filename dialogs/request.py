@@ -29,6 +29,14 @@ MAX_COMMAND_CHARS = 1_000
 # (EWS `Subject`), so the subject would also fit the meeting's calendar event.
 MAX_SUBJECT_CHARS = 255
 
+# A meeting keeps two days clear of the calendar's ends (years 1 and 9999), so showing it in any
+# zone or adding up to a day to it, as the dialog's length step does, cannot overflow.
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=2)
+_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
+_OFF_CALENDAR = "That date is too far from today for me to work with: pick one nearer now."
+# Longer than any meeting, yet small enough to add to any date a meeting may have.
+_TOO_LONG = MAX_LENGTH + timedelta(minutes=1)
+
 _WEEKDAYS = {
     name: index
     for index, names in enumerate(
@@ -142,7 +150,16 @@ def parse_request(
             "That's too long for me to read: "
             f"keep a request to {MAX_COMMAND_CHARS:,} characters or fewer."
         )
-    reader = _Reader(" ".join(text.split()))
+    _check_readable(text)
+    try:
+        return _read(" ".join(text.split()), now=now, tz=tz, default_length=default_length)
+    except OverflowError:
+        # Only date arithmetic overflows, and only within days of year 1 or year 9999.
+        raise RequestError(_OFF_CALENDAR) from None
+
+
+def _read(text: str, *, now: datetime, tz: tzinfo, default_length: timedelta) -> MeetingDraft:
+    reader = _Reader(text)
     quoted = reader.take(_QUOTED)
     now_local = now.astimezone(tz)
 
@@ -190,7 +207,7 @@ def parse_request(
 
     if start is None and clock is not None:
         start = _at(day, clock, now_local, tz)
-        if day is not None and not day_is_explicit and start < now_local - PAST_TOLERANCE:
+        if day is not None and not day_is_explicit and now_local - start > PAST_TOLERANCE:
             start += timedelta(days=7)  # "Friday 9am" on a Friday at noon: next week's
     elif start is None and day is not None:
         raise RequestError(
@@ -218,8 +235,11 @@ def validate_times(start: datetime, end: datetime, *, now: datetime) -> None:
         raise RequestError("The meeting must end after it starts: give it a length such as 30m.")
     if end - start > MAX_LENGTH:
         raise RequestError("A meeting can last at most 24 hours.")
-    if start < now - PAST_TOLERANCE:
+    # Differences, not `now - PAST_TOLERANCE`: that overflows when now is in year 1.
+    if now - start > PAST_TOLERANCE:
         raise RequestError("That start time has already passed. Pick a time from now on.")
+    if start < _EARLIEST or end > _LATEST:
+        raise RequestError(_OFF_CALENDAR)
 
 
 def check_subject(text: str) -> str:
@@ -229,19 +249,25 @@ def check_subject(text: str) -> str:
         raise RequestError(
             f"That subject is too long: keep it to {MAX_SUBJECT_CHARS} characters or fewer."
         )
+    _check_readable(subject)
     return subject
 
 
 def parse_length(text: str) -> timedelta | None:
-    """A length on its own ("45m", "1h", "half an hour", "90"), for the dialog's length step."""
+    """A length on its own ("45m", "1h", "half an hour", "90"), for the dialog's length step.
+
+    None when the text is not one; anything over a day comes back as just over MAX_LENGTH.
+    """
     if len(text) > MAX_COMMAND_CHARS:
         return None
     text = " ".join(text.split())
     if text.isascii() and text.isdigit():  # str.isdigit() is also true for "²" and "٣"
-        minutes = int(text) if len(text) < 7 else MAX_LENGTH // timedelta(minutes=1) + 1
-        return timedelta(minutes=minutes)
-    match = _FOR.fullmatch(text)
-    return _named_length(match) if match else None
+        length = timedelta(minutes=_count(text))
+    elif match := _FOR.fullmatch(text):
+        length = _named_length(match)
+    else:
+        return None
+    return min(length, _TOO_LONG)
 
 
 class _Reader:
@@ -255,6 +281,17 @@ class _Reader:
         if match:
             self.text = f"{self.text[: match.start()]} {self.text[match.end() :]}"
         return match
+
+
+def _check_readable(text: str) -> None:
+    # A lone surrogate ("\ud800" in an activity's JSON) is not a character: it can't be encoded
+    # to send to Graph or to echo back in a reply, so the text is refused while it is still ours.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise RequestError(
+            "That message has characters I can't read. Please type it again."
+        ) from None
 
 
 def _subject(rest: str) -> str | None:
@@ -287,8 +324,14 @@ def _named_length(match: re.Match[str]) -> timedelta:
         return timedelta(hours=1)
     if match.group("hours"):
         hours = min(float(match.group("hours").replace(",", ".")), 1e6)
-        return timedelta(hours=hours, minutes=min(int(match.group("hmin") or 0), 10**6))
-    return timedelta(minutes=min(int(match.group("minutes")), 10**9))
+        return timedelta(hours=hours, minutes=min(_count(match.group("hmin") or "0"), 10**6))
+    return timedelta(minutes=_count(match.group("minutes")))
+
+
+def _count(digits: str) -> int:
+    """A run of ASCII digits as a number, at most 10**9: int() refuses 4,300 digits or more."""
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) <= 9 else 10**9
 
 
 def _clock(text: str) -> time:
@@ -339,7 +382,7 @@ def _at(day: date | None, clock: time, now: datetime, tz: tzinfo) -> datetime:
     if day is None:
         start = datetime.combine(now.date(), clock, tzinfo=tz)
         # A time already past today means tomorrow's.
-        return start if start >= now - PAST_TOLERANCE else start + timedelta(days=1)
+        return start if now - start <= PAST_TOLERANCE else start + timedelta(days=1)
     return datetime.combine(day, clock, tzinfo=tz)
 
 
@@ -360,7 +403,10 @@ def _month_day(match: re.Match[str], today: date) -> date:
     except ValueError:
         raise RequestError(f"{match.group(0).strip()} is not a date.") from None
     if not match.group("year") and result < today:
-        result = result.replace(year=year + 1)  # "Jan 5" in December is next January
+        try:
+            result = result.replace(year=year + 1)  # "Jan 5" in December is next January
+        except ValueError:  # no Feb 29 next year, or no year after 9999
+            raise RequestError(f"{match.group(0).strip()} is not a date next year.") from None
     return result
 
 
