@@ -10,6 +10,11 @@ Pure: the caller passes the clock and the zone. Phrases it reads (case-insensiti
 - subject: what is left, or a "quoted subject" taken verbatim.
 
 A weekday or time already past today means the next one; a named day must come with a time.
+
+Bounded for any input: text over MAX_COMMAND_CHARS is refused before any pattern runs, reading
+is linear in the text, digits are ASCII only, and whatever cannot become a meeting (a subject
+over MAX_SUBJECT_CHARS, unreadable characters, a date at the calendar's ends) raises
+RequestError with one line for the user; nothing else escapes.
 """
 
 from __future__ import annotations
@@ -159,6 +164,7 @@ def parse_request(
 
 
 def _read(text: str, *, now: datetime, tz: tzinfo, default_length: timedelta) -> MeetingDraft:
+    """parse_request on text already checked for size and readability."""
     reader = _Reader(text)
     quoted = reader.take(_QUOTED)
     now_local = now.astimezone(tz)
