@@ -10,6 +10,11 @@ Pure: the caller passes the clock and the zone. Phrases it reads (case-insensiti
 - subject: what is left, or a "quoted subject" taken verbatim.
 
 A weekday or time already past today means the next one; a named day must come with a time.
+
+Bounded for any input: text over MAX_COMMAND_CHARS is refused before any pattern runs, reading
+is linear in the text, digits are ASCII only, and whatever cannot become a meeting (a subject
+over MAX_SUBJECT_CHARS, unreadable characters, a date at the calendar's ends) raises
+RequestError with one line for the user; nothing else escapes.
 """
 
 from __future__ import annotations
@@ -21,6 +26,21 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 # How far in the past a start may be before it is a mistake rather than "now, give or take".
 PAST_TOLERANCE = timedelta(minutes=5)
 MAX_LENGTH = timedelta(hours=24)
+# The most text one request may hold (after /meet, or one answer in the dialog). Longer text is
+# refused before any pattern runs, so the parser's work per message has a fixed ceiling.
+MAX_COMMAND_CHARS = 1_000
+# Graph documents no maximum for onlineMeeting.subject (the resource and createOrGet pages say
+# only "String"). 255 is the nearest documented Microsoft limit, Exchange's for an item's subject
+# (EWS `Subject`), so the subject would also fit the meeting's calendar event.
+MAX_SUBJECT_CHARS = 255
+
+# A meeting keeps two days clear of the calendar's ends (years 1 and 9999), so showing it in any
+# zone or adding up to a day to it, as the dialog's length step does, cannot overflow.
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=2)
+_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
+_OFF_CALENDAR = "That date is too far from today for me to work with: pick one nearer now."
+# Longer than any meeting, yet small enough to add to any date a meeting may have.
+_TOO_LONG = MAX_LENGTH + timedelta(minutes=1)
 
 _WEEKDAYS = {
     name: index
@@ -60,11 +80,14 @@ _MONTHS = {
 _WEEKDAY = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _B, _E = r"(?<![\w:])", r"(?![\w:])"  # word edges that also keep "10:30" whole
+# Digits are ASCII [0-9], never \d: superscript or other-script digits ("²", "٣") are text here,
+# not numbers (int() refuses some and quietly reads others); as \w they also keep "٣3pm" one word.
 
-_CLOCK = r"(?:\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)|\d{1,2}:\d{2}|noon|midday|midnight)"
+_CLOCK = r"(?:[0-9]{1,2}(?::[0-9]{2})?\s*(?:[ap]\.?m\.?)|[0-9]{1,2}:[0-9]{2}|noon|midday|midnight)"
 _LENGTH = (
-    r"(?:(?P<hours>\d+(?:[.,]\d+)?)\s*(?:h|hrs?|hours?)(?:\s*(?P<hmin>\d+)\s*(?:m|mins?|minutes?)?)?"
-    r"|(?P<minutes>\d+)\s*(?:m|mins?|minutes?)"
+    r"(?:(?P<hours>[0-9]+(?:[.,][0-9]+)?)\s*(?:h|hrs?|hours?)"
+    r"(?:\s*(?P<hmin>[0-9]+)\s*(?:m|mins?|minutes?)?)?"
+    r"|(?P<minutes>[0-9]+)\s*(?:m|mins?|minutes?)"
     r"|(?P<half>half\s+an?\s+hour|half\s+hour)"
     r"|(?P<quarter>(?:a\s+)?quarter\s+(?:of\s+)?an?\s+hour)"
     r"|(?P<one>an?\s+hour|one\s+hour))"
@@ -72,20 +95,21 @@ _LENGTH = (
 
 _QUOTED = re.compile(r"[\"“”](?P<subject>[^\"“”]+)[\"“”]")
 _ISO_DATETIME = re.compile(
-    _B + r"(?:on\s+|at\s+)?(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)"
-    r"(?P<offset>Z|[+-]\d{2}:?\d{2})?" + _E,
+    _B + r"(?:on\s+|at\s+)?(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"[T ](?P<time>[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)"
+    r"(?P<offset>Z|[+-][0-9]{2}:?[0-9]{2})?" + _E,
     re.IGNORECASE,
 )
 _NOW = re.compile(_B + r"(?:right\s+)?now" + _E, re.IGNORECASE)
 _IN = re.compile(_B + r"in\s+" + _LENGTH + _E, re.IGNORECASE)
 _FOR = re.compile(_B + r"(?:for\s+)?" + _LENGTH + _E, re.IGNORECASE)
 _RANGE = re.compile(
-    _B + r"(?:from\s+|at\s+)?(?P<first>" + _CLOCK + r"|\d{1,2})\s*(?:-|–|to|until|till)\s*"
+    _B + r"(?:from\s+|at\s+)?(?P<first>" + _CLOCK + r"|[0-9]{1,2})\s*(?:-|–|to|until|till)\s*"
     r"(?P<second>" + _CLOCK + r")" + _E,
     re.IGNORECASE,
 )
 _CLOCK_AT = re.compile(_B + r"(?:at\s+)?(?P<clock>" + _CLOCK + r")" + _E, re.IGNORECASE)
-_BARE_AT = re.compile(_B + r"at\s+(?P<hour>\d{1,2})" + _E, re.IGNORECASE)
+_BARE_AT = re.compile(_B + r"at\s+(?P<hour>[0-9]{1,2})" + _E, re.IGNORECASE)
 _RELATIVE_DAY = re.compile(
     _B + r"(?:on\s+)?(?P<day>day\s+after\s+tomorrow|today|tonight|tomorrow|tmrw|tmr)" + _E,
     re.IGNORECASE,
@@ -94,13 +118,17 @@ _WEEKDAY_DAY = re.compile(
     _B + r"(?:on\s+)?(?P<next>next\s+|this\s+)?(?P<weekday>" + _WEEKDAY + r")" + _E, re.IGNORECASE
 )
 _MONTH_DAY = re.compile(
-    _B + r"(?:on\s+)?(?:(?P<month>" + _MONTH + r")\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?"
-    r"|(?P<day2>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month2>" + _MONTH + r")\.?)"
-    r"(?:,?\s+(?P<year>\d{4}))?" + _E,
+    _B + r"(?:on\s+)?(?:(?P<month>" + _MONTH + r")\.?\s+(?P<day>[0-9]{1,2})(?:st|nd|rd|th)?"
+    r"|(?P<day2>[0-9]{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month2>" + _MONTH + r")\.?)"
+    r"(?:,?\s+(?P<year>[0-9]{4}))?" + _E,
     re.IGNORECASE,
 )
-_ISO_DATE = re.compile(_B + r"(?:on\s+)?(?P<date>\d{4}-\d{2}-\d{2})" + _E)
-_LEFTOVER_EDGES = re.compile(r"^[\s,;:.\-–]+|[\s,;:\-–]+$|\s+(?:at|on|for|from|in)$", re.IGNORECASE)
+_ISO_DATE = re.compile(_B + r"(?:on\s+)?(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})" + _E)
+# Trimmed from the leftover subject: punctuation at its edges, and a word left dangling at its end
+# once the phrase after it was cut ("Lunch at" from "Lunch at noon"). No trailing "." ("Sync.").
+_LEADING_EDGE = " ,;:.-–"
+_TRAILING_EDGE = " ,;:-–"
+_DANGLING_WORD = re.compile(r"at|on|for|from|in", re.IGNORECASE)
 
 
 class RequestError(ValueError):
@@ -122,7 +150,22 @@ def parse_request(
     text: str, *, now: datetime, tz: tzinfo, default_length: timedelta
 ) -> MeetingDraft:
     """Read `text` as a meeting request in zone `tz` at time `now`."""
-    reader = _Reader(" ".join(text.split()))
+    if len(text) > MAX_COMMAND_CHARS:
+        raise RequestError(
+            "That's too long for me to read: "
+            f"keep a request to {MAX_COMMAND_CHARS:,} characters or fewer."
+        )
+    _check_readable(text)
+    try:
+        return _read(" ".join(text.split()), now=now, tz=tz, default_length=default_length)
+    except OverflowError:
+        # Only date arithmetic overflows, and only within days of year 1 or year 9999.
+        raise RequestError(_OFF_CALENDAR) from None
+
+
+def _read(text: str, *, now: datetime, tz: tzinfo, default_length: timedelta) -> MeetingDraft:
+    """parse_request on text already checked for size and readability."""
+    reader = _Reader(text)
     quoted = reader.take(_QUOTED)
     now_local = now.astimezone(tz)
 
@@ -166,11 +209,11 @@ def parse_request(
     if evening and clock is not None and clock.hour < 12:
         clock = clock.replace(hour=clock.hour + 12)
 
-    subject = quoted.group("subject").strip() if quoted else _subject(reader.text)
+    subject = (check_subject(quoted.group("subject")) or None) if quoted else _subject(reader.text)
 
     if start is None and clock is not None:
         start = _at(day, clock, now_local, tz)
-        if day is not None and not day_is_explicit and start < now_local - PAST_TOLERANCE:
+        if day is not None and not day_is_explicit and now_local - start > PAST_TOLERANCE:
             start += timedelta(days=7)  # "Friday 9am" on a Friday at noon: next week's
     elif start is None and day is not None:
         raise RequestError(
@@ -198,18 +241,39 @@ def validate_times(start: datetime, end: datetime, *, now: datetime) -> None:
         raise RequestError("The meeting must end after it starts: give it a length such as 30m.")
     if end - start > MAX_LENGTH:
         raise RequestError("A meeting can last at most 24 hours.")
-    if start < now - PAST_TOLERANCE:
+    # Differences, not `now - PAST_TOLERANCE`: that overflows when now is in year 1.
+    if now - start > PAST_TOLERANCE:
         raise RequestError("That start time has already passed. Pick a time from now on.")
+    if start < _EARLIEST or end > _LATEST:
+        raise RequestError(_OFF_CALENDAR)
+
+
+def check_subject(text: str) -> str:
+    """`text` as a subject, whitespace normalised; over MAX_SUBJECT_CHARS is refused."""
+    subject = " ".join(text.split())
+    if len(subject) > MAX_SUBJECT_CHARS:
+        raise RequestError(
+            f"That subject is too long: keep it to {MAX_SUBJECT_CHARS} characters or fewer."
+        )
+    _check_readable(subject)
+    return subject
 
 
 def parse_length(text: str) -> timedelta | None:
-    """A length on its own ("45m", "1h", "half an hour", "90"), for the dialog's length step."""
+    """A length on its own ("45m", "1h", "half an hour", "90"), for the dialog's length step.
+
+    None when the text is not one; anything over a day comes back as just over MAX_LENGTH.
+    """
+    if len(text) > MAX_COMMAND_CHARS:
+        return None
     text = " ".join(text.split())
-    if text.isdigit():
-        minutes = int(text) if len(text) < 7 else MAX_LENGTH // timedelta(minutes=1) + 1
-        return timedelta(minutes=minutes)
-    match = _FOR.fullmatch(text)
-    return _named_length(match) if match else None
+    if text.isascii() and text.isdigit():  # str.isdigit() is also true for "²" and "٣"
+        length = timedelta(minutes=_count(text))
+    elif match := _FOR.fullmatch(text):
+        length = _named_length(match)
+    else:
+        return None
+    return min(length, _TOO_LONG)
 
 
 class _Reader:
@@ -225,12 +289,28 @@ class _Reader:
         return match
 
 
+def _check_readable(text: str) -> None:
+    # A lone surrogate ("\ud800" in an activity's JSON) is not a character: it can't be encoded
+    # to send to Graph or to echo back in a reply, so the text is refused while it is still ours.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise RequestError(
+            "That message has characters I can't read. Please type it again."
+        ) from None
+
+
 def _subject(rest: str) -> str | None:
-    rest = " ".join(rest.split())
-    previous = None
-    while previous != rest:
-        previous, rest = rest, _LEFTOVER_EDGES.sub("", rest).strip()
-    return rest or None
+    words = " ".join(rest.split()).lstrip(_LEADING_EDGE).split()
+    # From the end, one word at a time and each word once: stripping one dangling word per pass
+    # over the whole text was quadratic ("x at at at ..." froze the bot for seconds).
+    while words:
+        last = words[-1].rstrip(_TRAILING_EDGE)
+        if last and not (len(words) > 1 and _DANGLING_WORD.fullmatch(last)):
+            words[-1] = last
+            break
+        words.pop()
+    return check_subject(" ".join(words)) or None
 
 
 def _length(match: re.Match[str]) -> timedelta:
@@ -250,8 +330,14 @@ def _named_length(match: re.Match[str]) -> timedelta:
         return timedelta(hours=1)
     if match.group("hours"):
         hours = min(float(match.group("hours").replace(",", ".")), 1e6)
-        return timedelta(hours=hours, minutes=min(int(match.group("hmin") or 0), 10**6))
-    return timedelta(minutes=min(int(match.group("minutes")), 10**9))
+        return timedelta(hours=hours, minutes=min(_count(match.group("hmin") or "0"), 10**6))
+    return timedelta(minutes=_count(match.group("minutes")))
+
+
+def _count(digits: str) -> int:
+    """A run of ASCII digits as a number, at most 10**9: int() refuses 4,300 digits or more."""
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) <= 9 else 10**9
 
 
 def _clock(text: str) -> time:
@@ -302,7 +388,7 @@ def _at(day: date | None, clock: time, now: datetime, tz: tzinfo) -> datetime:
     if day is None:
         start = datetime.combine(now.date(), clock, tzinfo=tz)
         # A time already past today means tomorrow's.
-        return start if start >= now - PAST_TOLERANCE else start + timedelta(days=1)
+        return start if now - start <= PAST_TOLERANCE else start + timedelta(days=1)
     return datetime.combine(day, clock, tzinfo=tz)
 
 
@@ -323,7 +409,10 @@ def _month_day(match: re.Match[str], today: date) -> date:
     except ValueError:
         raise RequestError(f"{match.group(0).strip()} is not a date.") from None
     if not match.group("year") and result < today:
-        result = result.replace(year=year + 1)  # "Jan 5" in December is next January
+        try:
+            result = result.replace(year=year + 1)  # "Jan 5" in December is next January
+        except ValueError:  # no Feb 29 next year, or no year after 9999
+            raise RequestError(f"{match.group(0).strip()} is not a date next year.") from None
     return result
 
 

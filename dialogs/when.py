@@ -1,7 +1,9 @@
 """`python -m dialogs.when [--tz ZONE] [--now ISO8601] TEXT`: how the bot reads a /meet request.
 
 Prints one JSON object, {"subject", "start", "end"} (ISO 8601 with offset, or null), and exits 0;
-for a meeting that cannot exist it prints {"error": "..."} and exits 2.
+for a meeting that cannot exist, or text the bot would refuse (too long, unreadable characters),
+it prints {"error": "..."} and exits 2. Bad flags get argparse's usage message and exit 2.
+The JSON is ASCII, other characters escaped, so any terminal or pipe can take it.
 """
 
 from __future__ import annotations

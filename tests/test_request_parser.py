@@ -222,7 +222,7 @@ def test_not_a_length() -> None:
 # -- the command line ---------------------------------------------------------------------------
 
 
-def when(*args: str) -> subprocess.CompletedProcess[str]:
+def when(*args: str | bytes) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "dialogs.when", *args],
         cwd=ROOT,
@@ -261,3 +261,53 @@ def test_cli_reports_an_impossible_meeting_with_exit_2() -> None:
     assert json.loads(result.stdout) == {
         "error": "That start time has already passed. Pick a time from now on."
     }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        # Bytes that are not UTF-8 reach Python's argv as lone surrogates.
+        [b"Sync \xff tomorrow 3pm"],
+        [b"\xed\xa0\x80 Plan"],
+        ["x " + "at " * 30_000],
+        ["for " + "0" * 4_400 + "1m"],
+        ["Sync tomorrow at \u0663pm"],
+        ["--now", "0001-01-01T00:00+05:00", "Standup"],
+        ["--now", "9999-12-31T23:59-05:00", "Standup"],
+        ["--now", "9999-12-31T12:00Z", "tomorrow 10am"],
+        ["--now", "9999-12-31T23:59", "--tz", "America/New_York", "now"],
+        ["--now", BERLIN_NOW, "Dec 31 9999 11:50pm"],
+    ],
+)
+def test_cli_explains_text_it_cannot_use_in_one_json_line(args: list[str | bytes]) -> None:
+    result = when(*args)
+    assert (result.returncode, result.stderr) == (2, "")
+    assert result.stdout.count("\n") == 1
+    assert set(json.loads(result.stdout)) == {"error"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--tz", b"\xff", "Sync"],
+        ["--now", b"\xff", "Sync"],
+        ["--now", "x" * 100_000, "Sync"],
+        ["--tz", "Europe", "Sync"],
+        ["--bogus", "Sync"],
+        ["-5m"],
+    ],
+)
+def test_cli_answers_bad_flags_with_usage_not_a_traceback(args: list[str | bytes]) -> None:
+    result = when(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("usage: python -m dialogs.when")
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_prints_odd_unicode_as_ascii_json() -> None:
+    subject = "\u202eRTL\u202c \u200fplan\u200f \U0001f389 \u00b2"
+    result = when("--tz", "Europe/Berlin", "--now", BERLIN_NOW, f"{subject} tomorrow 3pm")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.isascii()
+    assert json.loads(result.stdout)["subject"] == subject

@@ -1,0 +1,145 @@
+"""How much text the parser reads, and how long any text can keep it busy."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import dialogs.request
+from dialogs.request import (
+    MAX_COMMAND_CHARS,
+    MAX_SUBJECT_CHARS,
+    MeetingDraft,
+    RequestError,
+    check_subject,
+    parse_length,
+    parse_request,
+)
+
+BERLIN_NOW = datetime.fromisoformat("2026-11-23T10:00:00+01:00")  # a Monday
+
+# Repeated, each of these once made some part of the parser slow: a dangling word stripped per
+# pass, digit runs and separators a pattern backtracks over, phrases that almost match.
+WORST_SHAPES = [
+    "at ",
+    "for ",
+    "9",
+    "1 ",
+    " ",
+    "1.",
+    '"',
+    "“",
+    "- ",
+    "-",
+    "x at ",
+    "at 1 ",
+    "1h ",
+    "1 h ",
+    "3pm ",
+    "1:1 ",
+    "11-",
+    "1,1",
+    "12:00 to ",
+    "at 3 to ",
+    "from 1 ",
+    "in 1",
+    "on next ",
+    "half an ",
+    "quarter of ",
+    "Dec 3 ",
+    "3rd of ",
+    "2026-12-01T",
+    "for 1 hours 1",
+    "٣",
+]
+
+
+def parse(text: str) -> MeetingDraft:
+    return parse_request(
+        text, now=BERLIN_NOW, tz=ZoneInfo("Europe/Berlin"), default_length=timedelta(minutes=30)
+    )
+
+
+def seconds_to_read(text: str) -> float:
+    """How long the parser takes to answer, with a draft or with an explanation."""
+    started = time.perf_counter()
+    with contextlib.suppress(RequestError):
+        parse(text)
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("size", [28_000, 100_000])
+def test_a_huge_request_is_refused_at_once(size: int) -> None:
+    text = ("x " + "at " * size)[:size]
+    started = time.perf_counter()
+    with pytest.raises(RequestError, match="too long for me to read: keep a request to 1,000"):
+        parse(text)
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("shape", WORST_SHAPES)
+def test_the_longest_request_of_any_shape_is_read_quickly(shape: str) -> None:
+    text = ("x " + shape * MAX_COMMAND_CHARS)[:MAX_COMMAND_CHARS]
+    assert seconds_to_read(text) < 0.2
+
+
+@pytest.mark.parametrize("shape", WORST_SHAPES)
+def test_reading_time_grows_linearly_even_without_the_cap(
+    shape: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cap bounds the work; this checks the reading itself is linear, so that raising the cap
+    # some day cannot bring back the freeze (a quadratic reading took ~30 s on 50 KB).
+    monkeypatch.setattr(dialogs.request, "MAX_COMMAND_CHARS", 10**6)
+    monkeypatch.setattr(dialogs.request, "MAX_SUBJECT_CHARS", 10**6)
+    assert seconds_to_read(("x " + shape * 50_000)[:50_000]) < 1.0
+
+
+def test_a_request_of_exactly_the_maximum_length_is_read() -> None:
+    text = "Sync tomorrow 3pm".ljust(MAX_COMMAND_CHARS)
+    assert parse(text).subject == "Sync"
+    with pytest.raises(RequestError, match="too long"):
+        parse(text + " ")
+
+
+@pytest.mark.parametrize("template", ['"{}" tomorrow 3pm', "{} tomorrow 3pm"])
+def test_a_subject_may_be_as_long_as_graph_takes(template: str) -> None:
+    longest = "s" * MAX_SUBJECT_CHARS
+    assert parse(template.format(longest)).subject == longest
+    with pytest.raises(RequestError, match="subject is too long: keep it to 255 characters"):
+        parse(template.format(longest + "s"))
+
+
+def test_a_subject_is_measured_after_its_spaces_are_tidied() -> None:
+    words = " ".join(["word"] * 51)  # 254 characters
+    assert parse(f"{words.replace(' ', '   ')} tomorrow 3pm").subject == words
+
+
+def test_check_subject_tidies_spaces_and_refuses_what_graph_would_not_take() -> None:
+    assert check_subject("  Design \n\t review  ") == "Design review"
+    assert check_subject(" \n ") == ""
+    assert check_subject("s" * MAX_SUBJECT_CHARS) == "s" * MAX_SUBJECT_CHARS
+    with pytest.raises(RequestError, match="subject is too long"):
+        check_subject("s" * (MAX_SUBJECT_CHARS + 1))
+
+
+def test_check_subject_is_quick_even_on_a_huge_answer() -> None:
+    started = time.perf_counter()
+    with pytest.raises(RequestError):
+        check_subject("at " * 100_000)
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("shape", [*WORST_SHAPES, "0", "45 ", "1h1"])
+def test_a_length_on_its_own_is_read_quickly_at_any_size(shape: str) -> None:
+    for size in (MAX_COMMAND_CHARS, 100_000):
+        started = time.perf_counter()
+        parse_length((shape * size)[:size])
+        assert time.perf_counter() - started < 0.2
+
+
+def test_a_length_longer_than_any_request_is_not_a_length() -> None:
+    assert parse_length("4" + " " * MAX_COMMAND_CHARS + "5m") is None
