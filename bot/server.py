@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot import auth_routes, routes
 from bot.adapter import create_adapter
+from bot.data_dir import secure_data_dir
 from bot.identity import TokenProvider
 from bot.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
 from bot.ledger import RequestLedger
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> web.Application:
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     application_mode = settings.graph_permission is GraphPermission.APPLICATION
+    await secure_data_dir(settings.data_dir, private_files=["bot.sqlite3"])
     async with AsyncExitStack() as stack:
         if settings.mode is Mode.SANDBOX:
             # Imported here: product code reaches the sandbox only when wiring sandbox mode.

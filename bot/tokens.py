@@ -6,8 +6,10 @@ MSAL is synchronous, so every MSAL call runs in a worker thread, never on the ev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -261,11 +263,27 @@ def load_cache_key(configured: str, data_dir: Path, *, generate: bool) -> Fernet
         raise ValueError("TOKEN_CACHE_KEY is required")
     path = data_dir / "token-cache.key"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _create_key_file(path)
+    return Fernet(path.read_bytes().strip())
+
+
+def _create_key_file(path: Path) -> None:
+    """Put a new key at `path`, whole and mode 0600, unless another process got there first."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # mkstemp makes the file 0600 whatever the umask. Written in full before it gets its name, so
+    # a crash can't leave an empty key file that fails every later start.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(Fernet.generate_key())
-    return Fernet(path.read_bytes().strip())
+            file.flush()
+            os.fsync(file.fileno())
+        # A link, not a rename: it never replaces a key another instance just made (and may
+        # already have encrypted with); theirs is then the one read back.
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
 
 
 def _entra_ids(user: TeamsUser) -> tuple[str, str]:

@@ -8,11 +8,15 @@ warning); MSAL's back channel (discovery, token) uses the sandbox's HTTPS site.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import html
 import json
+import os
 import secrets
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,6 +33,8 @@ SANDBOX_CLIENT_SECRET = "sandbox-client-secret"
 GRAPH_RESOURCE = "https://graph.microsoft.com/"
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 CODE_LIFETIME = 600
+# The refresh-token file's format: grants by the SHA-256 of their token, never the token itself.
+HASHED_REFRESH_TOKENS = "refresh_token_sha256"
 # Application permissions the sandbox tenant's admin has granted the sandbox client.
 GRANTED_APP_ROLES = ("OnlineMeetings.ReadWrite.All",)
 
@@ -62,34 +68,48 @@ class SandboxIdentityProvider:
         self.browser_origin = ""  # set by the server once it listens
         self.tls_origin = ""
         self._codes: dict[str, _Grant] = {}
+        # Live grants by _token_hash(refresh token): memory holds no more than the file does.
         self._refresh_tokens: dict[str, _Grant] = self._load_refresh_tokens()
+        self._changes = self._saved_changes = 0  # counts changes to _refresh_tokens
+        self._save_lock = asyncio.Lock()
 
-    def revoke_refresh_tokens(self, oid: str) -> None:
+    async def revoke_refresh_tokens(self, oid: str) -> None:
         """What an admin's "revoke sessions" does: the user's refresh tokens stop working."""
         self._refresh_tokens = {
-            token: grant for token, grant in self._refresh_tokens.items() if grant.user.oid != oid
+            digest: grant for digest, grant in self._refresh_tokens.items() if grant.user.oid != oid
         }
-        self._save_refresh_tokens()
+        self._changes += 1
+        await self._save_refresh_tokens()
 
     def _load_refresh_tokens(self) -> dict[str, _Grant]:
-        # Kept on disk (sandbox mode only) so a restarted bot's users stay signed in.
+        # Kept on disk (sandbox mode only) so a restarted bot's users stay signed in. Read at
+        # start-up, like the signing key.
         if self._state_file is None or not self._state_file.exists():
             return {}
+        stored = json.loads(self._state_file.read_text())
+        hashed = HASHED_REFRESH_TOKENS in stored
         grants = {}
-        for token, saved in json.loads(self._state_file.read_text()).items():
+        for key, saved in (stored[HASHED_REFRESH_TOKENS] if hashed else stored).items():
             user = self.identity.user(saved["oid"])
             if user is not None:
-                grants[token] = _Grant(user, saved["client_id"], tuple(saved["scopes"]))
+                digest = key if hashed else _token_hash(key)
+                grants[digest] = _Grant(user, saved["client_id"], tuple(saved["scopes"]))
+        if not hashed:  # a file from before hashing: its clear-text tokens go at once
+            _write_private(self._state_file, _encode(grants))
         return grants
 
-    def _save_refresh_tokens(self) -> None:
+    async def _save_refresh_tokens(self) -> None:
+        """Write the grants if they changed since the last write, off the event loop."""
         if self._state_file is None:
             return
-        saved = {
-            token: {"oid": g.user.oid, "client_id": g.client_id, "scopes": list(g.scopes)}
-            for token, g in self._refresh_tokens.items()
-        }
-        self._state_file.write_text(json.dumps(saved))
+        # One write at a time, each of the state when it starts: the last write is the newest.
+        async with self._save_lock:
+            changes = self._changes
+            if changes == self._saved_changes:
+                return  # a write that started after our change already saved it
+            grants, path = dict(self._refresh_tokens), self._state_file
+            await asyncio.to_thread(lambda: _write_private(path, _encode(grants)))
+            self._saved_changes = changes
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._discovery)
@@ -226,6 +246,9 @@ class SandboxIdentityProvider:
             body = self._grant(request.match_info["tenant"], form)
         except OAuthError as exc:
             return _oauth_error(exc)
+        finally:
+            # Before answering: a refresh token handed out is one that survives a restart.
+            await self._save_refresh_tokens()
         self.token_grants.append(form["grant_type"])
         return web.json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
@@ -281,8 +304,9 @@ class SandboxIdentityProvider:
         return self._user_tokens(grant)
 
     def _redeem_refresh_token(self, form: dict[str, str]) -> dict[str, Any]:
-        grant = self._refresh_tokens.pop(form.get("refresh_token", ""), None)  # rotated
-        self._save_refresh_tokens()
+        grant = self._refresh_tokens.pop(_token_hash(form.get("refresh_token", "")), None)
+        if grant is not None:
+            self._changes += 1  # rotated: each refresh token works once
         if grant is None or grant.client_id != form["client_id"]:
             raise OAuthError(
                 400,
@@ -333,8 +357,8 @@ class SandboxIdentityProvider:
             client_id=grant.client_id,
         )
         refresh_token = secrets.token_urlsafe(48)
-        self._refresh_tokens[refresh_token] = grant
-        self._save_refresh_tokens()
+        self._refresh_tokens[_token_hash(refresh_token)] = grant
+        self._changes += 1
         user = grant.user
         client_info = {"uid": user.oid, "utid": user.tenant_id}
         return {
@@ -354,6 +378,35 @@ class SandboxIdentityProvider:
             .decode()
             .rstrip("="),
         }
+
+
+def _token_hash(refresh_token: str) -> str:
+    # No salt or key stretching needed: a refresh token is 384 random bits, so its SHA-256 can be
+    # neither reversed nor guessed. The file alone lets nobody redeem anything.
+    return hashlib.sha256(refresh_token.encode()).hexdigest()
+
+
+def _encode(grants: dict[str, _Grant]) -> str:
+    saved = {
+        digest: {"oid": g.user.oid, "client_id": g.client_id, "scopes": list(g.scopes)}
+        for digest, g in grants.items()
+    }
+    return json.dumps({HASHED_REFRESH_TOKENS: saved})
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text` all at once, as a file only its owner can read or write."""
+    # mkstemp creates the file 0600 whatever the umask; os.replace means a reader (or a crash)
+    # sees the old file or the new one, never half of one.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def _s256(verifier: str) -> str:

@@ -31,7 +31,7 @@ class SandboxServer:
         # With a state_dir the signing key and refresh tokens outlive a restart, as Entra's do.
         state = state_dir / "sandbox" if state_dir is not None else None
         if state is not None:
-            state.mkdir(parents=True, exist_ok=True)
+            state.mkdir(mode=0o700, parents=True, exist_ok=True)  # signing key, token hashes
         self.identity = SandboxIdentity(
             (*DEFAULT_USERS, *make_virtual_users(virtual_users)),
             key_file=state / "signing-key.pem" if state else None,

@@ -194,7 +194,7 @@ async def test_revoked_refresh_token_leads_to_a_new_sign_in_keeping_the_request(
 ) -> None:
     sandbox.idp.access_token_lifetime = 60
     await sign_in(bot, connector)
-    sandbox.idp.revoke_refresh_tokens(ALEX.oid)
+    await sandbox.idp.revoke_refresh_tokens(ALEX.oid)
 
     [card] = await say(bot, connector, "/meet Budget 2030-01-15T10:00 45m")
     assert sandbox.graph.meetings() == []
