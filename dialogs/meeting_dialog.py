@@ -22,7 +22,13 @@ from botbuilder.dialogs.prompts import PromptOptions, PromptValidatorContext, Te
 from botbuilder.schema import Activity, CardAction
 
 from bot.cards import confirmation_card, start_picker_card
-from dialogs.request import RequestError, parse_length, parse_request, validate_times
+from dialogs.request import (
+    RequestError,
+    check_subject,
+    parse_length,
+    parse_request,
+    validate_times,
+)
 from dialogs.zones import zone_from_text
 
 MAX_ATTEMPTS = 3
@@ -219,10 +225,13 @@ class MeetingDialog(ComponentDialog):
     # -- validators: each reads the answer (typed text or a card's value) into a result ---------
 
     async def _valid_subject(self, prompt: PromptValidatorContext) -> bool:
-        subject = " ".join((prompt.context.activity.text or "").split())
+        try:
+            subject = check_subject(prompt.context.activity.text or "")
+        except RequestError as exc:
+            return await _retry(prompt, str(exc))
         if not subject:
             return await _retry(prompt, None)
-        prompt.recognized.value = subject[:200]
+        prompt.recognized.value = subject
         return True
 
     async def _valid_start(self, prompt: PromptValidatorContext) -> bool:
