@@ -34,7 +34,7 @@ def explain(error: Exception) -> str:
     if isinstance(error, SignInFailed):
         return f"{error} {NOTHING_CREATED}"
     if isinstance(error, RequestInProgress):
-        return "I'm already creating this meeting; its card will appear here in a moment."
+        return "I'm still working on this meeting; I'll post what happened here."
     if isinstance(error, OutcomeUnknown):
         reference = _reference(error.cause) if error.cause else ""
         return (

@@ -56,11 +56,14 @@ async def privacy(request: web.Request) -> web.Response:
     return html_page(
         "Privacy",
         "Meet keeps, per Teams user, an encrypted Microsoft sign-in (token cache) so it can create "
-        "meetings for you; the details of a request while it asks you questions or waits for you "
-        "to sign in; and, for each request, the meeting it created (its join link and passcode "
-        "encrypted), so that a request Teams delivers twice gets the same meeting, not a second "
-        "one. It logs no tokens, passcodes, join links or message text. /signout deletes your "
-        "sign-in. The organisation running this bot controls where its data is stored.",
+        "meetings for you; the details of a request while it asks you questions; a request that "
+        "waits for you to sign in or to press Retry (encrypted, for at most 24 hours) or for its "
+        "answer to be posted (encrypted); the chat to answer in (ids only); and, for each "
+        "request, whether its meeting was created and the meeting itself (its join link and "
+        "passcode encrypted), so that a request Teams delivers twice gets the same meeting, not "
+        "a second one. It logs no tokens, passcodes, join links or message text. /signout "
+        "deletes your sign-in. The organisation running this bot controls where its data is "
+        "stored.",
     )
 
 

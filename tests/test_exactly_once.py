@@ -216,3 +216,46 @@ def test_a_crash_after_graph_answered_does_not_make_a_second_meeting(tmp_path: P
                 app.process.wait()
         slow.close()
         fast.close()
+
+
+def test_a_crash_while_creating_is_answered_after_a_restart_and_never_created_twice(
+    tmp_path: Path,
+) -> None:
+    sink = Sink()
+    # Graph takes 3 s; the bot answers "Creating your meeting…" after 0.3 s and is killed then.
+    slow = {
+        "SANDBOX_GRAPH_LATENCY_SECONDS": "3",
+        "ANSWER_WITHIN_SECONDS": "0.3",
+        "GRAPH_TIMEOUT_SECONDS": "0.5",
+        "GRAPH_RETRY_BUDGET_SECONDS": "0",
+    }
+    first = signed_in_app(tmp_path, sink, **slow)
+    second = None
+    try:
+        same = activity("/meet Standup tomorrow 9am", service_url=sink.url)
+        before = len(sink.activities)
+        httpx.post(f"{first.base}/api/messages", json=same, timeout=10)
+        [note] = sink.activities[before:]
+        assert note["text"].startswith("Creating your meeting")
+        os.kill(first.process.pid, signal.SIGKILL)  # Graph has the request; no answer yet
+        first.process.wait()
+
+        second = start({"SKIP_CONFIRMATION": "true", **slow}, tmp_path)
+        # Teams delivers the message again; the earlier process's claim stands.
+        httpx.post(f"{second.base}/api/messages", json=same, timeout=10)
+        deadline = time.monotonic() + 30
+        while not any(p.startswith("PUT ") for p in sink.paths) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+        updates = [a for a, p in zip(sink.activities, sink.paths, strict=True) if p[:3] == "PUT"]
+        assert updates, second.output()  # the "Creating…" note was answered in place
+        told = " ".join(str(a) for a in sink.activities[before + 1 :])
+        assert "can't tell whether Microsoft Teams created this meeting" in told
+        assert "No meeting was created" not in told
+        assert "graph POST" not in second.output()  # never sent again
+    finally:
+        for app in (first, second):
+            if app is not None and app.process.poll() is None:
+                app.process.kill()
+                app.process.wait()
+        sink.close()
