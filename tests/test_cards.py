@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from bot.cards import ADAPTIVE_CARD_VERSION, format_span, group_digits, meeting_card
+from bot.cards import (
+    ADAPTIVE_CARD_VERSION,
+    confirmation_card,
+    format_span,
+    group_digits,
+    meeting_card,
+    retry_card,
+    sign_in_card,
+    unknown_card,
+)
+from dialogs.request import MAX_SUBJECT_CHARS
 from graph import OnlineMeeting
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -68,3 +79,36 @@ def test_no_passcode_fact_without_a_passcode_and_a_note_without_dial_in() -> Non
     titles = [f["title"] for e in card["body"] if e["type"] == "FactSet" for f in e["facts"]]
     assert titles == ["Meeting ID"]
     assert "No dial-in" in card["body"][-1]["text"]
+
+
+def test_the_largest_card_a_request_can_make_fits_a_teams_message() -> None:
+    subject = "𝕎" * MAX_SUBJECT_CHARS  # four UTF-8 bytes each, and escaped in JSON
+    cards = [
+        meeting_card(
+            meeting(
+                subject=subject,
+                passcode="ps3JH7YK",
+                toll_number="+1 425-555-0123",
+                toll_free_number="+1 800-555-0123",
+                conference_id="871893984",
+                dialin_url="https://dialin.teams.microsoft.com/x?id=871893984",
+            ),
+            ZoneInfo("America/Argentina/ComodRivadavia"),
+        ),
+        confirmation_card(
+            subject=subject,
+            start=START,
+            end=START + timedelta(hours=1),
+            tz=UTC,
+            passcode_required=True,
+            owner="o" * 100,
+        ),
+        sign_in_card(
+            "https://meet.example.com/auth/start?id=" + "x" * 200, pending_subject=subject
+        ),
+        retry_card("x" * 500, owner="o" * 100, request="r" * 200),
+        unknown_card("x" * 500, owner="o" * 100, request="r" * 200),
+    ]
+    for card in cards:
+        # Teams refuses messages over about 28 KB; the card is most of one.
+        assert len(json.dumps(card).encode()) < 20_000
