@@ -1,5 +1,5 @@
-"""Hostile values on the way to Graph and back: Graph's Retry-After becomes a sentence.
-Through HTTP, with a signed-in user and the sandbox Graph."""
+"""Hostile values on the way to Graph and back: the user's locale becomes a header, Graph's
+Retry-After becomes a sentence. Through HTTP, with a signed-in user and the sandbox Graph."""
 
 from __future__ import annotations
 
@@ -21,6 +21,40 @@ async def bot(make_bot: MakeBot) -> BotClient:
 @pytest.fixture
 async def signed_in(bot: BotClient, connector: Connector) -> None:
     await sign_in(bot, connector)
+
+
+@pytest.mark.usefixtures("signed_in")
+@pytest.mark.parametrize(
+    "locale",
+    [
+        "en\r\nX-Injected: 1",
+        "en-US\n",
+        "🎉",
+        "a" * 10_000,
+        "en-US; q=0.9, *",
+        "",
+        "x",
+        "en--US",
+    ],
+    ids=["crlf", "newline", "emoji", "10kb", "list", "empty", "one-letter", "empty-subtag"],
+)
+async def test_a_locale_that_is_no_language_tag_is_treated_as_absent(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph, locale: str
+) -> None:
+    [reply] = await say(bot, connector, "/meet Standup tomorrow 9am", locale=locale)
+
+    assert card_of(reply)["body"][0]["text"] == "Standup"  # the meeting card, no apology
+    assert "Accept-Language" not in sandbox_graph.requests[-1].headers
+    assert len(sandbox_graph.meetings()) == 1
+
+
+@pytest.mark.usefixtures("signed_in")
+@pytest.mark.parametrize("locale", ["de-DE", "zh-Hant-TW", "es-419", "fil"])
+async def test_a_language_tag_still_reaches_graph(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph, locale: str
+) -> None:
+    await say(bot, connector, "/meet Standup tomorrow 9am", locale=locale)
+    assert sandbox_graph.requests[-1].headers["Accept-Language"] == locale
 
 
 @pytest.mark.usefixtures("signed_in")
