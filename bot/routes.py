@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 from typing import Any
@@ -13,7 +14,11 @@ from botbuilder.schema import Activity
 
 from bot.keys import ADAPTER, BOT, SETTINGS, TURNSTILE, VERSION
 from bot.logs import activity_id
-from bot.schema import from_json
+from bot.schema import InvalidJson, from_json, read_json
+
+# Bodies above this are parsed in a worker thread. Activities are a few KB; a crafted 256 KB
+# body takes tens of milliseconds to parse, which would stall every other turn meanwhile.
+PARSE_IN_THREAD_BYTES = 64 * 1024
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
@@ -21,10 +26,18 @@ async def messages(request: web.Request) -> web.StreamResponse:
     await request.app[TURNSTILE].enter()
     if request.content_type != "application/json":
         raise _problem(web.HTTPUnsupportedMediaType, "Activities must be sent as application/json.")
+    # JSON between systems is UTF-8 (RFC 8259); any other charset, real or made up, is refused
+    # here rather than looked up (an unknown one raised LookupError: a 500).
+    if (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
+        raise _problem(web.HTTPUnsupportedMediaType, "Activities must be UTF-8 JSON.")
+    raw = await request.read()
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _problem(web.HTTPBadRequest, "The request body is not valid JSON.") from None
+        if len(raw) > PARSE_IN_THREAD_BYTES:
+            body = await asyncio.to_thread(read_json, raw)
+        else:
+            body = read_json(raw)
+    except InvalidJson as exc:
+        raise _problem(web.HTTPBadRequest, str(exc)) from None
     if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
         raise _problem(web.HTTPBadRequest, "The request body is not a Bot Framework activity.")
     if missing := _unanswerable(body):

@@ -7,6 +7,7 @@ payloads sent to a real `python app.py` in sandbox mode, whose replies go to a l
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,13 +92,20 @@ def test_reading_a_command_never_fails(text: str, mentions: list[dict[str, str]]
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def sink() -> Iterator[Sink]:
     sink = Sink()
+    yield sink
+    sink.close()
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory, sink: Sink) -> Iterator[tuple[str, str]]:
     app = start({}, tmp_path_factory.mktemp("hostile"))
     yield app.base, sink.url
     output = app.stop()
-    sink.close()
     assert "Traceback" not in output, output[-3000:]
+    # The generic apology follows an unhandled error: every input here deserves better.
+    assert "unhandled error" not in output, output[-3000:]
 
 
 JSON = st.recursive(
@@ -194,3 +202,166 @@ def test_broken_envelopes_get_a_clean_4xx(
     response = httpx.post(f"{base}/api/messages", content=body, headers=headers, timeout=20)
     assert response.status_code == status
     assert httpx.get(f"{base}/healthz").status_code == 200  # and the bot is still there
+
+
+# -- envelopes that once crashed the bot -------------------------------------------------------
+
+
+def nested(depth: int, opener: str = "[") -> str:
+    """JSON `depth` levels deep: [[[…]]] or {"a":{"a":…}}."""
+    if opener == "[":
+        return "[" * depth + "]" * depth
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+def teams_message(sink_url: str, **fields: Any) -> dict[str, Any]:
+    """/help in a conversation of its own, so what the bot sends there is this test's alone."""
+    conversation = f"a:{uuid.uuid4()}"
+    return activity("/help", service_url=sink_url, conversation_id=conversation) | fields
+
+
+def with_raw(payload: dict[str, Any], field: str, raw_json: str) -> bytes:
+    """The payload as JSON with `field`'s value replaced by `raw_json`, written as is."""
+    text = json.dumps(payload | {field: "@@RAW@@"})
+    return text.replace('"@@RAW@@"', raw_json).encode()
+
+
+APOLOGY = "something went wrong on my side"
+
+
+def post_json(base: str, body: bytes) -> httpx.Response:
+    return httpx.post(
+        f"{base}/api/messages", content=body, headers={"Content-Type": "application/json"}
+    )
+
+
+def sent_to(sink: Sink, payload: dict[str, Any]) -> list[str]:
+    """What the bot sent into the payload's conversation: each message's text, or its card's."""
+    conversation = payload["conversation"]["id"]
+    return [
+        json.dumps(sent.get("text") or sent.get("attachments"))
+        for sent in sink.activities
+        if sent.get("conversation", {}).get("id") == conversation
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "raw_json"),
+    [
+        ("channelData", nested(500)),
+        ("channelData", nested(500, "{")),
+        ("value", nested(100_000)),
+        ("value", "[" * 100_000),  # and never closed
+        ("entities", nested(2_000)),
+        ("text", nested(70)),
+        ("channelData", nested(64)),  # 65 with the activity itself
+    ],
+    ids=["500", "500-objects", "100000", "100000-open", "entities", "text", "65"],
+)
+def test_json_nested_deeper_than_64_levels_is_refused_before_it_is_parsed(
+    running: tuple[str, str], sink: Sink, field: str, raw_json: str
+) -> None:
+    base, sink_url = running
+    payload = teams_message(sink_url)
+
+    response = post_json(base, with_raw(payload, field, raw_json))
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "The JSON is nested more than 64 levels deep."}
+    assert sent_to(sink, payload) == []
+
+
+def test_json_nested_64_levels_deep_is_read(running: tuple[str, str], sink: Sink) -> None:
+    base, sink_url = running
+    payload = teams_message(sink_url)
+
+    response = post_json(base, with_raw(payload, "channelData", nested(63)))  # 64 in all
+
+    assert response.status_code in (200, 201)
+    [answer] = sent_to(sink, payload)
+    assert APOLOGY not in answer
+
+
+@pytest.mark.parametrize(
+    ("raw_json", "error"),
+    [
+        ("1" * 100_000, "The request body is not valid JSON."),
+        ("-" + "9" * 4_301, "The request body is not valid JSON."),
+        ("1e400", "The request body is not valid JSON."),
+        ("NaN", "The request body is not valid JSON."),
+        ("-Infinity", "The request body is not valid JSON."),
+    ],
+    ids=["100000-digits", "4301-digits", "1e400", "nan", "-infinity"],
+)
+def test_numbers_python_cannot_take_back_to_json_are_refused(
+    running: tuple[str, str], raw_json: str, error: str
+) -> None:
+    base, sink_url = running
+    response = post_json(base, with_raw(teams_message(sink_url), "value", raw_json))
+    assert (response.status_code, response.json()) == (400, {"error": error})
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json; charset=x-bogus", 415),
+        ("application/json; charset=latin-1", 415),
+        ("application/json; charset=utf-16", 415),
+        ("application/json; charset=ISO-8859-1", 415),
+        ("application/json; charset=UTF-8", 201),
+        ("application/json; charset=utf8", 201),
+        ("Application/JSON", 201),
+    ],
+)
+def test_only_utf8_json_is_read(running: tuple[str, str], content_type: str, status: int) -> None:
+    base, sink_url = running
+    response = httpx.post(
+        f"{base}/api/messages",
+        content=json.dumps(teams_message(sink_url)).encode(),
+        headers={"Content-Type": content_type},
+    )
+    assert response.status_code == status
+
+
+LONE = "\\ud800"  # as it appears in the JSON text: an escape, not a character
+
+
+@pytest.mark.parametrize(
+    "replace",
+    [
+        ('"/help"', f'"/help {LONE}"'),
+        ('"Test User"', f'"{LONE}"'),
+        ('"a:', f'"a:{LONE}'),
+        ('"28:bot"', '"28:\\udfff"'),
+        ('"en-US"', f'"{LONE}en"'),
+        ('"tenant"', f'"ten{LONE}ant"'),  # a key
+        ('"/help"', '"/help \\udc00\\ud800"'),  # a pair in the wrong order
+    ],
+    ids=["text", "name", "conversation", "recipient", "locale", "key", "reversed-pair"],
+)
+def test_lone_surrogates_are_refused_before_the_bot_reads_them(
+    running: tuple[str, str], sink: Sink, replace: tuple[str, str]
+) -> None:
+    base, sink_url = running
+    payload = teams_message(sink_url)
+    text = json.dumps(payload)
+    assert replace[0] in text
+
+    response = post_json(base, text.replace(*replace, 1).encode())
+
+    assert response.status_code == 400
+    assert "lone surrogate" in response.json()["error"]
+    assert sent_to(sink, payload) == []
+
+
+def test_escaped_emoji_are_whole_characters_and_read(running: tuple[str, str], sink: Sink) -> None:
+    base, sink_url = running
+    payload = teams_message(sink_url) | {"text": "/help 🎉", "from": {"id": "29:🎉", "name": "🎉"}}
+    body = json.dumps(payload, ensure_ascii=True).encode()  # 🎉 as "\\ud83c\\udf89"
+    assert b"\\ud83c\\udf89" in body
+
+    response = post_json(base, body)
+
+    assert response.status_code in (200, 201)
+    [answer] = sent_to(sink, payload)
+    assert APOLOGY not in answer
