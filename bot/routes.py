@@ -14,7 +14,7 @@ from botbuilder.schema import Activity
 
 from bot.keys import ADAPTER, BOT, SETTINGS, TURNSTILE, VERSION
 from bot.logs import activity_id
-from bot.schema import InvalidJson, from_json, read_json
+from bot.schema import InvalidJson, from_json, read_json, without_null_entries
 
 # Bodies above this are parsed in a worker thread. Activities are a few KB; a crafted 256 KB
 # body takes tens of milliseconds to parse, which would stall every other turn meanwhile.
@@ -44,7 +44,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
         raise _problem(web.HTTPBadRequest, f"The activity has no {missing}.")
     activity_id.set(str(body.get("id") or "")[:100] or None)
     try:
-        activity = from_json(Activity, body)
+        activity = from_json(Activity, without_null_entries(Activity, body))
     except DeserializationError:
         # A field of the wrong type (say, "from": 3): the sender's mistake, not ours.
         raise _problem(web.HTTPBadRequest, "The activity has fields of the wrong type.") from None
@@ -100,8 +100,9 @@ def html_page(title: str, text: str, *, status: int = 200) -> web.Response:
 
 def _unanswerable(body: dict[str, Any]) -> str | None:
     """What an activity lacks that every channel sends and that any answer needs."""
-    if not isinstance(body.get("serviceUrl"), str) or not body["serviceUrl"]:
-        return "serviceUrl"
+    for field in ("serviceUrl", "channelId"):  # without channelId botbuilder fails the turn
+        if not isinstance(body.get(field), str) or not body[field]:
+            return field
     for field in ("conversation", "from", "recipient"):
         account = body.get(field)
         if not isinstance(account, dict) or not isinstance(account.get("id"), str):

@@ -163,6 +163,30 @@ def from_json(cls: type[Any], data: Any) -> Any:
     return model
 
 
+def without_null_entries(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with nulls left out of its lists of models ("membersAdded": [null, {…}]).
+
+    A null there says nothing, and every reader of those lists, botbuilder's own handlers
+    too, reads attributes off each entry: msrest keeps it, and the turn failed.
+    """
+    fields = _model_lists(cls.__name__)
+    return {
+        key: [item for item in value if item is not None]
+        if key in fields and isinstance(value, list)
+        else value
+        for key, value in data.items()
+    }
+
+
+@cache
+def _model_lists(name: str) -> frozenset[str]:
+    return frozenset(
+        desc["key"]
+        for desc in _models()[name]._attribute_map.values()
+        if desc["type"][0] == "[" and desc["type"][1:-1] not in _SIMPLE
+    )
+
+
 @cache
 def _known_keys(name: str) -> frozenset[str]:
     return frozenset(desc["key"] for desc in _models()[name]._attribute_map.values())

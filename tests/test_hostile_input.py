@@ -323,6 +323,17 @@ def test_only_utf8_json_is_read(running: tuple[str, str], content_type: str, sta
     assert response.status_code == status
 
 
+def test_an_activity_without_a_channel_id_is_refused(running: tuple[str, str]) -> None:
+    base, sink_url = running
+    payload = teams_message(sink_url)
+    del payload["channelId"]
+    response = httpx.post(f"{base}/api/messages", json=payload)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": "The activity has no channelId."},
+    )
+
+
 LONE = "\\ud800"  # as it appears in the JSON text: an escape, not a character
 
 
@@ -361,6 +372,31 @@ def test_escaped_emoji_are_whole_characters_and_read(running: tuple[str, str], s
     assert b"\\ud83c\\udf89" in body
 
     response = post_json(base, body)
+
+    assert response.status_code in (200, 201)
+    [answer] = sent_to(sink, payload)
+    assert APOLOGY not in answer
+
+
+@pytest.mark.parametrize("field", ["membersAdded", "membersRemoved"])
+@pytest.mark.parametrize("members", [[None], [None, {"id": "29:someone"}], [None, None]])
+def test_null_members_in_a_conversation_update_are_ignored(
+    running: tuple[str, str], sink: Sink, field: str, members: list[Any]
+) -> None:
+    base, sink_url = running
+    payload = teams_message(sink_url, type="conversationUpdate", text=None, **{field: members})
+
+    response = httpx.post(f"{base}/api/messages", json=payload)
+
+    assert response.status_code in (200, 201)
+    assert sent_to(sink, payload) == []  # someone else joining or leaving: nothing to say
+
+
+def test_null_attachments_and_entities_are_ignored(running: tuple[str, str], sink: Sink) -> None:
+    base, sink_url = running
+    payload = teams_message(sink_url, attachments=[None], entities=[None])
+
+    response = httpx.post(f"{base}/api/messages", json=payload)
 
     assert response.status_code in (200, 201)
     [answer] = sent_to(sink, payload)
