@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import re
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
 from azure.core.exceptions import DeserializationError  # what msrest raises
 from botbuilder.core import serializer_helper
 from botbuilder.schema import Activity
@@ -15,6 +17,11 @@ from botbuilder.schema import Activity
 from bot.keys import ADAPTER, BOT, SETTINGS, TURNSTILE, VERSION
 from bot.logs import activity_id
 from bot.schema import InvalidJson, from_json, read_json, without_null_entries
+
+# Host headers sandbox mode answers. Without credentials anything that reaches the port can
+# post activities, and a web page can reach it by DNS rebinding: its own name, re-pointed at
+# 127.0.0.1, still arrives in Host. The Agents Playground and the sign-in pages use these.
+_LOOPBACK_HOST = re.compile(r"(?:localhost|127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?", re.I | re.A)
 
 # Bodies above this are parsed in a worker thread. Activities are a few KB; a crafted 256 KB
 # body takes tens of milliseconds to parse, which would stall every other turn meanwhile.
@@ -58,6 +65,17 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if invoke is None:
         return web.Response(status=201)
     return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+
+
+@web.middleware
+async def loopback_host_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """421 for a request whose Host header does not name this machine's loopback interface."""
+    if not _LOOPBACK_HOST.fullmatch(request.headers.get(hdrs.HOST, "")):
+        raise web.HTTPMisdirectedRequest(
+            text="This bot runs in sandbox mode and only answers requests addressed to "
+            "localhost, 127.0.0.1 or [::1]."
+        )
+    return await handler(request)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -45,7 +45,10 @@ TURNS_STARTED_PER_LOOP_PASS = 16
 
 def create_app(settings: Settings) -> web.Application:
     """The bot's aiohttp application; its clients open on startup and close on cleanup."""
-    app = web.Application(client_max_size=MAX_ACTIVITY_BYTES)
+    middlewares = []
+    if settings.mode is Mode.SANDBOX:  # no inbound authentication: refuse DNS rebinding first
+        middlewares.append(routes.loopback_host_only)
+    app = web.Application(client_max_size=MAX_ACTIVITY_BYTES, middlewares=middlewares)
     app[SETTINGS] = settings
     app[TURNSTILE] = Turnstile(per_pass=TURNS_STARTED_PER_LOOP_PASS)
     app.cleanup_ctx.append(_services)
