@@ -18,6 +18,11 @@ from bot.keys import ADAPTER, BOT, SETTINGS, TURNSTILE, VERSION
 from bot.logs import activity_id
 from bot.schema import InvalidJson, from_json, read_json, without_null_entries
 
+# The whole body of a request must arrive within this long, or the answer is 408. The Bot
+# Connector sends a few KB from Azure at once; a client that dribbles its body holds a
+# connection (a file descriptor) open, and 1,100 of those exhausted the process's descriptors.
+BODY_TIMEOUT_SECONDS = 10.0
+
 # Host headers sandbox mode answers. Without credentials anything that reaches the port can
 # post activities, and a web page can reach it by DNS rebinding: its own name, re-pointed at
 # 127.0.0.1, still arrives in Host. The Agents Playground and the sign-in pages use these.
@@ -37,7 +42,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
     # here rather than looked up (an unknown one raised LookupError: a 500).
     if (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
         raise _problem(web.HTTPUnsupportedMediaType, "Activities must be UTF-8 JSON.")
-    raw = await request.read()
+    raw = await request.read()  # already in memory: see body_deadline
     try:
         if len(raw) > PARSE_IN_THREAD_BYTES:
             body = await asyncio.to_thread(read_json, raw)
@@ -65,6 +70,25 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if invoke is None:
         return web.Response(status=201)
     return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+
+
+@web.middleware
+async def body_deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Read a request's whole body within BODY_TIMEOUT_SECONDS (else 408); handlers then read
+    it from memory (aiohttp keeps it for request.json() and request.post())."""
+    if request.body_exists:
+        try:
+            async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
+                await request.read()
+        except TimeoutError:
+            timeout = _problem(web.HTTPRequestTimeout, "The request body came too slowly.")
+            timeout.force_close()  # the rest of the body is not worth waiting for
+            raise timeout from None
+        except (web.RequestPayloadError, ConnectionResetError):
+            # A broken chunked or compressed body, or a client gone halfway through (there is
+            # then no one to answer): the sender's problem, not a 500 with a traceback.
+            raise _problem(web.HTTPBadRequest, "The request body is incomplete.") from None
+    return await handler(request)
 
 
 @web.middleware

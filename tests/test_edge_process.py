@@ -1,8 +1,13 @@
-"""`python app.py` against clients that misbehave at the HTTP level: foreign Host headers
-(DNS rebinding)."""
+"""`python app.py` against clients that misbehave at the HTTP level: slow bodies, too many
+connections, foreign Host headers (DNS rebinding)."""
 
 from __future__ import annotations
 
+import json
+import resource
+import select
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +15,8 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from bot.routes import BODY_TIMEOUT_SECONDS
+from bot.server import MAX_OPEN_CONNECTIONS
 from tests.conftest import ALEX, activity, complete_sign_in, sign_in_url
 from tests.sink import Sink
 from tests.test_app_process import RunningApp, start
@@ -39,6 +46,92 @@ def head(port: int, content_length: int) -> bytes:
         f"POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {content_length}\r\n\r\n"
     ).encode()
+
+
+# -- slow clients -----------------------------------------------------------------------------
+
+
+def test_a_body_that_dribbles_in_gets_408_while_healthz_answers(sandbox_app: RunningApp) -> None:
+    port = port_of(sandbox_app)
+    health_seconds: list[float] = []
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port)) as slow:
+        slow.sendall(head(port, 10_000))
+        started = time.monotonic()
+        # One byte every half second: the 10,000 promised would take well over an hour.
+        while time.monotonic() - started < BODY_TIMEOUT_SECONDS + 5:
+            readable, _, _ = select.select([slow], [], [], 0.5)
+            if readable:
+                answer = slow.recv(4096)
+                break
+            slow.sendall(b" ")
+            asked = time.monotonic()
+            assert httpx.get(f"{sandbox_app.base}/healthz", timeout=5).status_code == 200
+            health_seconds.append(time.monotonic() - asked)
+        waited = time.monotonic() - started
+
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert b"Connection: close" in answer
+    assert BODY_TIMEOUT_SECONDS - 1 <= waited <= BODY_TIMEOUT_SECONDS + 3
+    assert max(health_seconds) < 1.0
+
+
+@pytest.mark.parametrize(
+    "shortfall",
+    [pytest.param(50, id="body-shorter-than-its-length"), pytest.param(-10, id="longer")],
+)
+def test_a_content_length_that_lies_gets_a_4xx_or_a_closed_connection(
+    sandbox_app: RunningApp, sink: Sink, shortfall: int
+) -> None:
+    port = port_of(sandbox_app)
+    body = json.dumps(activity("/help", service_url=sink.url)).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as liar:
+        liar.sendall(head(port, len(body) + shortfall) + body)
+        liar.shutdown(socket.SHUT_WR)  # and then says no more
+        answer = liar.recv(4096)
+    status = int(answer.split(b" ", 2)[1]) if answer else None
+    assert status is None or 400 <= status < 500, answer
+    assert httpx.get(f"{sandbox_app.base}/healthz").status_code == 200
+
+
+@pytest.fixture
+def descriptors_for_the_test() -> None:
+    """Enough file descriptors in this process to open more connections than the bot takes."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * MAX_OPEN_CONNECTIONS + 100
+    if soft < wanted:
+        if hard != resource.RLIM_INFINITY and hard < wanted:
+            pytest.skip(f"needs {wanted} file descriptors, the limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+@pytest.mark.usefixtures("descriptors_for_the_test")
+def test_connections_beyond_the_cap_get_503_and_the_bot_recovers_when_they_go(
+    sandbox_app: RunningApp,
+) -> None:
+    port = port_of(sandbox_app)
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(MAX_OPEN_CONNECTIONS)]
+    try:
+        deadline = time.monotonic() + 5
+        while True:  # the bot sets each connection up a moment after the kernel accepts it
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as one_more:
+                one_more.sendall(
+                    f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+                )
+                answer = one_more.recv(4096)
+            if answer.startswith(b"HTTP/1.1 503 ") or time.monotonic() > deadline:
+                break
+    finally:
+        for connection in idle:
+            connection.close()
+
+    assert answer.startswith(b"HTTP/1.1 503 "), answer
+    assert b"Retry-After: 1" in answer
+    deadline = time.monotonic() + 5
+    while httpx.get(f"{sandbox_app.base}/healthz").status_code != 200:
+        assert time.monotonic() < deadline, "the bot did not serve again after the flood"
+        time.sleep(0.1)
+    assert "connections open: refusing new ones" in sandbox_app.output()
 
 
 # -- DNS rebinding --------------------------------------------------------------------------
