@@ -6,9 +6,11 @@ import asyncio
 import gc
 import logging
 import signal
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import cast
 
 import httpx
@@ -58,6 +60,10 @@ KEEPALIVE_SECONDS = 15.0
 # After an early answer (413, 408) the rest of a body is read and dropped for this long at most,
 # so that the client sees the answer rather than a reset, without a slow one holding on.
 LINGER_SECONDS = 2.0
+
+
+class DatabaseUnavailable(Exception):
+    """The bot's database file can't be opened: not SQLite, damaged, or not accessible."""
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -110,7 +116,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             tenant = settings.app_tenant_id
             msal_config = MsalConfig(settings.app_id, settings.app_password, settings.authority)
 
-        storage = SqliteStorage(settings.data_dir / "bot.sqlite3")
+        storage = _open_storage(settings.data_dir / "bot.sqlite3")
         stack.callback(storage.close)
         app[STORAGE] = storage
         apps = MsalApps(msal_config)
@@ -169,6 +175,22 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         gc.freeze()
         yield
         gc.unfreeze()
+
+
+def _open_storage(path: Path) -> SqliteStorage:
+    try:
+        return SqliteStorage(path)
+    except sqlite3.DatabaseError as exc:
+        # What a person should do differs: a damaged file needs setting aside; a locked or
+        # unreadable one needs its permissions or the process holding it looked at.
+        hint = (
+            "check its permissions and whether another process holds it"
+            if isinstance(exc, sqlite3.OperationalError)
+            else "move it aside or restore a backup"
+        )
+        raise DatabaseUnavailable(
+            f"cannot open the bot's database at {path}: {exc}; {hint}"
+        ) from exc
 
 
 async def serve(app: web.Application, host: str, port: int) -> None:

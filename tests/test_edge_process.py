@@ -1,12 +1,15 @@
-"""`python app.py` against clients that misbehave at the HTTP level: slow bodies, too many
-connections, foreign Host headers (DNS rebinding)."""
+"""`python app.py` against clients that misbehave at the HTTP level, and a damaged database:
+slow bodies, too many connections, foreign Host headers (DNS rebinding), a corrupt file."""
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import select
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +22,7 @@ from bot.routes import BODY_TIMEOUT_SECONDS
 from bot.server import MAX_OPEN_CONNECTIONS
 from tests.conftest import ALEX, activity, complete_sign_in, sign_in_url
 from tests.sink import Sink
-from tests.test_app_process import RunningApp, start
+from tests.test_app_process import ROOT, RunningApp, free_port, start
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +218,33 @@ def test_in_live_mode_the_host_header_is_not_checked(tmp_path: Path) -> None:
     assert health.status_code == 200
     assert message.status_code == 401  # Bot Framework authentication decides, not Host
     assert "Traceback" not in output
+
+
+# -- a damaged database -------------------------------------------------------------------------
+
+
+def test_a_corrupt_database_stops_the_start_with_one_clear_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    database = data / "bot.sqlite3"
+    garbage = b"this is not a database, whatever it once was\n" * 200
+    database.write_bytes(garbage)
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
+        | {"PORT": str(free_port()), "SANDBOX_PORT": "0", "DATA_DIR": str(data)},
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.endswith(
+        f"cannot open the bot's database at {database}: file is not a database; "
+        "move it aside or restore a backup"
+    )
+    assert database.read_bytes() == garbage  # left as it was, for whoever looks into it
