@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -234,3 +235,17 @@ async def test_a_retry_after_beyond_the_budget_gives_up_without_waiting(
     assert caught.value.status == 429
     assert len(service.calls) == 1
     assert sleeps.delays == []
+
+
+@pytest.mark.parametrize("conversation", ["a:ünïcode", "a:🎉", "a:\x00", "a:\tX-Injected: 1"])
+async def test_a_conversation_id_that_is_no_header_value_still_gets_its_reply(
+    service: Service, http: httpx.AsyncClient, conversation: str
+) -> None:
+    sent = await connector(service, http, Sleeps()).conversations.reply_to_activity(
+        conversation, "m-1", reply()
+    )
+
+    assert sent is not None
+    [(_, path, _, headers)] = service.calls
+    assert path == f"/v3/conversations/{quote(conversation, safe='')}/activities/m-1"
+    assert "x-ms-conversation-id" not in headers

@@ -401,3 +401,18 @@ def test_null_attachments_and_entities_are_ignored(running: tuple[str, str], sin
     assert response.status_code in (200, 201)
     [answer] = sent_to(sink, payload)
     assert APOLOGY not in answer
+
+
+@pytest.mark.parametrize("conversation", ["a:ünïcode", "a:🎉", "a:\u0085"])
+def test_a_conversation_id_beyond_ascii_still_gets_its_reply(
+    running: tuple[str, str], sink: Sink, conversation: str
+) -> None:
+    base, sink_url = running
+    payload = teams_message(sink_url)
+    payload["conversation"]["id"] = conversation
+
+    response = httpx.post(f"{base}/api/messages", json=payload)
+
+    assert response.status_code in (200, 201)
+    [answer] = sent_to(sink, payload)
+    assert APOLOGY not in answer
