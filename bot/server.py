@@ -15,6 +15,7 @@ from typing import cast
 
 import httpx
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot import auth_routes, routes
 from bot.adapter import create_adapter
@@ -199,6 +200,15 @@ async def serve(app: web.Application, host: str, port: int) -> None:
     What web.run_app does, plus a cap on open connections, which run_app has no place for:
     the cap sits in the protocol factory, where a connection is refused before aiohttp reads it.
     """
+    client_mistakes = _ClientMistakesInOneLine()
+    logging.getLogger("aiohttp.server").addFilter(client_mistakes)
+    try:
+        await _serve(app, host, port)
+    finally:
+        logging.getLogger("aiohttp.server").removeFilter(client_mistakes)
+
+
+async def _serve(app: web.Application, host: str, port: int) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -223,6 +233,24 @@ async def serve(app: web.Application, host: str, port: int) -> None:
             listener.close()
     finally:
         await runner.cleanup()  # finishes requests in flight, then closes the services
+
+
+class _ClientMistakesInOneLine(logging.Filter):
+    """aiohttp logs a request it cannot parse, or a body it cannot decode while dropping it
+    after an early answer, at ERROR with a traceback. Both are the client's doing and anyone
+    can send them, so each becomes one INFO line, as in the access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        client_made = (
+            isinstance(error, HttpProcessingError) and 400 <= error.code < 500
+        ) or isinstance(error, web.RequestPayloadError)
+        if client_made:
+            record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+            # Not aiohttp's message: it quotes the request's bytes.
+            record.msg, record.args = "unreadable HTTP request (%s)", (type(error).__name__,)
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 class _ConnectionCap:

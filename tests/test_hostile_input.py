@@ -1,12 +1,14 @@
 """Hostile and broken input: a clean 4xx or a friendly reply, never a 500 or a crash.
 
-Property-based (hypothesis) over the request parser, the command reader and whole activity
-payloads sent to a real `python app.py` in sandbox mode, whose replies go to a local sink.
+Property-based (hypothesis) over the request parser, the command reader, whole activity
+payloads and raw HTTP requests (nesting, huge numbers, odd Unicode, odd headers, lying
+lengths) sent to a real `python app.py` in sandbox mode, whose replies go to a local sink.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -416,3 +418,39 @@ def test_a_conversation_id_beyond_ascii_still_gets_its_reply(
     assert response.status_code in (200, 201)
     [answer] = sent_to(sink, payload)
     assert APOLOGY not in answer
+
+
+def exchange(port: int, request: bytes) -> int | None:
+    """Send raw bytes; the status of the answer, or None if the bot closed without one."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(request)
+        try:
+            answer = connection.recv(4096)
+        except ConnectionResetError:
+            return None
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.") else None
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}"
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nA header without a colon\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n",
+        b"POST /api/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX: " + b"x" * 9_000 + b"\r\n\r\n",
+        # Answered at once (421), then the body, which is no gzip, is drained and fails.
+        b"POST /api/messages HTTP/1.1\r\nHost: evil.example\r\nContent-Encoding: gzip\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 9\r\n\r\nnot gzip!",
+    ],
+    ids=["garbage-after", "no-colon", "negative-length", "two-lengths", "9kb-header", "gzip"],
+)
+def test_unreadable_http_gets_a_4xx_and_one_log_line(
+    running: tuple[str, str], request_bytes: bytes
+) -> None:
+    base, _ = running
+    status = exchange(int(base.rsplit(":", 1)[1]), request_bytes)
+    assert status is None or 400 <= status < 500
+    # and no traceback in the log: see the `running` fixture
