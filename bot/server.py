@@ -250,6 +250,8 @@ class _ClientMistakesInOneLine(logging.Filter):
             # Not aiohttp's message: it quotes the request's bytes.
             record.msg, record.args = "unreadable HTTP request (%s)", (type(error).__name__,)
             record.exc_info, record.exc_text = None, None
+            # Levels are checked before filters run: check again for the lower one.
+            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
         return True
 
 
