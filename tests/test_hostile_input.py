@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.commands import parse_command
+from bot.schema import MAX_JSON_DEPTH
 from bot.teams import command_text
 from dialogs.request import RequestError, parse_request
 from tests.conftest import activity
@@ -454,3 +455,210 @@ def test_unreadable_http_gets_a_4xx_and_one_log_line(
     status = exchange(int(base.rsplit(":", 1)[1]), request_bytes)
     assert status is None or 400 <= status < 500
     # and no traceback in the log: see the `running` fixture
+
+
+# -- property-based: nesting, numbers, Unicode and headers, at the byte level ------------------
+
+HTTP_EXAMPLES = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+ANYWHERE = st.sampled_from(
+    ["channelData", "value", "entities", "attachments", "membersAdded", "text", "from", "name"]
+)
+
+
+@given(
+    field=ANYWHERE,
+    depth=st.integers(1, 120) | st.sampled_from([62, 63, 64, 1_000, 100_000]),
+    opener=st.sampled_from(["[", "{"]),
+    closed=st.booleans(),
+)
+@HTTP_EXAMPLES
+def test_nesting_of_any_depth_anywhere_gets_a_clean_answer(
+    running: tuple[str, str], field: str, depth: int, opener: str, closed: bool
+) -> None:
+    base, sink_url = running
+    raw_json = nested(depth, opener) if closed else opener * depth
+
+    response = post_json(base, with_raw(teams_message(sink_url), field, raw_json))
+
+    assert response.status_code < 500, response.text
+    if depth + 1 > MAX_JSON_DEPTH:  # the activity itself is the first level
+        assert response.status_code in (400, 413)  # too deep, or too big to read at all
+
+
+NUMBERS = st.one_of(
+    st.integers(1, 100_000).map(lambda digits: "9" * digits),
+    st.integers(-400, 400).map(lambda exponent: f"1e{exponent}"),
+    st.integers(1, 5_000).map(lambda digits: "0." + "3" * digits),
+    st.sampled_from(["-0", "-0.0", "1E+308", "-1e309", "2e-400", "9007199254740993"]),
+)
+
+
+@given(field=ANYWHERE, number=NUMBERS, negative=st.booleans())
+@HTTP_EXAMPLES
+def test_numbers_of_any_size_anywhere_get_a_clean_answer(
+    running: tuple[str, str], sink: Sink, field: str, number: str, negative: bool
+) -> None:
+    base, sink_url = running
+    payload = teams_message(sink_url)
+    raw_json = ("-" if negative and not number.startswith("-") else "") + number
+
+    response = post_json(base, with_raw(payload, field, raw_json))
+
+    assert response.status_code < 500, response.text
+    if number.isdigit() and len(number) > 4_300:  # CPython reads no longer integers
+        assert response.status_code == 400
+    assert not any(APOLOGY in sent for sent in sent_to(sink, payload))
+
+
+ODD_CHARACTERS = st.sampled_from(
+    [
+        "\ud800",  # lone surrogates, either half, and a pair the wrong way round
+        "\udfff",
+        "\udc00\ud800",
+        "\ud83c\udf89",  # a pair as Python can hold one: 🎉 once json has joined it
+        "\ufffe",  # noncharacters
+        "\uffff",
+        "\U0010ffff",
+        "\x00",
+        "\ufeff",
+        "\u202e",
+        "\u0085",
+        "\u2028",
+        "\U000e0001",
+        "ǅ",
+        "ﷺ",
+        "🎉",
+        "İ",
+        "\u0301",
+    ]
+)
+UNICODE = st.lists(ODD_CHARACTERS | st.text(max_size=4), min_size=1, max_size=6).map("".join)
+WHERE = st.sampled_from(
+    [
+        ("text",),
+        ("id",),
+        ("replyToId",),
+        ("locale",),
+        ("from", "id"),
+        ("from", "name"),
+        ("recipient", "name"),
+        ("conversation", "id"),
+        ("channelData", "tenant", "id"),
+    ]
+)
+
+
+def lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+@given(where=WHERE, odd=UNICODE, as_key=st.booleans(), ascii_escapes=st.booleans())
+@HTTP_EXAMPLES
+def test_odd_unicode_in_any_name_id_or_text_gets_a_clean_answer(
+    running: tuple[str, str],
+    sink: Sink,
+    where: tuple[str, ...],
+    odd: str,
+    as_key: bool,
+    ascii_escapes: bool,
+) -> None:
+    base, sink_url = running
+    payload = teams_message(sink_url)
+    target = payload
+    for key in where[:-1]:
+        target = target[key]
+    if as_key:
+        target[odd] = "x"
+    else:
+        target[where[-1]] = odd
+    # As escapes ("\ud800") or as raw bytes (a lone surrogate then makes invalid UTF-8).
+    body = json.dumps(payload, ensure_ascii=ascii_escapes).encode("utf-8", "surrogatepass")
+
+    response = post_json(base, body)
+
+    assert response.status_code < 500, response.text
+    # Written as escapes, a high and a low surrogate in turn are one character once read.
+    readable = odd.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    if lone_surrogate(readable if ascii_escapes else odd):
+        assert response.status_code == 400
+    assert not any(APOLOGY in sent for sent in sent_to(sink, payload))
+
+
+PRINTABLE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
+CONTENT_TYPES = st.one_of(
+    st.sampled_from(
+        [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/json;charset=UTF8",
+            "application/json; charset=",
+            "application/json; charset",
+            'application/json; charset="utf-8"',
+            "application/json; charset=utf-8; charset=latin-1",
+            "application/json; boundary=x",
+            "application/json, text/plain",
+            "application/jsonx",
+            "application/*",
+            "*/*",
+            ";",
+            "",
+            "application/json; charset=\xe9",
+        ]
+    ),
+    st.text(PRINTABLE, max_size=40),
+    st.text(PRINTABLE, max_size=20).map(lambda charset: f"application/json; charset={charset}"),
+)
+EXTRA_HEADERS = st.dictionaries(
+    st.sampled_from(
+        ["Content-Encoding", "Expect", "Accept-Charset", "Authorization", "Connection", "Host"]
+    ),
+    st.sampled_from(["gzip", "deflate", "br", "identity", "100-continue", "close", ""])
+    | st.text(PRINTABLE, max_size=30),
+    max_size=3,
+)
+
+
+@given(
+    content_type=CONTENT_TYPES,
+    extra=EXTRA_HEADERS,
+    shortfall=st.integers(0, 40),
+    half_close=st.booleans(),
+)
+@HTTP_EXAMPLES
+def test_odd_headers_and_lying_lengths_get_a_clean_answer(
+    running: tuple[str, str],
+    content_type: str,
+    extra: dict[str, str],
+    shortfall: int,
+    half_close: bool,
+) -> None:
+    base, sink_url = running
+    port = int(base.rsplit(":", 1)[1])
+    body = json.dumps(teams_message(sink_url)).encode()
+    headers = {
+        "Host": f"127.0.0.1:{port}",
+        "Content-Type": content_type,
+        "Connection": "close",
+        **extra,
+        # Shorter than the body: the rest reads as the start of a second, broken request.
+        # (Longer would wait for the body deadline; the slow-client tests do that.)
+        "Content-Length": str(len(body) - shortfall),
+    }
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = f"POST /api/messages HTTP/1.1\r\n{head}\r\n".encode("latin-1") + body
+
+    status = exchange(port, request) if not half_close else None
+    if half_close:  # all of it sent, then "no more from me"
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            connection.sendall(request)
+            connection.shutdown(socket.SHUT_WR)
+            answer = connection.recv(4096)
+        status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.") else None
+
+    assert status is None or status < 500
