@@ -1,4 +1,4 @@
-"""HTTP routes: the Bot Framework messaging endpoint and a health check."""
+"""HTTP routes (the Bot Framework messaging endpoint, a health check, pages) and middleware."""
 
 from __future__ import annotations
 
