@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 
-from aiohttp import web
-
-from bot.logs import AccessLogger, configure_logging
-from bot.server import create_app
+from bot.logs import configure_logging
+from bot.server import DatabaseUnavailable, create_app, serve
 from bot.settings import Mode, Settings, SettingsError, load_settings
 
 log = logging.getLogger("app")
@@ -26,13 +25,10 @@ def main() -> int:
     log.info("mode: %s", _describe(settings))
     log.info("listening on http://%s:%d (POST /api/messages)", settings.host, settings.port)
     try:
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            print=None,
-            access_log_class=AccessLogger,
-        )
+        asyncio.run(serve(create_app(settings), settings.host, settings.port))
+    except DatabaseUnavailable as exc:
+        log.error("%s", exc)  # noqa: TRY400 - the message says what to do; a traceback adds nothing
+        return 2
     except OSError as exc:  # typically a port already in use
         log.error("cannot start: %s", exc.strerror or exc)  # noqa: TRY400 - one clear line
         return 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +25,8 @@ from graph.errors import parse_retry_after
 
 log = logging.getLogger(__name__)
 
+# Printable ASCII: what an HTTP header value may hold. Teams' conversation ids always are.
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
 # What Teams asks bots to retry: throttling, and two transient gateway answers.
 _RETRY_STATUSES = frozenset({412, 429, 502, 504})
 
@@ -98,11 +101,11 @@ class _Conversations:
         url = f"{self._base_url}/v3/conversations/{quote(conversation_id, safe='')}/activities"
         if activity_id:
             url += "/" + quote(activity_id, safe="")
-        headers = {
-            "x-ms-conversation-id": conversation_id,
-            "User-Agent": self._user_agent,
-            **await self._authorization(),
-        }
+        headers = {"User-Agent": self._user_agent, **await self._authorization()}
+        if _HEADER_VALUE.fullmatch(conversation_id):
+            # A routing hint (the URL names the conversation too); an id from an activity that
+            # is no header value (non-ASCII, CR/LF) would make the HTTP client refuse the send.
+            headers["x-ms-conversation-id"] = conversation_id
         body = to_json(activity)
         attempt, waited = 0, 0.0
         while True:

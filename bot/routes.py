@@ -1,19 +1,36 @@
-"""HTTP routes: the Bot Framework messaging endpoint and a health check."""
+"""HTTP routes (the Bot Framework messaging endpoint, a health check, pages) and middleware."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
+import re
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
 from azure.core.exceptions import DeserializationError  # what msrest raises
 from botbuilder.core import serializer_helper
 from botbuilder.schema import Activity
 
 from bot.keys import ADAPTER, BOT, SETTINGS, TURNSTILE, VERSION
 from bot.logs import activity_id
-from bot.schema import from_json
+from bot.schema import InvalidJson, from_json, read_json, without_null_entries
+
+# The whole body of a request must arrive within this long, or the answer is 408. The Bot
+# Connector sends a few KB from Azure at once; a client that dribbles its body holds a
+# connection (a file descriptor) open, and 1,100 of those exhausted the process's descriptors.
+BODY_TIMEOUT_SECONDS = 10.0
+
+# Host headers sandbox mode answers. Without credentials anything that reaches the port can
+# post activities, and a web page can reach it by DNS rebinding: its own name, re-pointed at
+# 127.0.0.1, still arrives in Host. The Agents Playground and the sign-in pages use these.
+_LOOPBACK_HOST = re.compile(r"(?:localhost|127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?", re.I | re.A)
+
+# Bodies above this are parsed in a worker thread. Activities are a few KB; a crafted 256 KB
+# body takes tens of milliseconds to parse, which would stall every other turn meanwhile.
+PARSE_IN_THREAD_BYTES = 64 * 1024
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
@@ -21,17 +38,25 @@ async def messages(request: web.Request) -> web.StreamResponse:
     await request.app[TURNSTILE].enter()
     if request.content_type != "application/json":
         raise _problem(web.HTTPUnsupportedMediaType, "Activities must be sent as application/json.")
+    # JSON between systems is UTF-8 (RFC 8259); any other charset, real or made up, is refused
+    # here rather than looked up (an unknown one raised LookupError: a 500).
+    if (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
+        raise _problem(web.HTTPUnsupportedMediaType, "Activities must be UTF-8 JSON.")
+    raw = await request.read()  # already in memory: see body_deadline
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _problem(web.HTTPBadRequest, "The request body is not valid JSON.") from None
+        if len(raw) > PARSE_IN_THREAD_BYTES:
+            body = await asyncio.to_thread(read_json, raw)
+        else:
+            body = read_json(raw)
+    except InvalidJson as exc:
+        raise _problem(web.HTTPBadRequest, str(exc)) from None
     if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
         raise _problem(web.HTTPBadRequest, "The request body is not a Bot Framework activity.")
     if missing := _unanswerable(body):
         raise _problem(web.HTTPBadRequest, f"The activity has no {missing}.")
     activity_id.set(str(body.get("id") or "")[:100] or None)
     try:
-        activity = from_json(Activity, body)
+        activity = from_json(Activity, without_null_entries(Activity, body))
     except DeserializationError:
         # A field of the wrong type (say, "from": 3): the sender's mistake, not ours.
         raise _problem(web.HTTPBadRequest, "The activity has fields of the wrong type.") from None
@@ -45,6 +70,36 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if invoke is None:
         return web.Response(status=201)
     return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+
+
+@web.middleware
+async def body_deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Read a request's whole body within BODY_TIMEOUT_SECONDS (else 408); handlers then read
+    it from memory (aiohttp keeps it for request.json() and request.post())."""
+    if request.body_exists:
+        try:
+            async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
+                await request.read()
+        except TimeoutError:
+            timeout = _problem(web.HTTPRequestTimeout, "The request body came too slowly.")
+            timeout.force_close()  # the rest of the body is not worth waiting for
+            raise timeout from None
+        except (web.RequestPayloadError, ConnectionResetError):
+            # A broken chunked or compressed body, or a client gone halfway through (there is
+            # then no one to answer): the sender's problem, not a 500 with a traceback.
+            raise _problem(web.HTTPBadRequest, "The request body is incomplete.") from None
+    return await handler(request)
+
+
+@web.middleware
+async def loopback_host_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """421 for a request whose Host header does not name this machine's loopback interface."""
+    if not _LOOPBACK_HOST.fullmatch(request.headers.get(hdrs.HOST, "")):
+        raise web.HTTPMisdirectedRequest(
+            text="This bot runs in sandbox mode and only answers requests addressed to "
+            "localhost, 127.0.0.1 or [::1]."
+        )
+    return await handler(request)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -90,8 +145,9 @@ def html_page(title: str, text: str, *, status: int = 200) -> web.Response:
 
 def _unanswerable(body: dict[str, Any]) -> str | None:
     """What an activity lacks that every channel sends and that any answer needs."""
-    if not isinstance(body.get("serviceUrl"), str) or not body["serviceUrl"]:
-        return "serviceUrl"
+    for field in ("serviceUrl", "channelId"):  # without channelId botbuilder fails the turn
+        if not isinstance(body.get(field), str) or not body[field]:
+            return field
     for field in ("conversation", "from", "recipient"):
         account = body.get(field)
         if not isinstance(account, dict) or not isinstance(account.get("id"), str):

@@ -8,14 +8,89 @@ Tests compare both directions with msrest over generated activities.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from datetime import datetime
 from enum import Enum
 from functools import cache
+from itertools import accumulate
 from typing import Any
 
 import botbuilder.schema
 from azure.core.exceptions import DeserializationError  # what msrest raises
 from msrest.serialization import Deserializer, Model, Serializer
+
+# Nesting an activity may have. Teams' own are about ten deep with an Adaptive Card inside;
+# 64 leaves room for any real card, and keeps every recursive reader (ours, msrest's,
+# botbuilder's deepcopy) far below Python's recursion limit of 1000. 500 levels in channelData
+# were enough for a RecursionError; 100,000 `[` crash the json module itself.
+MAX_JSON_DEPTH = 64
+
+
+class InvalidJson(ValueError):
+    """A request body this bot will not read as JSON; the message says why in one line."""
+
+
+def read_json(raw: bytes) -> Any:
+    """Strict JSON from UTF-8 bytes: nesting at most MAX_JSON_DEPTH, finite numbers (no NaN or
+    Infinity), and no lone surrogates, so whatever is read can be logged, stored and sent on."""
+    if _too_deep(raw):
+        raise InvalidJson(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidJson("The request body is not UTF-8.") from None
+    try:
+        value = json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
+    except ValueError:
+        # Also what int() raises past 4,300 digits (CPython's limit on integer parsing).
+        raise InvalidJson("The request body is not valid JSON.") from None
+    if _SURROGATE_ESCAPE.search(raw) and not _encodable(value):
+        # "\ud800" alone decodes to a str that can never be encoded again: the turn failed
+        # later, where its text was logged, stored or sent.
+        raise InvalidJson("The JSON has a \\u escape for half a character (a lone surrogate).")
+    return value
+
+
+# A JSON string, escapes included; one that never ends runs to the end of the body. Possessive,
+# and matching from every quote it starts at, so the scan stays linear on any input.
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_STEP = [0] * 256
+_STEP[ord("[")] = _STEP[ord("{")] = 1
+_STEP[ord("]")] = _STEP[ord("}")] = -1
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Whether brackets outside strings nest beyond MAX_JSON_DEPTH: one pass, no recursion."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return False  # too few brackets to nest that deep: the usual case, and the cheapest
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > MAX_JSON_DEPTH
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as inf, which no JSON encoder will write back
+        raise ValueError("number out of range")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")  # Python's json reads NaN and Infinity by default
+
+
+# Escapes of UTF-16 surrogates (a pair is one emoji, as json.dumps's ASCII output writes it).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def to_json(model: Model) -> dict[str, Any]:
@@ -86,6 +161,30 @@ def from_json(cls: type[Any], data: Any) -> Any:
     if extra := data.keys() - _known_keys(cls.__name__):
         model.additional_properties = {key: data[key] for key in extra}
     return model
+
+
+def without_null_entries(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with nulls left out of its lists of models ("membersAdded": [null, {…}]).
+
+    A null there says nothing, and every reader of those lists, botbuilder's own handlers
+    too, reads attributes off each entry: msrest keeps it, and the turn failed.
+    """
+    fields = _model_lists(cls.__name__)
+    return {
+        key: [item for item in value if item is not None]
+        if key in fields and isinstance(value, list)
+        else value
+        for key, value in data.items()
+    }
+
+
+@cache
+def _model_lists(name: str) -> frozenset[str]:
+    return frozenset(
+        desc["key"]
+        for desc in _models()[name]._attribute_map.values()
+        if desc["type"][0] == "[" and desc["type"][1:-1] not in _SIMPLE
+    )
 
 
 @cache

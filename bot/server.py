@@ -5,11 +5,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import cast
 
 import httpx
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot import auth_routes, routes
 from bot.adapter import create_adapter
@@ -17,6 +23,7 @@ from bot.data_dir import secure_data_dir
 from bot.identity import TokenProvider
 from bot.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
 from bot.ledger import RequestLedger
+from bot.logs import AccessLogger
 from bot.meeting_bot import MeetingBot, SignIn
 from bot.meetings import MeetingScheduler
 from bot.outbox import Outbox
@@ -45,6 +52,22 @@ MAX_ACTIVITY_BYTES = 256 * 1024
 MAX_CONNECTIONS = 256
 # Turns that may begin in one pass of the event loop (a burst is spread over several passes).
 TURNS_STARTED_PER_LOOP_PASS = 16
+# Connections the bot holds open at once. Each is a file descriptor, and a common allowance is
+# 1,024 per process: 512 leaves room for the Graph and Bot Connector pools (MAX_CONNECTIONS),
+# the database and the sandbox. Past it a new connection is answered 503 and closed before
+# anything is read, so slow clients cannot run the process out of descriptors (1,100 did), and
+# it serves again as soon as they go.
+MAX_OPEN_CONNECTIONS = 512
+# aiohttp closes a connection idle for this long, and also one that has not sent a whole request
+# head by then: a client that sends nothing, or its headers a byte at a time, is let go this soon.
+KEEPALIVE_SECONDS = 15.0
+# After an early answer (413, 408) the rest of a body is read and dropped for this long at most,
+# so that the client sees the answer rather than a reset, without a slow one holding on.
+LINGER_SECONDS = 2.0
+
+
+class DatabaseUnavailable(Exception):
+    """The bot's database file can't be opened: not SQLite, damaged, or not accessible."""
 
 
 async def _recover(bot: MeetingBot, adapter: object, overdue_after: float) -> None:
@@ -59,7 +82,10 @@ async def _recover(bot: MeetingBot, adapter: object, overdue_after: float) -> No
 
 def create_app(settings: Settings) -> web.Application:
     """The bot's aiohttp application; its clients open on startup and close on cleanup."""
-    app = web.Application(client_max_size=MAX_ACTIVITY_BYTES)
+    middlewares = [routes.body_deadline]
+    if settings.mode is Mode.SANDBOX:  # no inbound authentication: refuse DNS rebinding first
+        middlewares.insert(0, routes.loopback_host_only)
+    app = web.Application(client_max_size=MAX_ACTIVITY_BYTES, middlewares=middlewares)
     app[SETTINGS] = settings
     app[TURNSTILE] = Turnstile(per_pass=TURNS_STARTED_PER_LOOP_PASS)
     app.cleanup_ctx.append(_services)
@@ -106,7 +132,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             tenant = settings.app_tenant_id
             msal_config = MsalConfig(settings.app_id, settings.app_password, settings.authority)
 
-        storage = SqliteStorage(settings.data_dir / "bot.sqlite3")
+        storage = _open_storage(settings.data_dir / "bot.sqlite3")
         stack.callback(storage.close)
         app[STORAGE] = storage
         apps = MsalApps(msal_config)
@@ -173,3 +199,115 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         gc.freeze()
         yield
         gc.unfreeze()
+
+
+def _open_storage(path: Path) -> SqliteStorage:
+    try:
+        return SqliteStorage(path)
+    except sqlite3.DatabaseError as exc:
+        # What a person should do differs: a damaged file needs setting aside; a locked or
+        # unreadable one needs its permissions or the process holding it looked at.
+        hint = (
+            "check its permissions and whether another process holds it"
+            if isinstance(exc, sqlite3.OperationalError)
+            else "move it aside or restore a backup"
+        )
+        raise DatabaseUnavailable(
+            f"cannot open the bot's database at {path}: {exc}; {hint}"
+        ) from exc
+
+
+async def serve(app: web.Application, host: str, port: int) -> None:
+    """Serve `app` on host:port until SIGINT or SIGTERM, then close it cleanly.
+
+    What web.run_app does, plus a cap on open connections, which run_app has no place for:
+    the cap sits in the protocol factory, where a connection is refused before aiohttp reads it.
+    """
+    client_mistakes = _ClientMistakesInOneLine()
+    logging.getLogger("aiohttp.server").addFilter(client_mistakes)
+    try:
+        await _serve(app, host, port)
+    finally:
+        logging.getLogger("aiohttp.server").removeFilter(client_mistakes)
+
+
+async def _serve(app: web.Application, host: str, port: int) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    runner = web.AppRunner(
+        app,
+        access_log_class=AccessLogger,
+        keepalive_timeout=KEEPALIVE_SECONDS,
+        lingering_time=LINGER_SECONDS,
+    )
+    await runner.setup()  # opens the bot's services (cleanup_ctx)
+    try:
+        server = runner.server
+        if server is None:
+            raise RuntimeError("aiohttp's runner has no server after setup")
+        listener = await loop.create_server(
+            _ConnectionCap(server, MAX_OPEN_CONNECTIONS), host, port
+        )
+        try:
+            await stopping.wait()
+        finally:
+            listener.close()
+    finally:
+        await runner.cleanup()  # finishes requests in flight, then closes the services
+
+
+class _ClientMistakesInOneLine(logging.Filter):
+    """aiohttp logs a request it cannot parse, or a body it cannot decode while dropping it
+    after an early answer, at ERROR with a traceback. Both are the client's doing and anyone
+    can send them, so each becomes one INFO line, as in the access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        client_made = (
+            isinstance(error, HttpProcessingError) and 400 <= error.code < 500
+        ) or isinstance(error, web.RequestPayloadError)
+        if client_made:
+            record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+            # Not aiohttp's message: it quotes the request's bytes.
+            record.msg, record.args = "unreadable HTTP request (%s)", (type(error).__name__,)
+            record.exc_info, record.exc_text = None, None
+            # Levels are checked before filters run: check again for the lower one.
+            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+        return True
+
+
+class _ConnectionCap:
+    """aiohttp's protocol factory, answering 503 to connections beyond `limit`."""
+
+    def __init__(self, server: web.Server, limit: int) -> None:
+        self._server = server
+        self._limit = limit
+        self._quiet_until = 0.0
+
+    def __call__(self) -> asyncio.BaseProtocol:
+        # aiohttp counts a connection once it is set up; a burst accepted in one go may
+        # overshoot by up to the listen backlog (128), which the allowance leaves room for.
+        if len(self._server.connections) < self._limit:
+            return self._server()
+        if (now := time.monotonic()) >= self._quiet_until:  # once a minute, not per connection
+            log.warning("%d connections open: refusing new ones until some close", self._limit)
+            self._quiet_until = now + 60
+        return _Busy()
+
+
+_BUSY_TEXT = b"Too many open connections; try again shortly."
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
+    b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_BUSY_TEXT), _BUSY_TEXT)
+)
+
+
+class _Busy(asyncio.Protocol):
+    """Answers 503 and hangs up, without reading the request."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        stream = cast(asyncio.Transport, transport)
+        stream.write(_BUSY)
+        stream.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,9 +46,24 @@ def user_timezone(activity: Activity, default: str) -> tzinfo:
     return ZoneInfo(default)
 
 
+# A BCP 47 language tag as Teams sends it ("en-US", "zh-Hant-TW", "es-419"): ASCII letters, then
+# hyphen-separated subtags of letters and digits. The locale goes into Graph's Accept-Language
+# header verbatim, so anything else (CR/LF, emoji, a list, 10 KB) counts as no locale at all.
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
+# RFC 5646 §4.4.1: 35 characters hold any tag a language plus region and script needs.
+MAX_LANGUAGE_TAG_LENGTH = 35
+
+
 def user_locale(activity: Activity) -> str:
-    locale = activity.locale or _client_info(activity).get("locale")
-    return locale if isinstance(locale, str) else ""
+    """The sender's language tag (the activity's, else clientInfo's), or "" if neither is one."""
+    for locale in (activity.locale, _client_info(activity).get("locale")):
+        if (
+            isinstance(locale, str)
+            and len(locale) <= MAX_LANGUAGE_TAG_LENGTH
+            and _LANGUAGE_TAG.fullmatch(locale)
+        ):
+            return locale
+    return ""
 
 
 def _client_info(activity: Activity) -> dict[str, Any]:

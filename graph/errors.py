@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import httpx
@@ -100,15 +101,27 @@ def error_from_response(response: httpx.Response, client_request_id: str) -> Gra
     )
 
 
+# The longest wait a Retry-After may ask for, as far as we are concerned: a user is told at most
+# "try again in 120 seconds", and retries never wait past their own (much shorter) budget.
+# Without a cap, "1e9" reached the chat as "try again in 1000000000 seconds".
+MAX_RETRY_AFTER_SECONDS = 120.0
+
+
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header; Graph sends whole or fractional seconds."""
+    """Seconds from a Retry-After header (whole or fractional), capped at
+    MAX_RETRY_AFTER_SECONDS; None when absent or not a finite, non-negative number."""
     if not value:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        return None  # the HTTP-date form is not used by Graph
-    return max(seconds, 0.0)
+        return None  # the HTTP-date form is used by neither Graph nor the Bot Connector
+    # float() also reads "inf", "nan" and 400-digit numbers (as inf): inf crashed the reply
+    # that says when to try again, and nan made every budget comparison false, so retries
+    # went on waiting.
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, MAX_RETRY_AFTER_SECONDS)
 
 
 def _error_body(response: httpx.Response) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -203,3 +204,48 @@ async def test_a_send_without_an_id_in_the_answer_still_succeeds(
     service.script = [answer]
     conversations = connector(service, http, Sleeps()).conversations
     assert await conversations.send_to_conversation("a:1", reply()) is None
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    ["inf", "-inf", "nan", "-5", "soon", pytest.param("1" * 400, id="400-digits"), ""],
+)
+async def test_a_retry_after_that_is_no_number_of_seconds_falls_back_to_backoff(
+    service: Service, http: httpx.AsyncClient, retry_after: str
+) -> None:
+    sleeps = Sleeps()
+    service.script = [web.json_response({}, status=429, headers={"Retry-After": retry_after})]
+
+    sent = await connector(service, http, sleeps).conversations.send_to_conversation("a:1", reply())
+
+    assert sent is not None
+    [delay] = sleeps.delays
+    assert 0.25 <= delay <= 0.5  # the first backoff step, as without any Retry-After
+
+
+async def test_a_retry_after_beyond_the_budget_gives_up_without_waiting(
+    service: Service, http: httpx.AsyncClient
+) -> None:
+    sleeps = Sleeps()
+    service.script = [web.json_response({}, status=429, headers={"Retry-After": "1e9"})]
+
+    with pytest.raises(ConnectorError) as caught:
+        await connector(service, http, sleeps).conversations.send_to_conversation("a:1", reply())
+
+    assert caught.value.status == 429
+    assert len(service.calls) == 1
+    assert sleeps.delays == []
+
+
+@pytest.mark.parametrize("conversation", ["a:ünïcode", "a:🎉", "a:\x00", "a:\tX-Injected: 1"])
+async def test_a_conversation_id_that_is_no_header_value_still_gets_its_reply(
+    service: Service, http: httpx.AsyncClient, conversation: str
+) -> None:
+    sent = await connector(service, http, Sleeps()).conversations.reply_to_activity(
+        conversation, "m-1", reply()
+    )
+
+    assert sent is not None
+    [(_, path, _, headers)] = service.calls
+    assert path == f"/v3/conversations/{quote(conversation, safe='')}/activities/m-1"
+    assert "x-ms-conversation-id" not in headers
