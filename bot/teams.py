@@ -7,8 +7,7 @@ from datetime import timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ConversationReference
+from botbuilder.schema import Activity
 
 from bot.identity import TeamsUser
 
@@ -87,17 +86,3 @@ def command_text(activity: Activity) -> str:
         if mentioned.get("id") == bot_id and isinstance(properties.get("text"), str):
             text = text.replace(str(properties["text"]), " ")  # literally: names aren't regexes
     return " ".join(text.split())
-
-
-def reply_reference(activity: Activity) -> ConversationReference:
-    """Where to answer later (after sign-in): in a channel, the thread of the asking message."""
-    reference = TurnContext.get_conversation_reference(activity)
-    conversation = reference.conversation
-    if (
-        conversation is not None
-        and conversation.conversation_type == "channel"
-        and ";messageid=" not in (conversation.id or "")
-        and activity.id
-    ):
-        conversation.id = f"{conversation.id};messageid={activity.id}"
-    return reference
