@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from sandbox.graph import SandboxGraph
 from sandbox.identity import DEFAULT_USERS, SANDBOX_CLIENT_ID, SandboxIdentity
 from sandbox.identity import virtual_users as make_virtual_users
 from sandbox.idp import SANDBOX_CLIENT_SECRET, SandboxIdentityProvider
 from sandbox.tls import make_certificate
+
+# Names of this machine's loopback interface, as a browser writes them in a Host header.
+_LOOPBACK_HOST = re.compile(r"(?:localhost|127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?", re.I | re.A)
+
+
+@web.middleware
+async def _loopback_host_only(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    # Without it a web page could reach the sign-in pages and Graph by DNS rebinding.
+    if not _LOOPBACK_HOST.fullmatch(request.headers.get(hdrs.HOST, "")):
+        raise web.HTTPMisdirectedRequest(text="The sandbox answers only loopback names.")
+    return await handler(request)
 
 
 class SandboxServer:
@@ -56,7 +71,7 @@ class SandboxServer:
         return f"{self.idp.tls_origin}/{tenant}"
 
     async def start(self) -> None:
-        root = web.Application()
+        root = web.Application(middlewares=[_loopback_host_only])
         root.add_subapp("/graph", self.graph.app())
         self.idp.add_routes(root)
         self._runner = web.AppRunner(root, access_log=None)

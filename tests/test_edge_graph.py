@@ -89,7 +89,10 @@ async def test_graphs_retry_after_becomes_a_sensible_wait_in_the_reply(
 async def test_a_retry_after_of_infinity_or_nan_never_stalls_a_retry(
     make_bot: MakeBot, connector: Connector
 ) -> None:
-    bot = await make_bot(SKIP_CONFIRMATION="true", GRAPH_RETRY_BUDGET_SECONDS="3")
+    # createOrGet (the tenant decides the passcode): a 503 on it is safe to retry.
+    bot = await make_bot(
+        SKIP_CONFIRMATION="true", GRAPH_RETRY_BUDGET_SECONDS="3", PASSCODE_POLICY="tenant"
+    )
     await sign_in(bot, connector)
     graph = bot.app[SANDBOX].graph
     graph.faults.fail_next(429, retry_after="nan")

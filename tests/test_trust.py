@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 
@@ -181,3 +182,17 @@ async def test_stored_addresses_hold_only_ids(
 
     _, raw = await database_at_rest(bot)
     assert b"free-form-inbound" not in raw
+
+
+async def test_the_sandbox_services_refuse_a_foreign_host_header(bot: BotClient) -> None:
+    sandbox = bot.app[SANDBOX]
+    async with httpx.AsyncClient() as http:
+        foreign = await http.get(
+            f"{sandbox.origin}/organizations/v2.0/.well-known/openid-configuration",
+            headers={"Host": "rebound.example.com"},
+        )
+        own = await http.get(
+            f"{sandbox.origin}/organizations/v2.0/.well-known/openid-configuration"
+        )
+    assert foreign.status_code == 421
+    assert own.status_code != 421
