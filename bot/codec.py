@@ -75,6 +75,9 @@ def _decode(data: Any, depth: int) -> Any:
         return data
     tag = data.get(TAG)
     if tag is None:
+        if any(key.startswith("py/") for key in data):
+            # jsonpickle's markers: state an earlier version wrote, which we no longer read.
+            raise StoredValueError("a value from an earlier version's format")
         return {key: _decode(item, depth + 1) for key, item in data.items()}
     if tag == "dict" and isinstance(data.get("items"), dict):
         return {key: _decode(item, depth + 1) for key, item in data["items"].items()}

@@ -84,21 +84,25 @@ class RequestLedger:
         storage_key = _key(key)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._wait_seconds  # monotonic: waiting is not a wall-clock fact
-        while not await self._storage.create(storage_key, self._claim()):
+        while not await self._storage.create(storage_key, self._claim(repeatable)):
             item = (await self._storage.read([storage_key])).get(storage_key)
-            if item is None:
-                continue  # released a moment ago: claim it
-            if item.get("state") == "created":
+            if item is not None and item.get("state") == "created":
                 log.info("request already created; answering with its meeting")
                 return self._open(item["meeting"])
-            if repeatable:
-                break  # createOrGet again: the same externalId gives the same meeting
-            if item.get("state") == "unknown":
+            # Repeating is safe only if the first attempt was a createOrGet too (a setting
+            # may have changed since): its externalId then finds what it made.
+            if item is not None and repeatable and item.get("repeatable") is True:
+                break
+            if item is not None and item.get("state") == "unknown":
                 raise OutcomeUnknown
-            if not self._clock() - item.get("since", 0) < self._busy_after:
-                await self._mark_unknown(storage_key, item)
-                raise OutcomeUnknown
+            if item is not None and not self._clock() - item.get("since", 0) < self._busy_after:
+                if await self._mark_unknown(storage_key, item):
+                    raise OutcomeUnknown
+                continue  # its creator recorded something meanwhile: read it
             if loop.time() > deadline:
+                # Still being created, or (no readable claim) something we cannot interpret.
+                if item is None:
+                    raise OutcomeUnknown
                 raise RequestInProgress("This meeting is still being created.")
             await asyncio.sleep(0.2)
         try:
@@ -108,12 +112,19 @@ class RequestLedger:
                 await self._storage.delete([storage_key])  # a retry may try again
                 raise
             await self._mark_unknown(storage_key, None)
-            if isinstance(error, GraphOutcomeUnknown):
-                raise OutcomeUnknown(error) from error
+            if isinstance(error, Exception):  # a cancellation stays one; the claim says unknown
+                cause = error if isinstance(error, GraphError) else None
+                raise OutcomeUnknown(cause) from error
             raise
         try:
             await self._storage.write(
-                {storage_key: {"state": "created", "meeting": self._seal(meeting)}}
+                {
+                    storage_key: {
+                        "state": "created",
+                        "repeatable": repeatable,
+                        "meeting": self._seal(meeting),
+                    }
+                }
             )
         except Exception:
             # The meeting exists: the requester still gets its card. A redelivery finds the
@@ -126,16 +137,18 @@ class RequestLedger:
         item = (await self._storage.read([_key(key)])).get(_key(key))
         return None if item is None else str(item.get("state"))
 
-    async def _mark_unknown(self, storage_key: str, seen: dict[str, Any] | None) -> None:
+    async def _mark_unknown(self, storage_key: str, seen: dict[str, Any] | None) -> bool:
+        """Record that the request's outcome is unknown; False if its creator wrote first."""
         value = {"state": "unknown", "since": self._clock()}
         if seen is not None:
             value["e_tag"] = seen["e_tag"]  # unless its creator recorded the meeting meanwhile
         try:
             await self._storage.write({storage_key: value})
         except ETagConflict:
-            pass
+            return False
         except Exception:
             log.exception("could not record that a request's outcome is unknown")
+        return True
 
     def _seal(self, meeting: OnlineMeeting) -> str:
         fields = {
@@ -151,8 +164,8 @@ class RequestLedger:
         except (InvalidToken, codec.StoredValueError, KeyError, TypeError, ValueError) as exc:
             raise codec.StoredValueError("the request ledger holds no readable meeting") from exc
 
-    def _claim(self) -> dict[str, object]:
-        return {"state": "creating", "since": self._clock()}
+    def _claim(self, repeatable: bool) -> dict[str, object]:
+        return {"state": "creating", "since": self._clock(), "repeatable": repeatable}
 
 
 def _key(key: str) -> str:

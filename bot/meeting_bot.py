@@ -50,6 +50,7 @@ from dialogs.request import RequestError, parse_request
 from dialogs.zones import zone_to_text
 from graph import (
     GraphError,
+    GraphOutcomeUnknown,
     GraphThrottled,
     GraphUnauthorized,
     GraphUnavailable,
@@ -212,9 +213,12 @@ class MeetingBot(ActivityHandler):
 
     async def recover(self, adapter: Any, overdue_after: float) -> None:
         """Answer the requests whose answer a process that died still owed."""
+        await self._waiting.sweep()
         for entry in await self._outbox.overdue(overdue_after):
             log.info("answering a request left unanswered by an earlier process")
-            answer = functools.partial(self._create, ask=entry.ask, replaces=entry.replaces)
+            answer = functools.partial(
+                self._create, ask=entry.ask, replaces=entry.replaces, owner=entry.owner
+            )
             await self._proactively(adapter, entry.ask.address, answer)
 
     async def tell(self, adapter: Any, address: ReplyAddress, text: str) -> None:
@@ -283,39 +287,71 @@ class MeetingBot(ActivityHandler):
         await self._create(dialog.context, _ask(draft, activity), replaces=card_id)
 
     async def _create(
-        self, turn_context: TurnContext, ask: MeetingAsk, *, replaces: str | None = None
+        self,
+        turn_context: TurnContext,
+        ask: MeetingAsk,
+        *,
+        replaces: str | None = None,
+        owner: str | None = None,
     ) -> None:
-        """Create the meeting and answer; the answer replaces the message `replaces`, if any."""
-        # Written down first: if this process dies now, another one still answers.
-        await self._outbox.record(ask, replaces)
+        """Create the meeting and answer; the answer replaces the message `replaces`, if any.
+
+        `owner`: this delivery already owes the answer (a recovery); otherwise it is written
+        down first, so that if this process dies now another one still answers.
+        """
+        if owner is None:
+            owner = await self._outbox.record(ask, replaces)  # None: another delivery owes it
         creation = asyncio.ensure_future(self._scheduler.create(ask))
         # Most meetings are ready well within a second: the card itself is the first thing the
         # user sees. Otherwise a typing indicator shows that something is happening.
         typing_after = min(TYPING_AFTER_SECONDS, self._answer_within)
         done, _ = await asyncio.wait({creation}, timeout=typing_after)
         if not done:
-            await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+            try:
+                await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+            except Exception:  # cosmetic: the meeting is on its way regardless
+                log.warning("could not show the typing indicator", exc_info=True)
             done, _ = await asyncio.wait({creation}, timeout=self._answer_within - typing_after)
         if creation in done:
-            await self._answer(turn_context, ask, creation, replaces)
+            await self._answer(turn_context, ask, creation, replaces, owner)
             return
         # Graph is slow: answer now (Teams resends an activity it waited 15 s for) and post the
         # meeting in place of this note when it is ready.
-        note = await turn_context.send_activity(
-            "Creating your meeting… it will appear here in a moment."
-        )
-        await self._outbox.replaces(ask, note.id)
+        note = await self._note(turn_context, replaces)
+        if owner is not None and note is not None:
+            try:
+                await self._outbox.replaces(ask, owner, note)
+            except Exception:  # the answer then comes as a new message, not in place of the note
+                log.exception("could not note where the answer goes")
         later = asyncio.create_task(
             self._proactively(
                 turn_context.adapter,
                 ask.address,
                 functools.partial(
-                    self._answer_when_done, ask=ask, creation=creation, replaces=note.id
+                    self._answer_when_done,
+                    ask=ask,
+                    creation=creation,
+                    replaces=note or replaces,
+                    owner=owner,
                 ),
             )
         )
         self._background.add(later)
         later.add_done_callback(self._background.discard)
+
+    async def _note(self, turn_context: TurnContext, replaces: str | None) -> str | None:
+        """Say the meeting is on its way (in place of `replaces`); the message's id, if any."""
+        note = MessageFactory.text("Creating your meeting… it will appear here in a moment.")
+        try:
+            if replaces is not None:
+                note.id = replaces
+                await turn_context.update_activity(note)
+                return replaces
+            sent = await turn_context.send_activity(note)
+        except Exception:  # the meeting is on its way regardless; its answer comes later
+            log.warning("could not post the 'Creating your meeting' note", exc_info=True)
+            return replaces
+        return sent.id if sent is not None else None
 
     async def _answer_when_done(
         self,
@@ -323,9 +359,10 @@ class MeetingBot(ActivityHandler):
         ask: MeetingAsk,
         creation: asyncio.Future[OnlineMeeting],
         replaces: str | None,
+        owner: str | None,
     ) -> None:
         await asyncio.wait({creation})
-        await self._answer(turn_context, ask, creation, replaces)
+        await self._answer(turn_context, ask, creation, replaces, owner)
 
     async def drain(self) -> None:
         """Let meetings still being created finish (at shutdown)."""
@@ -338,17 +375,22 @@ class MeetingBot(ActivityHandler):
         ask: MeetingAsk,
         creation: asyncio.Future[OnlineMeeting],
         replaces: str | None,
+        owner: str | None,
     ) -> None:
-        """Answer with the outcome, then strike the request from the outbox."""
+        """Answer with the outcome, then strike the request from the outbox if this owed it."""
         try:
             await self._deliver(turn_context, ask, creation, replaces)
         except Exception:
-            # The Bot Connector refused the answer. A 500 may even have posted it, so trying
-            # again could post it twice, and an apology could send the user to make a second
-            # meeting: the log says it instead.
             log.exception("could not post the answer to a meeting request")
+            if replaces is not None:
+                # Putting the answer in place of a message can safely be tried again: a later
+                # recovery pass does. A new message is not tried again: a Bot Connector 500 may
+                # have posted it, and an apology could send the user to make a second meeting.
+                return
+        if owner is None:
+            return
         try:
-            await self._outbox.done(ask)
+            await self._outbox.done(ask, owner)
         except Exception:  # answered already; a later recovery pass finds it again
             log.exception("could not strike an answered request from the outbox")
 
@@ -365,15 +407,18 @@ class MeetingBot(ActivityHandler):
             meeting = creation.result()
         except (SignInRequired, GraphUnauthorized) as error:
             if self._sign_in is None:
-                await turn_context.send_activity(explain(error))
+                await self._reply(turn_context, MessageFactory.text(explain(error)), replaces)
                 return
             # Keep the request; it is created the moment the user is back from signing in.
             await self._waiting.keep(ask, for_sign_in=True)
-            await self._send_sign_in_card(turn_context, ask.user, pending_subject=ask.subject)
+            await self._send_sign_in_card(
+                turn_context, ask.user, pending_subject=ask.subject, replaces=replaces
+            )
             return
-        except (GraphThrottled, GraphUnavailable, GraphUnreachable) as error:
+        except (GraphThrottled, GraphUnavailable, GraphUnreachable, GraphOutcomeUnknown) as error:
             # Graph stayed busy beyond the retry budget, and did not act (or createOrGet makes
-            # acting twice harmless): keep the request for a Retry press.
+            # acting twice harmless; the ledger turns a plain create's unknown outcome into
+            # OutcomeUnknown): keep the request for a Retry press.
             log.info(
                 "meet request deferred: %s (request-id %s)", type(error).__name__, error.request_id
             )
@@ -424,10 +469,9 @@ class MeetingBot(ActivityHandler):
 
     async def _ask_again(self, turn_context: TurnContext, key: str, how: str) -> None:
         """Retry or Create another: the kept request again, in place of its card."""
-        waiting = await self._waiting.take(key[:200])
-        if waiting is None or person_key(waiting.ask.user) != person_key(
-            teams_user(turn_context.activity)
-        ):
+        mine = key.startswith(person_key(teams_user(turn_context.activity)) + "/")
+        waiting = await self._waiting.take(key[:200]) if mine else None
+        if waiting is None:
             await turn_context.send_activity(
                 "That request is no longer waiting. Type **/meet** to start a new one."
             )
@@ -472,13 +516,18 @@ class MeetingBot(ActivityHandler):
         )
 
     async def _send_sign_in_card(
-        self, turn_context: TurnContext, user: TeamsUser, *, pending_subject: str | None
+        self,
+        turn_context: TurnContext,
+        user: TeamsUser,
+        *,
+        pending_subject: str | None,
+        replaces: str | None = None,
     ) -> None:
         assert self._sign_in is not None
         address = ReplyAddress.of(turn_context.activity)
         url = await self._sign_in.flows.begin(user, address, await _login_hint(turn_context))
         card = sign_in_card(url, pending_subject=pending_subject)
-        await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+        await self._reply(turn_context, _card_message(card), replaces)
 
     def _help(self) -> str:
         return HELP_TEXT.format(minutes=int(self._default_length.total_seconds() // 60))

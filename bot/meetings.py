@@ -34,7 +34,6 @@ class MeetingScheduler:
         passcode = ask.passcode_required
         if passcode is None:
             passcode = self._passcode_required
-        token = await self._tokens.token_for(ask.user)
         # createOrGet cannot say anything about a passcode (and Graph never changes one after
         # creation), so only a request that leaves it to the tenant is made repeatable by it.
         request = MeetingRequest(
@@ -47,6 +46,9 @@ class MeetingScheduler:
         user_id = ask.user.aad_object_id if self._on_behalf_of_user else None
 
         async def create() -> OnlineMeeting:
+            # Only once the ledger says the request still needs creating: a request it already
+            # answers needs no token, and no sign-in or token outage can mislabel it.
+            token = await self._tokens.token_for(ask.user)
             if request.external_id is not None:
                 return await self._graph.create_or_get_meeting(
                     token, request, user_id=user_id, locale=ask.locale

@@ -8,7 +8,9 @@ that was recorded, or an honest "unknown" — never a second meeting.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,10 +24,16 @@ from bot.storage import ETagConflict, SqliteStorage
 log = logging.getLogger(__name__)
 
 
+# An answer that could not be posted this many times is given up (and logged): a conversation
+# the bot was removed from, say.
+MAX_TRIES = 5
+
+
 @dataclass(frozen=True)
 class Unanswered:
     ask: MeetingAsk
     replaces: str | None  # the message the answer goes in place of ("Creating…", a card)
+    owner: str  # which delivery owes the answer now (see Outbox.record)
 
 
 class Outbox:
@@ -36,28 +44,30 @@ class Outbox:
         self._fernet = fernet
         self._clock = clock
 
-    async def record(self, ask: MeetingAsk, replaces: str | None) -> None:
-        sealed = self._fernet.encrypt(codec.dumps(ask.to_json()).encode()).decode()
-        await self._storage.write(
-            {
-                _key(ask.key): {
-                    "since": self._clock(),
-                    "sealed": sealed,
-                    "replaces": replaces,
-                    "e_tag": "*",
-                }
-            }
-        )
+    async def record(self, ask: MeetingAsk, replaces: str | None) -> str | None:
+        """Owe `ask` an answer; returns this delivery's token, or None if another already does.
 
-    async def replaces(self, ask: MeetingAsk, message_id: str | None) -> None:
+        Only the delivery holding the token strikes the entry, so a redelivery that is answered
+        first (say, "still working on it") never cancels what the first one still owes.
+        """
+        owner = secrets.token_hex(8)
+        sealed = self._fernet.encrypt(codec.dumps(ask.to_json()).encode()).decode()
+        entry = {"since": self._clock(), "sealed": sealed, "replaces": replaces, "owner": owner}
+        return owner if await self._storage.create(_key(ask.key), entry) else None
+
+    async def replaces(self, ask: MeetingAsk, owner: str, message_id: str | None) -> None:
         """The answer will go in place of `message_id` (the "Creating…" note just sent)."""
         key = _key(ask.key)
         item = (await self._storage.read([key])).get(key)
-        if item is not None:
-            await self._storage.write({key: {**item, "replaces": message_id, "e_tag": "*"}})
+        if item is not None and item.get("owner") == owner:
+            with contextlib.suppress(ETagConflict):
+                await self._storage.write({key: {**item, "replaces": message_id}})
 
-    async def done(self, ask: MeetingAsk) -> None:
-        await self._storage.delete([_key(ask.key)])
+    async def done(self, ask: MeetingAsk, owner: str) -> None:
+        key = _key(ask.key)
+        item = (await self._storage.read([key])).get(key)
+        if item is not None and item.get("owner") == owner:
+            await self._storage.delete([key])
 
     async def overdue(self, older_than: float, *, limit: int = 50) -> list[Unanswered]:
         """Entries older than `older_than` seconds, each taken over by this caller."""
@@ -67,8 +77,16 @@ class Outbox:
             item = (await self._storage.read([key])).get(key)
             if item is None or now - float(item.get("since", 0)) < older_than:
                 continue
+            tries = int(item.get("tries", 0)) + 1
+            if tries > MAX_TRIES:
+                log.error("gave up answering a request after %d tries", MAX_TRIES)
+                await self._storage.delete([key])
+                continue
+            owner = secrets.token_hex(8)
             try:  # the next look at this entry is after another `older_than`
-                await self._storage.write({key: {**item, "since": now}})
+                await self._storage.write(
+                    {key: {**item, "since": now, "owner": owner, "tries": tries}}
+                )
             except ETagConflict:
                 continue  # another process took it
             try:
@@ -79,7 +97,7 @@ class Outbox:
                 await self._storage.delete([key])
                 continue
             replaces = item.get("replaces")
-            overdue.append(Unanswered(ask, replaces if isinstance(replaces, str) else None))
+            overdue.append(Unanswered(ask, replaces if isinstance(replaces, str) else None, owner))
             if len(overdue) >= limit:
                 break
         return overdue

@@ -14,6 +14,7 @@ from graph import (
     GraphError,
     GraphForbidden,
     GraphNotFound,
+    GraphOutcomeUnknown,
     GraphThrottled,
     GraphUnauthorized,
     GraphUnavailable,
@@ -80,6 +81,11 @@ def _explain_graph(error: GraphError) -> str:
             f"Microsoft Teams couldn't create the meeting (error {error.status}).",
         )
     wait = f"in {math.ceil(error.retry_after)} seconds" if error.retry_after else "shortly"
+    if isinstance(error, GraphOutcomeUnknown):  # only a createOrGet's reaches here
+        return (
+            "Microsoft Teams didn't answer in time, so I can't tell yet whether the meeting "
+            "exists. Please retry: retrying never makes a second meeting."
+        )
     if isinstance(error, GraphUnavailable | GraphUnreachable):
         # Only what Graph cannot have acted on, or a createOrGet (where acting twice makes one
         # meeting), is reported this way: a retry never makes a second meeting.

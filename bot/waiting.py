@@ -63,6 +63,14 @@ class WaitingRequests:
                 taken.append(waiting)
         return taken
 
+    async def sweep(self) -> None:
+        """Forget requests that waited too long (and any a crash left half taken)."""
+        now = self._clock()
+        for key in await self._storage.keys("waiting/", limit=1000):
+            item = (await self._storage.read([key])).get(key)
+            if item is not None and (item.get("taken") or not now < float(item["expires"])):
+                await self._storage.delete([key])
+
     async def _take(self, key: str, *, only_for_sign_in: bool = False) -> Waiting | None:
         item = (await self._storage.read([key])).get(key)
         if item is None or (only_for_sign_in and item.get("for_sign_in") is not True):

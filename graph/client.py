@@ -68,7 +68,7 @@ class GraphClient:
             locale=locale,
             idempotent=False,  # repeating a create after it arrived would make a second meeting
         )
-        return _parse_meeting(body)
+        return _created_meeting(body)
 
     async def create_or_get_meeting(
         self, token: str, request: MeetingRequest, *, user_id: str | None = None, locale: str = ""
@@ -83,7 +83,7 @@ class GraphClient:
             json=request.to_graph(),
             locale=locale,
         )
-        return _parse_meeting(body)
+        return _created_meeting(body)
 
     async def get_meeting(
         self, token: str, meeting_id: str, *, user_id: str | None = None, locale: str = ""
@@ -114,6 +114,7 @@ class GraphClient:
         if locale:
             headers["Accept-Language"] = locale
         attempt, waited = 0, 0.0
+        may_have_acted = False  # an earlier attempt may have reached Graph and been acted on
         while True:
             outcome, retryable, delay = await self._attempt(
                 method, path, headers, json, client_request_id, attempt, idempotent
@@ -127,7 +128,9 @@ class GraphClient:
                 or attempt >= self._retry.max_attempts
                 or waited + delay > self._retry.budget_seconds
             ):
-                raise outcome
+                # A final refusal says nothing of what an earlier attempt may have done.
+                raise _outcome_unknown(outcome) if may_have_acted else outcome
+            may_have_acted = may_have_acted or _may_have_acted(outcome)
             log.info(
                 "graph %s %s: %s, retry %d in %.1f s",
                 method,
@@ -197,7 +200,26 @@ class GraphClient:
         return _body(response, client_request_id), False, 0.0
 
 
+def _may_have_acted(error: GraphError) -> bool:
+    """Whether the failed attempt may have reached Graph and been acted on."""
+    if isinstance(error, GraphOutcomeUnknown):
+        return True
+    if isinstance(error, GraphUnreachable):
+        return not isinstance(error.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
+    return error.status is not None and error.status >= 500
+
+
+def _created_meeting(body: dict[str, Any]) -> OnlineMeeting:
+    """The meeting a create answered with; unreadable, it still exists: the outcome is unknown."""
+    try:
+        return _parse_meeting(body)
+    except GraphError as error:
+        raise _outcome_unknown(error) from error
+
+
 def _outcome_unknown(error: GraphError) -> GraphOutcomeUnknown:
+    if isinstance(error, GraphOutcomeUnknown):
+        return error
     unknown = GraphOutcomeUnknown(
         error.message,
         code=error.code,
@@ -210,19 +232,20 @@ def _outcome_unknown(error: GraphError) -> GraphOutcomeUnknown:
 
 
 def _body(response: httpx.Response, client_request_id: str) -> dict[str, Any]:
+    # A success whose body can't be read: Graph acted, and what it made is unknown to us.
     if response.status_code == 204 or not response.content:
         return {}
     try:
         body = response.json()
     except ValueError as exc:
-        raise GraphError(
+        raise GraphOutcomeUnknown(
             "Microsoft Graph sent a response that is not JSON.",
             request_id=response.headers.get("request-id"),
             client_request_id=client_request_id,
             status=response.status_code,
         ) from exc
     if not isinstance(body, dict):
-        raise GraphError(
+        raise GraphOutcomeUnknown(
             "Microsoft Graph sent an unexpected response.",
             client_request_id=client_request_id,
             status=response.status_code,

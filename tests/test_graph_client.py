@@ -506,6 +506,6 @@ async def test_create_or_get_is_sent_again_when_its_answer_was_lost() -> None:
         open_client(timeout=httpx.Timeout(0.5), max_connections=10) as http,
     ):
         client = GraphClient(http, server.url, retry=RetryPolicy(sleep=sleeps))
-        with pytest.raises(GraphUnreachable):
+        with pytest.raises(GraphOutcomeUnknown):  # it may exist; asking again is safe
             await client.create_or_get_meeting("token", request(external_id="x1"))
     assert server.requests == 4  # the same externalId cannot make a second meeting

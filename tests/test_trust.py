@@ -76,8 +76,7 @@ async def test_a_stored_pickle_payload_is_ignored_not_run(tmp_path: Path) -> Non
 
     read = await storage.read(["state", "tagged"])
 
-    assert read["state"]["DialogState"] == evil(canary)  # inert data, as stored
-    assert "tagged" not in read  # names a type the bot never writes: as if absent
+    assert read == {}  # jsonpickle's markers, or a type the bot never writes: as if absent
     assert not canary.exists()
     storage.close()
 
