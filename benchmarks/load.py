@@ -132,7 +132,7 @@ def _stats_route(app: web.Application, extra: Any) -> None:
 
 def serve_meet(port: int, users: int, data_dir: str) -> None:
     from bot.keys import SANDBOX
-    from bot.server import create_app
+    from bot.server import create_app, serve
     from bot.settings import Settings
 
     settings = Settings.from_env(
@@ -163,7 +163,7 @@ def serve_meet(port: int, users: int, data_dir: str) -> None:
 
     app.router.add_post("/_bench/graph-latency", latency)
     _stats_route(app, meetings)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    asyncio.run(serve(app, "127.0.0.1", port))  # as app.py serves it: connection cap included
 
 
 def serve_echo(port: int) -> None:

@@ -7,6 +7,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
+
+from bot import codec
 from bot.address import ReplyAddress
 from bot.identity import TeamsUser
 from dialogs.zones import zone_from_text
@@ -91,6 +94,19 @@ class MeetingAsk:
             request_id=data["request_id"],
             address=ReplyAddress.from_json(data["address"]),
         )
+
+
+def seal(ask: MeetingAsk, fernet: Fernet) -> str:
+    """`ask` encrypted for the storage (its subject is the user's own words)."""
+    return fernet.encrypt(codec.dumps(ask.to_json()).encode()).decode()
+
+
+def unseal(sealed: object, fernet: Fernet) -> MeetingAsk | None:
+    """The request `seal` wrote, or None when the text is not that."""
+    try:
+        return MeetingAsk.from_json(codec.loads(fernet.decrypt(str(sealed).encode()).decode()))
+    except (InvalidToken, codec.StoredValueError, KeyError, TypeError, ValueError):
+        return None
 
 
 def person_key(user: TeamsUser) -> str:

@@ -122,48 +122,33 @@ COMMANDS = (
 
 def retry_card(problem: str, *, owner: str, request: str) -> dict[str, Any]:
     """Graph stayed busy: say so in one line, keep the request, offer to try again."""
-    return _card(
-        [
-            {"type": "TextBlock", "text": problem, "wrap": True},
-            {
-                "type": "TextBlock",
-                "text": f"I'll keep your request for {WAIT_HOURS} hours.",
-                "wrap": True,
-                "isSubtle": True,
-            },
-        ],
-        actions=[
-            {
-                "type": "Action.Submit",
-                "title": "Retry",
-                "data": {"meet": "retry", "owner": owner, "request": request},
-            }
-        ],
-        fallback=problem,
+    return _kept_request_card(
+        problem,
+        f"I'll keep your request for {WAIT_HOURS} hours.",
+        action=("Retry", {"meet": "retry", "owner": owner, "request": request}),
     )
 
 
 def unknown_card(problem: str, *, owner: str, request: str) -> dict[str, Any]:
     """The create may have worked: say so, and offer a new meeting only as a deliberate choice."""
+    return _kept_request_card(
+        problem,
+        "I won't try again on my own, so there is at most one such meeting. If you need its "
+        f"link now, create another (this choice lasts {WAIT_HOURS} hours).",
+        action=("Create another", {"meet": "another", "owner": owner, "request": request}),
+    )
+
+
+def _kept_request_card(
+    problem: str, note: str, *, action: tuple[str, dict[str, str]]
+) -> dict[str, Any]:
+    title, data = action
     return _card(
         [
             {"type": "TextBlock", "text": problem, "wrap": True},
-            {
-                "type": "TextBlock",
-                "text": "I won't try again on my own, so there is at most one such meeting. "
-                f"If you need its link now, create another (this choice lasts {WAIT_HOURS} "
-                "hours).",
-                "wrap": True,
-                "isSubtle": True,
-            },
+            {"type": "TextBlock", "text": note, "wrap": True, "isSubtle": True},
         ],
-        actions=[
-            {
-                "type": "Action.Submit",
-                "title": "Create another",
-                "data": {"meet": "another", "owner": owner, "request": request},
-            }
-        ],
+        actions=[{"type": "Action.Submit", "title": title, "data": data}],
         fallback=problem,
     )
 

@@ -207,9 +207,8 @@ class MeetingBot(ActivityHandler):
                 )
                 await self._proactively(adapter, each.ask.address, expired)
             else:
-                await self._proactively(
-                    adapter, each.ask.address, functools.partial(self._create, ask=each.ask)
-                )
+                create = functools.partial(self._create, ask=each.ask, replaces=each.card_id)
+                await self._proactively(adapter, each.ask.address, create)
 
     async def recover(self, adapter: Any, overdue_after: float) -> None:
         """Answer the requests whose answer a process that died still owed."""
@@ -409,11 +408,12 @@ class MeetingBot(ActivityHandler):
             if self._sign_in is None:
                 await self._reply(turn_context, MessageFactory.text(explain(error)), replaces)
                 return
-            # Keep the request; it is created the moment the user is back from signing in.
-            await self._waiting.keep(ask, for_sign_in=True)
-            await self._send_sign_in_card(
+            # Keep the request; it is created the moment the user is back from signing in, in
+            # place of the sign-in card (which itself takes the place of what it answers).
+            card_id = await self._send_sign_in_card(
                 turn_context, ask.user, pending_subject=ask.subject, replaces=replaces
             )
+            await self._waiting.keep(ask, for_sign_in=True, card_id=card_id)
             return
         except (GraphThrottled, GraphUnavailable, GraphUnreachable, GraphOutcomeUnknown) as error:
             # Graph stayed busy beyond the retry budget, and did not act (or createOrGet makes
@@ -422,8 +422,8 @@ class MeetingBot(ActivityHandler):
             log.info(
                 "meet request deferred: %s (request-id %s)", type(error).__name__, error.request_id
             )
-            await self._waiting.keep(ask, for_sign_in=False)
             card = retry_card(explain(error), owner=owner, request=ask.key)
+            await self._waiting.keep(ask, for_sign_in=False)
             await self._reply(turn_context, _card_message(card), replaces)
             return
         except OutcomeUnknown as error:
@@ -431,8 +431,8 @@ class MeetingBot(ActivityHandler):
                 "meet request outcome unknown (request-id %s)",
                 error.cause.request_id if error.cause else None,
             )
-            await self._waiting.keep(ask, for_sign_in=False)
             card = unknown_card(explain(error), owner=owner, request=ask.key)
+            await self._waiting.keep(ask, for_sign_in=False)
             await self._reply(turn_context, _card_message(card), replaces)
             return
         except (NoWorkAccount, SignInFailed, GraphError, RequestInProgress) as error:
@@ -454,8 +454,8 @@ class MeetingBot(ActivityHandler):
 
     async def _reply(
         self, turn_context: TurnContext, reply: Activity, replaces: str | None
-    ) -> None:
-        """Send `reply`, or put it in place of the card message `replaces`."""
+    ) -> str | None:
+        """Send `reply`, or put it in place of the card message `replaces`; the message's id."""
         if replaces:
             reply.id = replaces
             try:
@@ -463,9 +463,10 @@ class MeetingBot(ActivityHandler):
             except Exception:  # noqa: BLE001 - a client that can't update still gets the answer
                 log.info("could not update the card in place; sending a new message")
             else:
-                return
+                return replaces
             reply.id = None
-        await turn_context.send_activity(reply)
+        sent = await turn_context.send_activity(reply)
+        return sent.id if sent is not None else None
 
     async def _ask_again(self, turn_context: TurnContext, key: str, how: str) -> None:
         """Retry or Create another: the kept request again, in place of its card."""
@@ -522,12 +523,12 @@ class MeetingBot(ActivityHandler):
         *,
         pending_subject: str | None,
         replaces: str | None = None,
-    ) -> None:
+    ) -> str | None:
         assert self._sign_in is not None
         address = ReplyAddress.of(turn_context.activity)
         url = await self._sign_in.flows.begin(user, address, await _login_hint(turn_context))
         card = sign_in_card(url, pending_subject=pending_subject)
-        await self._reply(turn_context, _card_message(card), replaces)
+        return await self._reply(turn_context, _card_message(card), replaces)
 
     def _help(self) -> str:
         return HELP_TEXT.format(minutes=int(self._default_length.total_seconds() // 60))

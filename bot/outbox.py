@@ -15,10 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet
 
-from bot import codec
-from bot.asks import MeetingAsk
+from bot.asks import MeetingAsk, seal, unseal
 from bot.storage import ETagConflict, SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -51,8 +50,12 @@ class Outbox:
         first (say, "still working on it") never cancels what the first one still owes.
         """
         owner = secrets.token_hex(8)
-        sealed = self._fernet.encrypt(codec.dumps(ask.to_json()).encode()).decode()
-        entry = {"since": self._clock(), "sealed": sealed, "replaces": replaces, "owner": owner}
+        entry = {
+            "since": self._clock(),
+            "sealed": seal(ask, self._fernet),
+            "replaces": replaces,
+            "owner": owner,
+        }
         return owner if await self._storage.create(_key(ask.key), entry) else None
 
     async def replaces(self, ask: MeetingAsk, owner: str, message_id: str | None) -> None:
@@ -89,10 +92,8 @@ class Outbox:
                 )
             except ETagConflict:
                 continue  # another process took it
-            try:
-                text = self._fernet.decrypt(str(item["sealed"]).encode()).decode()
-                ask = MeetingAsk.from_json(codec.loads(text))
-            except (InvalidToken, codec.StoredValueError, KeyError, TypeError, ValueError):
+            ask = unseal(item.get("sealed"), self._fernet)
+            if ask is None:
                 log.warning("dropped an outbox entry that could not be read")
                 await self._storage.delete([key])
                 continue

@@ -12,10 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet
 
-from bot import codec
-from bot.asks import WAIT_HOURS, MeetingAsk, person_key
+from bot.asks import WAIT_HOURS, MeetingAsk, person_key, seal, unseal
 from bot.identity import TeamsUser
 from bot.storage import ETagConflict, SqliteStorage
 
@@ -26,6 +25,7 @@ log = logging.getLogger(__name__)
 class Waiting:
     ask: MeetingAsk
     expired: bool
+    card_id: str | None  # the card that says it waits: its answer takes that card's place
 
 
 class WaitingRequests:
@@ -36,16 +36,16 @@ class WaitingRequests:
         self._fernet = fernet
         self._clock = clock
 
-    async def keep(self, ask: MeetingAsk, *, for_sign_in: bool) -> None:
+    async def keep(self, ask: MeetingAsk, *, for_sign_in: bool, card_id: str | None = None) -> None:
         """Keep `ask`: until its requester signs in (`for_sign_in`), or presses a button."""
-        sealed = self._fernet.encrypt(codec.dumps(ask.to_json()).encode()).decode()
         expires = self._clock() + WAIT_HOURS * 3600
         await self._storage.write(
             {
                 _key(ask.key): {
                     "expires": expires,
                     "for_sign_in": for_sign_in,
-                    "sealed": sealed,
+                    "card_id": card_id,
+                    "sealed": seal(ask, self._fernet),
                     "e_tag": "*",
                 }
             }
@@ -83,13 +83,16 @@ class WaitingRequests:
         if item.get("taken"):
             return None
         await self._storage.delete([key])
-        try:
-            text = self._fernet.decrypt(str(item["sealed"]).encode()).decode()
-            ask = MeetingAsk.from_json(codec.loads(text))
-        except (InvalidToken, codec.StoredValueError, KeyError, TypeError, ValueError):
+        ask = unseal(item.get("sealed"), self._fernet)
+        if ask is None:
             log.warning("dropped a waiting request that could not be read")
             return None
-        return Waiting(ask, expired=not self._clock() < float(item["expires"]))
+        card_id = item.get("card_id")
+        return Waiting(
+            ask,
+            expired=not self._clock() < float(item["expires"]),
+            card_id=card_id if isinstance(card_id, str) else None,
+        )
 
 
 def _key(ask_key: str) -> str:

@@ -61,6 +61,7 @@ class Connector:
 
         async def update(request: web.Request) -> web.Response:
             self.updates.append({**await request.json(), "id": request.match_info["activity"]})
+            self.paths.append(request.path)
             return web.json_response({"id": request.match_info["activity"]})
 
         async def member(request: web.Request) -> web.Response:

@@ -55,9 +55,10 @@ async def test_first_meet_asks_to_sign_in_then_the_meeting_appears_without_retyp
 
     assert page.status_code == 200
     assert "You can close this tab" in page.text
-    [meeting_card] = meeting_cards(connector.activities)
+    [meeting_card] = meeting_cards(connector.updates)  # in place of the sign-in card
     assert meeting_card["body"][0]["text"] == "Standup"
-    assert connector.activities[-1]["conversation"]["id"] == "a:personal-chat"
+    assert connector.updates[-1]["conversation"]["id"] == "a:personal-chat"
+    assert connector.updates[-1]["id"] == "reply-1"
     [meeting] = sandbox.graph.meetings()
     assert meeting["participants"]["organizer"]["identity"]["user"]["id"] == ALEX.oid
     assert sandbox.idp.token_grants == ["authorization_code"]
@@ -198,10 +199,9 @@ async def test_revoked_refresh_token_leads_to_a_new_sign_in_keeping_the_request(
 
     [card] = await say(bot, connector, "/meet Budget 2030-01-15T10:00 45m")
     assert sandbox.graph.meetings() == []
-    before = len(connector.activities)
     await complete_sign_in(sign_in_url(card), username=ALEX.upn)
 
-    [meeting_card] = meeting_cards(connector.activities[before:])
+    [meeting_card] = meeting_cards(connector.updates)
     assert meeting_card["body"][0]["text"] == "Budget"
     [meeting] = sandbox.graph.meetings()
     assert meeting["endDateTime"].startswith("2030-01-15T09:45:00")  # 10:45 in Berlin
@@ -214,12 +214,9 @@ async def test_graph_rejecting_the_token_asks_for_sign_in_and_keeps_the_request(
     sandbox.graph.faults.fail_next(401, code="InvalidAuthenticationToken")
 
     [card] = await say(bot, connector, "/meet Standup now")
-    before = len(connector.activities)
     await complete_sign_in(sign_in_url(card), username=ALEX.upn)
 
-    assert [c["body"][0]["text"] for c in meeting_cards(connector.activities[before:])] == [
-        "Standup"
-    ]
+    assert [c["body"][0]["text"] for c in meeting_cards(connector.updates)] == ["Standup"]
 
 
 async def test_signout_forgets_the_users_tokens(bot: BotClient, connector: Connector) -> None:

@@ -58,7 +58,7 @@ async def test_free_form_properties_of_a_request_are_never_stored_or_run(
     await complete_sign_in(sign_in_url(card), username=ALEX.upn)  # resumes the kept request
 
     assert not canary.exists()
-    assert card_of(connector.activities[-1])["body"][0]["text"] == "Standup"
+    assert card_of(connector.updates[-1])["body"][0]["text"] == "Standup"
     _, raw = await database_at_rest(bot)
     assert b"py/" not in raw
     assert b"os.system" not in raw
@@ -130,9 +130,9 @@ async def test_each_waiting_request_is_created_in_the_chat_it_was_asked_in(
 
     await complete_sign_in(sign_in_url(alpha_card), username=ALEX.upn)
 
-    created = {
+    created = {  # each in place of its own sign-in card
         card_of(reply)["body"][0]["text"]: reply["conversation"]["id"]
-        for reply in connector.activities[before + 1 :]
+        for reply in connector.updates
     }
     assert created == {"Alpha": "a:personal-chat", "Beta": "19:group@thread.v2"}
     assert len(bot.app[SANDBOX].graph.meetings()) == 2
@@ -150,7 +150,7 @@ async def test_a_sign_in_link_opened_twice_still_works(
         page = await first_tab.submit(answer)
 
     assert page.status_code == 200, page.text
-    assert card_of(connector.activities[-1])["body"][0]["text"] == "Standup"
+    assert card_of(connector.updates[-1])["body"][0]["text"] == "Standup"
 
 
 async def test_waiting_requests_expire_and_say_so(make_bot: MakeBot, connector: Connector) -> None:
