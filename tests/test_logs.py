@@ -65,7 +65,7 @@ async def test_a_full_flow_logs_no_token_code_passcode_or_join_link(
             card = await say("/meet Standup tomorrow 9am")
             state = sign_in_url(card).split("id=", 1)[1]
             await complete_sign_in(sign_in_url(card), username=ALEX.upn)
-            meeting = card_of(connector.activities[-1])
+            meeting = card_of(connector.updates[-1])  # in place of the sign-in card
             await say("/meet Retro tomorrow 4pm")
     finally:
         output = app.stop()
