@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.asks import WAIT_HOURS
@@ -66,12 +66,7 @@ def confirmation_card(
 ) -> dict[str, Any]:
     """States exactly how the request was understood, with Create / Change / Cancel."""
     facts = [_fact("When", format_span(start, end, tz))]
-    minutes = int((end - start).total_seconds() // 60)
-    facts.append(
-        _fact(
-            "Length", f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
-        )
-    )
+    facts.append(_fact("Length", format_length(end - start)))
     if passcode_required is not None:
         facts.append(_fact("Passcode", "required" if passcode_required else "none"))
     return _card(
@@ -190,22 +185,27 @@ def welcome_card(intro: str) -> dict[str, Any]:
     )
 
 
+# The form's suggested start leaves time to send the invitation and join.
+PICKER_LEAD = timedelta(minutes=10)
+
+
 def start_picker_card(now: datetime) -> dict[str, Any]:
     """A date and time form for people who prefer picking to typing."""
+    start = next_quarter_hour(now + PICKER_LEAD)
     return _card(
         [
             {
                 "type": "Input.Date",
                 "id": "date",
                 "label": "Date",
-                "value": f"{now:%Y-%m-%d}",
+                "value": f"{start:%Y-%m-%d}",
                 "min": f"{now:%Y-%m-%d}",
             },
             {
                 "type": "Input.Time",
                 "id": "time",
                 "label": "Start time",
-                "value": f"{(now.hour + 1) % 24:02d}:00",
+                "value": f"{start:%H:%M}",
             },
         ],
         actions=[{"type": "Action.Submit", "title": "Use this time"}],
@@ -268,6 +268,22 @@ def format_span(start: datetime, end: datetime, tz: tzinfo) -> str:
     else:
         span = f"{first} – {end:%a} {end.day} {end:%b %Y}, {end:%H:%M}"
     return f"{span} ({zone_name(start)})"
+
+
+def next_quarter_hour(moment: datetime) -> datetime:
+    """The first :00, :15, :30 or :45 at or after `moment` (wall-clock time in its zone)."""
+    past = timedelta(
+        minutes=moment.minute % 15, seconds=moment.second, microseconds=moment.microsecond
+    )
+    return moment if not past else moment + (timedelta(minutes=15) - past)
+
+
+def format_length(length: timedelta) -> str:
+    """'15 min', '1 h', '1 h 30 min': whole minutes, hours only when there are any."""
+    hours, minutes = divmod(int(length.total_seconds() // 60), 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def zone_name(moment: datetime) -> str:
