@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.asks import WAIT_HOURS
@@ -66,12 +67,7 @@ def confirmation_card(
 ) -> dict[str, Any]:
     """States exactly how the request was understood, with Create / Change / Cancel."""
     facts = [_fact("When", format_span(start, end, tz))]
-    minutes = int((end - start).total_seconds() // 60)
-    facts.append(
-        _fact(
-            "Length", f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
-        )
-    )
+    facts.append(_fact("Length", format_length(end - start)))
     if passcode_required is not None:
         facts.append(_fact("Passcode", "required" if passcode_required else "none"))
     return _card(
@@ -190,25 +186,39 @@ def welcome_card(intro: str) -> dict[str, Any]:
     )
 
 
-def start_picker_card(now: datetime) -> dict[str, Any]:
-    """A date and time form for people who prefer picking to typing."""
+# The form's suggested start leaves time to send the invitation and join.
+PICKER_LEAD = timedelta(minutes=10)
+
+
+def choices_card(choices: Sequence[str], *, fallback: str) -> dict[str, Any]:
+    """The question's quick answers as buttons: some clients don't show suggested actions."""
+    return _card([], actions=[_choice(choice) for choice in choices], fallback=fallback)
+
+
+def start_picker_card(now: datetime, *, choices: Sequence[str] = ()) -> dict[str, Any]:
+    """A date and time form for people who prefer picking to typing, then quick answers."""
+    start = next_quarter_hour(now + PICKER_LEAD)
     return _card(
         [
             {
                 "type": "Input.Date",
                 "id": "date",
                 "label": "Date",
-                "value": f"{now:%Y-%m-%d}",
+                "value": f"{start:%Y-%m-%d}",
                 "min": f"{now:%Y-%m-%d}",
             },
             {
                 "type": "Input.Time",
                 "id": "time",
                 "label": "Start time",
-                "value": f"{(now.hour + 1) % 24:02d}:00",
+                "value": f"{start:%H:%M}",
             },
         ],
-        actions=[{"type": "Action.Submit", "title": "Use this time"}],
+        actions=[
+            {"type": "Action.Submit", "title": "Use this time"},
+            # A quick answer is its words, not whatever the form holds.
+            *({**_choice(choice), "associatedInputs": "none"} for choice in choices),
+        ],
         fallback="Type a start time, for example 'tomorrow 10am'.",
     )
 
@@ -270,6 +280,22 @@ def format_span(start: datetime, end: datetime, tz: tzinfo) -> str:
     return f"{span} ({zone_name(start)})"
 
 
+def next_quarter_hour(moment: datetime) -> datetime:
+    """The first :00, :15, :30 or :45 at or after `moment` (wall-clock time in its zone)."""
+    past = timedelta(
+        minutes=moment.minute % 15, seconds=moment.second, microseconds=moment.microsecond
+    )
+    return moment if not past else moment + (timedelta(minutes=15) - past)
+
+
+def format_length(length: timedelta) -> str:
+    """'15 min', '1 h', '1 h 30 min': whole minutes, hours only when there are any."""
+    hours, minutes = divmod(int(length.total_seconds() // 60), 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
 def zone_name(moment: datetime) -> str:
     """The IANA name where there is one, else the UTC offset."""
     text = zone_to_text(moment.tzinfo or UTC)
@@ -281,6 +307,26 @@ def zone_name(moment: datetime) -> str:
 def group_digits(value: str) -> str:
     """'3141592653589' -> '314 159 265 358 9', the way Teams prints meeting IDs."""
     return " ".join(value[i : i + 3] for i in range(0, len(value), 3))
+
+
+def _choice(answer: str) -> dict[str, Any]:
+    """A button that answers with `answer`: Teams posts it as if typed (imBack)."""
+    return {
+        "type": "Action.Submit",
+        "title": answer,
+        "data": {"msteams": {"type": "imBack", "value": answer}},
+    }
+
+
+def pressed_answer(value: object) -> str | None:
+    """The answer a `_choice` button sent, for clients that submit its data instead of text."""
+    if not isinstance(value, dict):
+        return None
+    msteams = value.get("msteams")
+    if not isinstance(msteams, dict) or msteams.get("type") != "imBack":
+        return None
+    answer = msteams.get("value")
+    return answer if isinstance(answer, str) else None
 
 
 def _fact(title: str, value: str) -> dict[str, str]:

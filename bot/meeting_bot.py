@@ -42,7 +42,7 @@ from bot.outbox import Outbox
 from bot.replies import explain
 from bot.signin import SignInFlows
 from bot.storage import ETagConflict, SqliteStorage
-from bot.teams import command_text, teams_user, user_locale, user_timezone
+from bot.teams import command_text, teams_user, text_without_mentions, user_locale, user_timezone
 from bot.tokens import DelegatedTokenProvider, NoWorkAccount, SignInFailed
 from bot.waiting import WaitingRequests
 from dialogs.meeting_dialog import MeetingDialog, MeetingRequestDraft
@@ -146,6 +146,8 @@ class MeetingBot(ActivityHandler):
                 )
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
+        # Once, before anyone reads it: commands and every dialog answer see the text unmentioned.
+        turn_context.activity.text = text_without_mentions(turn_context.activity)
         dialog = await self._dialogs.create_context(turn_context)
         command = parse_command(command_text(turn_context.activity))
         value = turn_context.activity.value

@@ -72,17 +72,41 @@ def _client_info(activity: Activity) -> dict[str, Any]:
     return {}
 
 
-def command_text(activity: Activity) -> str:
-    """The message text with the bot's own @mention removed (Teams wraps it in <at>…</at>)."""
-    text = activity.text or ""
+# Teams sends one mention entity per @mention; a message naming more people than this is not a
+# request to the bot, and the cap keeps the work per message at most this many linear passes.
+MAX_MENTIONS = 20
+
+
+def text_without_mentions(activity: Activity) -> str | None:
+    """The text with the bot's own @mention removed and other mentions reduced to the name.
+
+    Teams writes a mention into the text as `<at>Name</at>` and lists it among the entities;
+    the entity's `text` is replaced literally (names aren't patterns). None stays None.
+    """
+    text = activity.text
+    if not isinstance(text, str) or not text:
+        return None if text is None else ""
     bot_id = activity.recipient.id if activity.recipient else None
-    for entity in activity.entities or ():
-        if (getattr(entity, "type", None) or "").lower() != "mention":
-            continue
+    mentions = (
+        entity
+        for entity in activity.entities or ()
+        if (getattr(entity, "type", None) or "").lower() == "mention"
+    )
+    for count, entity in enumerate(mentions):
+        if count >= MAX_MENTIONS:
+            break
         properties = getattr(entity, "additional_properties", None) or {}
-        mentioned = properties.get("mentioned")
-        if not isinstance(mentioned, dict):
-            continue
-        if mentioned.get("id") == bot_id and isinstance(properties.get("text"), str):
-            text = text.replace(str(properties["text"]), " ")  # literally: names aren't regexes
-    return " ".join(text.split())
+        mentioned, tagged = properties.get("mentioned"), properties.get("text")
+        if not isinstance(mentioned, dict) or not isinstance(tagged, str) or not tagged:
+            continue  # an empty text would match between every two characters
+        if bot_id and mentioned.get("id") == bot_id:
+            # Join the pieces with one space, whatever whitespace stood beside the mention.
+            text = " ".join(piece.strip() for piece in text.split(tagged) if piece.strip())
+        elif tagged.startswith("<at>") and tagged.endswith("</at>") and len(tagged) > 9:
+            text = text.replace(tagged, tagged[4:-5])
+    return text
+
+
+def command_text(activity: Activity) -> str:
+    """The message text without the bot's own @mention, whitespace normalised."""
+    return " ".join((text_without_mentions(activity) or "").split())

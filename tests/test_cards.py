@@ -14,6 +14,7 @@ from bot.cards import (
     meeting_card,
     retry_card,
     sign_in_card,
+    start_picker_card,
     unknown_card,
 )
 from dialogs.request import MAX_SUBJECT_CHARS
@@ -112,3 +113,37 @@ def test_the_largest_card_a_request_can_make_fits_a_teams_message() -> None:
     for card in cards:
         # Teams refuses messages over about 28 KB; the card is most of one.
         assert len(json.dumps(card).encode()) < 20_000
+
+
+def test_lengths_read_in_minutes_and_whole_hours() -> None:
+    lengths = {}
+    for minutes in (15, 60, 90, 120, 24 * 60):
+        card = confirmation_card(
+            subject="Standup",
+            start=START,
+            end=START + timedelta(minutes=minutes),
+            tz=UTC,
+            passcode_required=None,
+            owner="o",
+        )
+        [facts] = [e["facts"] for e in card["body"] if e["type"] == "FactSet"]
+        lengths[minutes] = {f["title"]: f["value"] for f in facts}["Length"]
+    assert lengths == {15: "15 min", 60: "1 h", 90: "1 h 30 min", 120: "2 h", 1440: "24 h"}
+
+
+def picked_start(now: datetime) -> str:
+    date, time = start_picker_card(now)["body"]
+    return f"{date['value']} {time['value']}"
+
+
+def test_the_picker_suggests_the_next_quarter_hour_at_least_ten_minutes_away() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    assert picked_start(datetime(2026, 12, 1, 3, 2, tzinfo=berlin)) == "2026-12-01 03:15"
+    assert picked_start(datetime(2026, 12, 1, 3, 5, tzinfo=berlin)) == "2026-12-01 03:15"
+    assert picked_start(datetime(2026, 12, 1, 3, 5, 1, tzinfo=berlin)) == "2026-12-01 03:30"
+    assert picked_start(datetime(2026, 12, 1, 3, 7, tzinfo=berlin)) == "2026-12-01 03:30"
+    assert picked_start(datetime(2026, 12, 1, 10, 50, tzinfo=berlin)) == "2026-12-01 11:00"
+    # Late in the evening the suggestion is tomorrow's first quarter hour; today stays pickable.
+    late = start_picker_card(datetime(2026, 12, 1, 23, 55, tzinfo=berlin))
+    assert picked_start(datetime(2026, 12, 1, 23, 55, tzinfo=berlin)) == "2026-12-02 00:15"
+    assert late["body"][0]["min"] == "2026-12-01"
