@@ -209,7 +209,9 @@ class MeetingBot(ActivityHandler):
                 )
                 await self._proactively(adapter, each.ask.address, expired)
             else:
-                create = functools.partial(self._create, ask=each.ask, replaces=each.card_id)
+                create = functools.partial(
+                    self._create, ask=each.ask, replaces=each.card_id, proactive=True
+                )
                 await self._proactively(adapter, each.ask.address, create)
 
     async def recover(self, adapter: Any, overdue_after: float) -> None:
@@ -218,7 +220,11 @@ class MeetingBot(ActivityHandler):
         for entry in await self._outbox.overdue(overdue_after):
             log.info("answering a request left unanswered by an earlier process")
             answer = functools.partial(
-                self._create, ask=entry.ask, replaces=entry.replaces, owner=entry.owner
+                self._create,
+                ask=entry.ask,
+                replaces=entry.replaces,
+                owner=entry.owner,
+                proactive=True,
             )
             await self._proactively(adapter, entry.ask.address, answer)
 
@@ -294,13 +300,16 @@ class MeetingBot(ActivityHandler):
         *,
         replaces: str | None = None,
         owner: str | None = None,
+        proactive: bool = False,
     ) -> None:
         """Create the meeting and answer; the answer replaces the message `replaces`, if any.
 
-        `owner`: this delivery already owes the answer (a recovery); otherwise it is written
-        down first, so that if this process dies now another one still answers.
+        While Teams waits for this turn, Teams itself redelivers it if this process dies. Once
+        the answer will come after the turn (a slow Graph) or outside any turn (`proactive`),
+        it is first written down in the outbox, so another process still answers. `owner`:
+        this call already owes the answer (a recovery).
         """
-        if owner is None:
+        if owner is None and proactive:
             owner = await self._outbox.record(ask, replaces)  # None: another delivery owes it
         creation = asyncio.ensure_future(self._scheduler.create(ask))
         # Most meetings are ready well within a second: the card itself is the first thing the
@@ -318,6 +327,8 @@ class MeetingBot(ActivityHandler):
             return
         # Graph is slow: answer now (Teams resends an activity it waited 15 s for) and post the
         # meeting in place of this note when it is ready.
+        if owner is None and not proactive:
+            owner = await self._outbox.record(ask, replaces)  # the turn ends before the answer
         note = await self._note(turn_context, replaces)
         if owner is not None and note is not None:
             try:

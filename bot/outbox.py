@@ -67,10 +67,7 @@ class Outbox:
                 await self._storage.write({key: {**item, "replaces": message_id}})
 
     async def done(self, ask: MeetingAsk, owner: str) -> None:
-        key = _key(ask.key)
-        item = (await self._storage.read([key])).get(key)
-        if item is not None and item.get("owner") == owner:
-            await self._storage.delete([key])
+        await self._storage.delete_if(_key(ask.key), "owner", owner)
 
     async def overdue(self, older_than: float, *, limit: int = 50) -> list[Unanswered]:
         """Entries older than `older_than` seconds, each taken over by this caller."""

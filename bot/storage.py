@@ -116,6 +116,18 @@ class SqliteStorage(Storage):  # type: ignore[misc]
             )
             return cursor.rowcount == 1
 
+    async def delete_if(self, key: str, field: str, value: str) -> bool:
+        """Delete `key` only if its stored `field` is `value` (atomic); True when it did."""
+        return await asyncio.to_thread(self._delete_if, key, field, value)
+
+    def _delete_if(self, key: str, field: str, value: str) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM items WHERE key = ? AND json_extract(value, ?) = ?",
+                (key, f'$."{field}"', value),
+            )
+            return cursor.rowcount == 1
+
     async def keys(self, prefix: str, *, limit: int = 1000) -> list[str]:
         """Up to `limit` stored keys that start with `prefix`, in order."""
         return await asyncio.to_thread(self._keys, prefix, limit)

@@ -88,3 +88,14 @@ async def test_plain_values_and_dialog_state_both_round_trip(storage: SqliteStor
     assert {k: v for k, v in read["plain"].items() if k != "e_tag"} == plain
     [instance] = read["dialog"]["DialogState"].dialog_stack
     assert (instance.id, instance.state) == ("meet", {"step": 2})
+
+
+async def test_delete_if_deletes_only_while_the_field_still_has_the_value(
+    storage: SqliteStorage,
+) -> None:
+    await storage.write({"k": {"owner": "first"}})
+
+    assert not await storage.delete_if("k", "owner", "second")
+    assert (await storage.read(["k"]))["k"]["owner"] == "first"
+    assert await storage.delete_if("k", "owner", "first")
+    assert await storage.read(["k"]) == {}
