@@ -93,6 +93,10 @@ def configure_logging(level: str, *, structured: bool) -> None:
 class AccessLogger(AbstractAccessLogger):
     """One line per request: method, path without its query string, status, time."""
 
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)  # else aiohttp skips the call altogether
+
     def log(self, request: BaseRequest, response: StreamResponse, time_taken: float) -> None:
         self.logger.info(
             "%s %s -> %d in %.0f ms",
