@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -190,13 +189,8 @@ def welcome_card(intro: str) -> dict[str, Any]:
 PICKER_LEAD = timedelta(minutes=10)
 
 
-def choices_card(choices: Sequence[str], *, fallback: str) -> dict[str, Any]:
-    """The question's quick answers as buttons: some clients don't show suggested actions."""
-    return _card([], actions=[_choice(choice) for choice in choices], fallback=fallback)
-
-
-def start_picker_card(now: datetime, *, choices: Sequence[str] = ()) -> dict[str, Any]:
-    """A date and time form for people who prefer picking to typing, then quick answers."""
+def start_picker_card(now: datetime) -> dict[str, Any]:
+    """A date and time form for people who prefer picking to typing."""
     start = next_quarter_hour(now + PICKER_LEAD)
     return _card(
         [
@@ -214,11 +208,7 @@ def start_picker_card(now: datetime, *, choices: Sequence[str] = ()) -> dict[str
                 "value": f"{start:%H:%M}",
             },
         ],
-        actions=[
-            {"type": "Action.Submit", "title": "Use this time"},
-            # A quick answer is its words, not whatever the form holds.
-            *({**_choice(choice), "associatedInputs": "none"} for choice in choices),
-        ],
+        actions=[{"type": "Action.Submit", "title": "Use this time"}],
         fallback="Type a start time, for example 'tomorrow 10am'.",
     )
 
@@ -307,26 +297,6 @@ def zone_name(moment: datetime) -> str:
 def group_digits(value: str) -> str:
     """'3141592653589' -> '314 159 265 358 9', the way Teams prints meeting IDs."""
     return " ".join(value[i : i + 3] for i in range(0, len(value), 3))
-
-
-def _choice(answer: str) -> dict[str, Any]:
-    """A button that answers with `answer`: Teams posts it as if typed (imBack)."""
-    return {
-        "type": "Action.Submit",
-        "title": answer,
-        "data": {"msteams": {"type": "imBack", "value": answer}},
-    }
-
-
-def pressed_answer(value: object) -> str | None:
-    """The answer a `_choice` button sent, for clients that submit its data instead of text."""
-    if not isinstance(value, dict):
-        return None
-    msteams = value.get("msteams")
-    if not isinstance(msteams, dict) or msteams.get("type") != "imBack":
-        return None
-    answer = msteams.get("value")
-    return answer if isinstance(answer, str) else None
 
 
 def _fact(title: str, value: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ None when cancelled) and the bot creates the meeting.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,13 +21,7 @@ from botbuilder.dialogs import (
 from botbuilder.dialogs.prompts import PromptOptions, PromptValidatorContext, TextPrompt
 from botbuilder.schema import Activity, CardAction
 
-from bot.cards import (
-    choices_card,
-    confirmation_card,
-    format_length,
-    pressed_answer,
-    start_picker_card,
-)
+from bot.cards import confirmation_card, start_picker_card
 from dialogs.request import (
     RequestError,
     check_subject,
@@ -38,8 +32,6 @@ from dialogs.request import (
 from dialogs.zones import zone_from_text
 
 MAX_ATTEMPTS = 3
-START_CHOICES = ("Now", "In 15 minutes", "Tomorrow 9:00")
-LENGTH_CHOICES = tuple(format_length(timedelta(minutes=m)) for m in (15, 30, 45, 60))
 GIVE_UP = (
     "Let's leave it there: nothing was created. Type **/meet** whenever you want to try again."
 )
@@ -120,12 +112,12 @@ class MeetingDialog(ComponentDialog):
         if draft.start:
             return await step.next(None)
         now = self._clock().astimezone(zone_from_text(draft.timezone))
-        question = _question(
+        question = MessageFactory.suggested_actions(
+            [_choice("Now"), _choice("In 15 minutes"), _choice("Tomorrow 9:00")],
             f"When should **{draft.subject}** start? Pick one, type something like "
             "'Thursday 3pm', or choose a date and time below.",
-            START_CHOICES,
-            card=start_picker_card(now, choices=START_CHOICES),
         )
+        question.attachments = [CardFactory.adaptive_card(start_picker_card(now))]
         return await step.prompt(
             "start",
             PromptOptions(
@@ -150,8 +142,9 @@ class MeetingDialog(ComponentDialog):
         return await step.prompt(
             "length",
             PromptOptions(
-                prompt=_question(
-                    "How long? Pick one or type a length like '45m' or '1h30'.", LENGTH_CHOICES
+                prompt=MessageFactory.suggested_actions(
+                    [_choice(f"{m} min") for m in (15, 30, 45, 60)],
+                    "How long? Pick one or type a length like '45m' or '1h30'.",
                 ),
                 retry_prompt=_text("Give me a length like 15m, 45 minutes or 1h."),
             ),
@@ -171,7 +164,9 @@ class MeetingDialog(ComponentDialog):
         return await step.prompt(
             "passcode",
             PromptOptions(
-                prompt=_question("Should people need a passcode to join?", ("Yes", "No")),
+                prompt=MessageFactory.suggested_actions(
+                    [_choice("Yes"), _choice("No")], "Should people need a passcode to join?"
+                ),
                 retry_prompt=_text("Please answer yes or no."),
             ),
         )
@@ -231,7 +226,7 @@ class MeetingDialog(ComponentDialog):
 
     async def _valid_subject(self, prompt: PromptValidatorContext) -> bool:
         try:
-            subject = check_subject(_answer(prompt.context.activity))
+            subject = check_subject(prompt.context.activity.text or "")
         except RequestError as exc:
             return await _retry(prompt, str(exc))
         if not subject:
@@ -242,11 +237,9 @@ class MeetingDialog(ComponentDialog):
     async def _valid_start(self, prompt: PromptValidatorContext) -> bool:
         draft = MeetingRequestDraft(**prompt.options.validations)
         value = prompt.context.activity.value
-        text = _answer(prompt.context.activity)
-        # The form's date and time, unless a quick-answer button (which wins) sent them along.
-        form = value if isinstance(value, dict) and pressed_answer(value) is None else {}
-        if form.get("date") and form.get("time"):
-            text = f"{form['date']}T{form['time']}"
+        text = prompt.context.activity.text or ""
+        if isinstance(value, dict) and value.get("date") and value.get("time"):
+            text = f"{value['date']}T{value['time']}"
         try:
             parsed = parse_request(
                 text,
@@ -266,14 +259,14 @@ class MeetingDialog(ComponentDialog):
         return True
 
     async def _valid_length(self, prompt: PromptValidatorContext) -> bool:
-        length = parse_length(_answer(prompt.context.activity))
+        length = parse_length(prompt.context.activity.text or "")
         if length is None or not timedelta(0) < length <= timedelta(hours=24):
             return await _retry(prompt, None)
         prompt.recognized.value = int(length.total_seconds() // 60)
         return True
 
     async def _valid_yes_no(self, prompt: PromptValidatorContext) -> bool:
-        answer = _answer(prompt.context.activity).strip().lower()
+        answer = (prompt.context.activity.text or "").strip().lower()
         if answer in ("yes", "y", "yeah", "sure", "no", "n", "nope"):
             prompt.recognized.value = "yes" if answer.startswith(("y", "s")) else "no"
             return True
@@ -299,7 +292,7 @@ class MeetingDialog(ComponentDialog):
 
     async def _valid_change(self, prompt: PromptValidatorContext) -> bool:
         draft = MeetingRequestDraft(**prompt.options.validations)
-        text = " ".join(_answer(prompt.context.activity).split())
+        text = " ".join((prompt.context.activity.text or "").split())
         if not text:
             return await _retry(prompt, None)
         change = _change_from(text, draft, self._clock(), self._default_length)
@@ -314,7 +307,7 @@ class MeetingDialog(ComponentDialog):
         return MeetingRequestDraft(**step.values["draft"])
 
     async def _give_up(self, step: WaterfallStepContext) -> DialogTurnResult:
-        await step.context.send_activity(_text(GIVE_UP))
+        await step.context.send_activity(GIVE_UP)
         return await step.end_dialog(None)
 
 
@@ -361,24 +354,8 @@ def _prompt(text: str) -> PromptOptions:
 
 
 def _text(text: str) -> Activity:
-    return _markdown(MessageFactory.text(text))
+    return MessageFactory.text(text)
 
 
-def _question(text: str, choices: Sequence[str], *, card: dict[str, Any] | None = None) -> Activity:
-    """The question with its choices twice: suggested actions, and buttons on a card."""
-    question = MessageFactory.suggested_actions(
-        [CardAction(type="imBack", title=choice, value=choice) for choice in choices], text
-    )
-    question.attachments = [CardFactory.adaptive_card(card or choices_card(choices, fallback=text))]
-    return _markdown(question)
-
-
-def _markdown(message: Activity) -> Activity:
-    # Stated, not left to each client's default: questions put subjects and commands in bold.
-    message.text_format = "markdown"
-    return message
-
-
-def _answer(activity: Activity) -> str:
-    """What was typed, or the answer a card's button sent as data instead of as text."""
-    return pressed_answer(activity.value) or activity.text or ""
+def _choice(title: str) -> CardAction:
+    return CardAction(type="imBack", title=title, value=title)

@@ -63,7 +63,7 @@ async def test_meet_alone_asks_for_everything_then_confirms_and_creates(
     assert [e["type"] for e in picker["body"]] == ["Input.Date", "Input.Time"]
 
     [length_question] = await say(bot, connector, "tomorrow 3pm")
-    assert suggestions(length_question) == ["15 min", "30 min", "45 min", "1 h"]
+    assert suggestions(length_question) == ["15 min", "30 min", "45 min", "60 min"]
 
     [confirmation] = await say(bot, connector, "45m")
     card = card_of(confirmation)
