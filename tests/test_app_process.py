@@ -139,16 +139,22 @@ def test_with_credentials_it_runs_live_and_refuses_unauthenticated_activities(
     assert "not-a-real-secret" not in output
 
 
-def test_configuration_errors_stop_the_start_with_one_clear_line(tmp_path: Path) -> None:
-    result = subprocess.run(
+def run_until_it_stops(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`python app.py` that is expected to refuse to start: its exit code and output."""
+    return subprocess.run(
         [sys.executable, str(ROOT / "app.py")],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=30,
         env={k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
-        | {"HOST": "0.0.0.0", "PORT": str(free_port())},
+        | {"PORT": str(free_port()), "SANDBOX_PORT": "0"}
+        | env,
     )
+
+
+def test_configuration_errors_stop_the_start_with_one_clear_line(tmp_path: Path) -> None:
+    result = run_until_it_stops({"HOST": "0.0.0.0"}, tmp_path)
     assert result.returncode == 2
     assert "loopback" in result.stderr
     assert "Traceback" not in result.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from bot.keys import SETTINGS
 from bot.server import create_app
 from bot.settings import Settings
 from tests.conftest import BotClient, Connector, MakeBot, say, sign_in
-from tests.test_app_process import ROOT, free_port, start
+from tests.test_app_process import run_until_it_stops, start
 
 NOBODY = 65534
 needs_root = pytest.mark.skipif(
@@ -172,15 +170,7 @@ def test_app_py_refuses_a_data_folder_of_another_user_with_one_clear_line(
     data.mkdir()
     os.chown(data, NOBODY, NOBODY)
 
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
-        | {"DATA_DIR": str(data), "PORT": str(free_port()), "SANDBOX_PORT": "0"},
-    )
+    result = run_until_it_stops({"DATA_DIR": str(data)}, tmp_path)
 
     output = result.stdout + result.stderr
     assert result.returncode == 1, output

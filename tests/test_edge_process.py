@@ -4,12 +4,9 @@ slow bodies, too many connections, foreign Host headers (DNS rebinding), a corru
 from __future__ import annotations
 
 import json
-import os
 import resource
 import select
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +19,7 @@ from bot.routes import BODY_TIMEOUT_SECONDS
 from bot.server import MAX_OPEN_CONNECTIONS
 from tests.conftest import ALEX, activity, complete_sign_in, sign_in_url
 from tests.sink import Sink
-from tests.test_app_process import ROOT, RunningApp, free_port, start
+from tests.test_app_process import RunningApp, run_until_it_stops, start
 
 
 @pytest.fixture(scope="module")
@@ -230,15 +227,7 @@ def test_a_corrupt_database_stops_the_start_with_one_clear_line(tmp_path: Path) 
     garbage = b"this is not a database, whatever it once was\n" * 200
     database.write_bytes(garbage)
 
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
-        | {"PORT": str(free_port()), "SANDBOX_PORT": "0", "DATA_DIR": str(data)},
-    )
+    result = run_until_it_stops({"DATA_DIR": str(data)}, tmp_path)
 
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
