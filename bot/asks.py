@@ -111,7 +111,7 @@ def unseal(sealed: object, fernet: Fernet) -> MeetingAsk | None:
 
 def person_key(user: TeamsUser) -> str:
     """One person across chats: tenant and Entra object id (the channel id without one)."""
-    return f"{user.tenant_id}/{user.aad_object_id or user.id}"
+    return f"{user.tenant_id}/{user.person_id}"
 
 
 def _short(request_id: str) -> str:

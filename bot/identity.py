@@ -15,6 +15,11 @@ class TeamsUser:
     tenant_id: str | None
     name: str | None = None
 
+    @property
+    def person_id(self) -> str:
+        """Who this is, stably: the Entra object id, else the channel's account id."""
+        return self.aad_object_id or self.id
+
 
 class SignInRequired(Exception):
     """No usable delegated token for this user; they need to sign in."""

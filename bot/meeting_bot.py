@@ -340,7 +340,7 @@ class MeetingBot(ActivityHandler):
                 turn_context.adapter,
                 ask.address,
                 functools.partial(
-                    self._answer_when_done,
+                    self._answer,
                     ask=ask,
                     creation=creation,
                     replaces=note or replaces,
@@ -365,17 +365,6 @@ class MeetingBot(ActivityHandler):
             return replaces
         return sent.id if sent is not None else None
 
-    async def _answer_when_done(
-        self,
-        turn_context: TurnContext,
-        ask: MeetingAsk,
-        creation: asyncio.Future[OnlineMeeting],
-        replaces: str | None,
-        owner: str | None,
-    ) -> None:
-        await asyncio.wait({creation})
-        await self._answer(turn_context, ask, creation, replaces, owner)
-
     async def drain(self) -> None:
         """Let meetings still being created finish (at shutdown)."""
         if self._background:
@@ -389,7 +378,9 @@ class MeetingBot(ActivityHandler):
         replaces: str | None,
         owner: str | None,
     ) -> None:
-        """Answer with the outcome, then strike the request from the outbox if this owed it."""
+        """Answer with the outcome once there is one; strike the outbox entry if this owed it."""
+        if not creation.done():
+            await asyncio.wait({creation})
         try:
             await self._deliver(turn_context, ask, creation, replaces)
         except Exception:
@@ -414,7 +405,7 @@ class MeetingBot(ActivityHandler):
         replaces: str | None,
     ) -> None:
         """Answer with the meeting card, a sign-in card, a Retry card or one line."""
-        owner = ask.user.aad_object_id or ask.user.id
+        owner = ask.user.person_id
         try:
             meeting = creation.result()
         except (SignInRequired, GraphUnauthorized) as error:
@@ -645,6 +636,5 @@ def _welcome_key(activity: Activity) -> str:
 
 
 def _person(activity: Activity) -> str:
-    """Who sent this, stably: the Entra object id, else the channel's account id."""
-    user = teams_user(activity)
-    return user.aad_object_id or user.id
+    """Who sent this, stably (see TeamsUser.person_id)."""
+    return teams_user(activity).person_id
