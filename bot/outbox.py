@@ -73,9 +73,9 @@ class Outbox:
         """Entries older than `older_than` seconds, each taken over by this caller."""
         now = self._clock()
         overdue = []
-        for key in await self._storage.keys("outbox/", limit=1000):
-            item = (await self._storage.read([key])).get(key)
-            if item is None or now - float(item.get("since", 0)) < older_than:
+        items = await self._storage.read(await self._storage.keys("outbox/", limit=1000))
+        for key, item in items.items():
+            if now - float(item.get("since", 0)) < older_than:
                 continue
             tries = int(item.get("tries", 0)) + 1
             if tries > MAX_TRIES:

@@ -66,10 +66,14 @@ class WaitingRequests:
     async def sweep(self) -> None:
         """Forget requests that waited too long (and any a crash left half taken)."""
         now = self._clock()
-        for key in await self._storage.keys("waiting/", limit=1000):
-            item = (await self._storage.read([key])).get(key)
-            if item is not None and (item.get("taken") or not now < float(item["expires"])):
-                await self._storage.delete([key])
+        items = await self._storage.read(await self._storage.keys("waiting/", limit=1000))
+        stale = [
+            key
+            for key, item in items.items()
+            if item.get("taken") or not now < float(item["expires"])
+        ]
+        if stale:
+            await self._storage.delete(stale)
 
     async def _take(self, key: str, *, only_for_sign_in: bool = False) -> Waiting | None:
         item = (await self._storage.read([key])).get(key)

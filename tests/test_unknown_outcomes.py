@@ -25,6 +25,7 @@ from bot.ledger import OutcomeUnknown, RequestInProgress, RequestLedger
 from bot.outbox import Outbox
 from bot.storage import SqliteStorage
 from bot.transport import open_client
+from bot.waiting import WaitingRequests
 from graph import GraphClient, GraphOutcomeUnknown, MeetingRequest, OnlineMeeting
 from tests.conftest import BotClient, Connector, MakeBot, activity, card_of, say, sign_in
 
@@ -326,3 +327,17 @@ def an_ask() -> MeetingAsk:
             locale="en-US",
         ),
     )
+
+
+async def test_the_recovery_pass_forgets_requests_that_waited_too_long(tmp_path: Path) -> None:
+    storage = SqliteStorage(tmp_path / "bot.sqlite3")
+    clock = Clock()
+    waiting = WaitingRequests(storage, Fernet(Fernet.generate_key()), clock=clock)
+    await waiting.keep(an_ask(), for_sign_in=True)
+
+    await waiting.sweep()
+    assert len(await storage.keys("waiting/")) == 1
+    clock.now += 24 * 3600 + 1
+    await waiting.sweep()
+    assert await storage.keys("waiting/") == []
+    storage.close()
