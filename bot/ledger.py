@@ -132,11 +132,6 @@ class RequestLedger:
             log.exception("could not record a created meeting")
         return meeting
 
-    async def state(self, key: str) -> str | None:
-        """'creating', 'created', 'unknown' or None (never claimed, or released)."""
-        item = (await self._storage.read([_key(key)])).get(_key(key))
-        return None if item is None else str(item.get("state"))
-
     async def _mark_unknown(self, storage_key: str, seen: dict[str, Any] | None) -> bool:
         """Record that the request's outcome is unknown; False if its creator wrote first."""
         value = {"state": "unknown", "since": self._clock()}
