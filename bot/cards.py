@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.asks import WAIT_HOURS
+from dialogs.request import MAX_SUBJECT_CHARS
 from dialogs.zones import zone_to_text
 from graph.models import OnlineMeeting
 
@@ -55,23 +56,41 @@ def meeting_card(meeting: OnlineMeeting, tz: tzinfo) -> dict[str, Any]:
     )
 
 
-def confirmation_card(
+# Lengths the form offers; a command or conversation that named another keeps it as an option.
+FORM_LENGTHS = (15, 30, 45, 60, 90, 120)
+
+
+def request_card(
     *,
     subject: str,
     start: datetime,
     end: datetime,
     tz: tzinfo,
     passcode_required: bool | None,
-    owner: str,
+    request: str,
+    editing: bool,
+    ask_passcode: bool,
+    error: str | None = None,
 ) -> dict[str, Any]:
-    """States exactly how the request was understood, with Create / Change / Cancel."""
-    facts = [_fact("When", format_span(start, end, tz))]
-    facts.append(_fact("Length", format_length(end - start)))
-    if passcode_required is not None:
-        facts.append(_fact("Passcode", "required" if passcode_required else "none"))
-    return _card(
-        [
-            {"type": "TextBlock", "text": "Create this meeting?", "isSubtle": True, "wrap": True},
+    """The requester's card: the request as understood (Create / Change / Cancel), or the form.
+
+    The form is the request's fields, prefilled, with Create and Cancel; an `error` from the
+    last Create shows above them.
+    """
+    data = {"request": request}
+    if editing:
+        body = _form_body(subject, start, end, tz, passcode_required, ask_passcode)
+        actions = [
+            _execute("Create", "create", data, style="positive"),
+            _execute("Cancel", "cancel", data),
+        ]
+        title = "New meeting"
+    else:
+        facts = [_fact("When", format_span(start, end, tz))]
+        facts.append(_fact("Length", format_length(end - start)))
+        if passcode_required is not None:
+            facts.append(_fact("Passcode", "required" if passcode_required else "none"))
+        body = [
             {
                 "type": "TextBlock",
                 "text": subject,
@@ -81,28 +100,151 @@ def confirmation_card(
                 "spacing": "None",
             },
             {"type": "FactSet", "facts": facts},
-        ],
-        actions=[
-            {
-                "type": "Action.Submit",
-                "title": "Create",
-                "style": "positive",
-                "data": {"meet": "create", "owner": owner},
-            },
-            {
-                "type": "Action.Submit",
-                "title": "Change",
-                "data": {"meet": "change", "owner": owner},
-            },
-            {
-                "type": "Action.Submit",
-                "title": "Cancel",
-                "data": {"meet": "cancel", "owner": owner},
-            },
-        ],
-        fallback=f"Create {subject}, {format_span(start, end, tz)}? "
+        ]
+        actions = [
+            _execute("Create", "create", data, style="positive"),
+            _execute("Change", "edit", data),
+            _execute("Cancel", "cancel", data),
+        ]
+        title = "Create this meeting?"
+    head = [{"type": "TextBlock", "text": title, "isSubtle": True, "wrap": True}]
+    if error:
+        head.append({"type": "TextBlock", "text": error, "color": "Attention", "wrap": True})
+    return _card(
+        head + body,
+        actions=actions,
+        fallback=f"Create {subject or 'a meeting'}, {format_span(start, end, tz)}? "
         "Reply create, change or cancel.",
     )
+
+
+def _form_body(
+    subject: str,
+    start: datetime,
+    end: datetime,
+    tz: tzinfo,
+    passcode_required: bool | None,
+    ask_passcode: bool,
+) -> list[dict[str, Any]]:
+    local = start.astimezone(tz)
+    minutes = int((end - start).total_seconds() // 60)
+    lengths = sorted({*FORM_LENGTHS, minutes})
+    body: list[dict[str, Any]] = [
+        {
+            "type": "Input.Text",
+            "id": "subject",
+            "label": "Subject",
+            "value": subject,
+            "maxLength": MAX_SUBJECT_CHARS,
+            "placeholder": "What is the meeting about?",
+            "isRequired": True,
+            "errorMessage": "Give the meeting a subject.",
+        },
+        {
+            "type": "ColumnSet",
+            "columns": [
+                {
+                    "type": "Column",
+                    "width": "stretch",
+                    "items": [
+                        {
+                            "type": "Input.Date",
+                            "id": "date",
+                            "label": "Date",
+                            "value": f"{local:%Y-%m-%d}",
+                            "isRequired": True,
+                        }
+                    ],
+                },
+                {
+                    "type": "Column",
+                    "width": "stretch",
+                    "items": [
+                        {
+                            "type": "Input.Time",
+                            "id": "time",
+                            "label": "Start",
+                            "value": f"{local:%H:%M}",
+                            "isRequired": True,
+                        }
+                    ],
+                },
+            ],
+        },
+        {
+            "type": "Input.ChoiceSet",
+            "id": "minutes",
+            "label": "Length",
+            "value": str(minutes),
+            "choices": [
+                {"title": format_length(timedelta(minutes=m)), "value": str(m)} for m in lengths
+            ],
+        },
+    ]
+    if ask_passcode:
+        body.append(
+            {
+                "type": "Input.Toggle",
+                "id": "passcode",
+                "title": "People need a passcode to join",
+                "value": "false" if passcode_required is False else "true",
+                "valueOn": "true",
+                "valueOff": "false",
+            }
+        )
+    body.append(
+        {
+            "type": "TextBlock",
+            "text": f"Times are in {zone_name(local)}.",
+            "wrap": True,
+            "size": "Small",
+            "isSubtle": True,
+        }
+    )
+    return body
+
+
+def others_card(
+    *, name: str, subject: str | None, doing: str, owner_id: str, request: str
+) -> dict[str, Any]:
+    """What everyone else in a group chat or channel sees while a request is set up.
+
+    The requester's client swaps it for their own view by itself (refresh for their user id
+    only); Open does the same on clients that do not refresh cards. Nothing personal is in it.
+    """
+    who = name or "Someone"
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": f"{who} {doing}", "wrap": True, "weight": "Bolder"}
+    ]
+    if subject:
+        body.append({"type": "TextBlock", "text": subject, "wrap": True, "spacing": "None"})
+    body.append(
+        {
+            "type": "TextBlock",
+            "text": f"Only {who} can fill this in.",
+            "wrap": True,
+            "size": "Small",
+            "isSubtle": True,
+        }
+    )
+    data = {"request": request, "by": who}
+    card = _card(body, actions=[_execute("Open", "refresh", data)], fallback=f"{who} {doing}")
+    card["refresh"] = {
+        "action": {"type": "Action.Execute", "verb": "refresh", "data": {"meet": "refresh"} | data},
+        "userIds": [owner_id],
+    }
+    return card
+
+
+def closed_card(title: str, subject: str | None = None) -> dict[str, Any]:
+    """A request that ended without a meeting (cancelled, replaced, expired): no buttons."""
+    body: list[dict[str, Any]] = [{"type": "TextBlock", "text": title, "wrap": True}]
+    if subject:
+        body.insert(
+            0,
+            {"type": "TextBlock", "text": subject, "wrap": True, "weight": "Bolder"},
+        )
+    return _card(body, actions=[], fallback=title)
 
 
 COMMANDS = (
@@ -115,22 +257,22 @@ COMMANDS = (
 )
 
 
-def retry_card(problem: str, *, owner: str, request: str) -> dict[str, Any]:
+def retry_card(problem: str, *, request: str) -> dict[str, Any]:
     """Graph stayed busy: say so in one line, keep the request, offer to try again."""
     return _kept_request_card(
         problem,
         f"I'll keep your request for {WAIT_HOURS} hours.",
-        action=("Retry", {"meet": "retry", "owner": owner, "request": request}),
+        action=("Retry", {"meet": "retry", "request": request}),
     )
 
 
-def unknown_card(problem: str, *, owner: str, request: str) -> dict[str, Any]:
+def unknown_card(problem: str, *, request: str) -> dict[str, Any]:
     """The create may have worked: say so, and offer a new meeting only as a deliberate choice."""
     return _kept_request_card(
         problem,
         "I won't try again on my own, so there is at most one such meeting. If you need its "
         f"link now, create another (this choice lasts {WAIT_HOURS} hours).",
-        action=("Create another", {"meet": "another", "owner": owner, "request": request}),
+        action=("Create another", {"meet": "another", "request": request}),
     )
 
 
@@ -143,7 +285,7 @@ def _kept_request_card(
             {"type": "TextBlock", "text": problem, "wrap": True},
             {"type": "TextBlock", "text": note, "wrap": True, "isSubtle": True},
         ],
-        actions=[{"type": "Action.Submit", "title": title, "data": data}],
+        actions=[_execute(title, data["meet"], data)],
         fallback=problem,
     )
 
@@ -297,6 +439,23 @@ def zone_name(moment: datetime) -> str:
 def group_digits(value: str) -> str:
     """'3141592653589' -> '314 159 265 358 9', the way Teams prints meeting IDs."""
     return " ".join(value[i : i + 3] for i in range(0, len(value), 3))
+
+
+def _execute(
+    title: str, verb: str, data: dict[str, str], *, style: str | None = None
+) -> dict[str, Any]:
+    """A Universal Action button, falling back to Action.Submit on clients without them.
+
+    Both carry the same data, with the verb as `meet`, so one handler reads either.
+    """
+    payload = {**data, "meet": verb}
+    action: dict[str, Any] = {"type": "Action.Execute", "title": title, "verb": verb}
+    action |= {"data": payload, "fallback": {"type": "Action.Submit", "title": title}}
+    action["fallback"]["data"] = payload
+    if style:
+        action["style"] = style
+        action["fallback"]["style"] = style
+    return action
 
 
 def _fact(title: str, value: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,14 +21,25 @@ from botbuilder.core import (
 )
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.dialogs import DialogContext, DialogSet, DialogTurnResult, DialogTurnStatus
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    AdaptiveCardInvokeValue,
+    ChannelAccount,
+)
 
 from bot.address import ReplyAddress
 from bot.asks import MeetingAsk, person_key
 from bot.cards import (
+    PICKER_LEAD,
+    closed_card,
     help_card,
     meeting_card,
     meeting_summary,
+    next_quarter_hour,
+    others_card,
+    request_card,
     retry_card,
     sign_in_card,
     unknown_card,
@@ -38,6 +49,7 @@ from bot.commands import CommandName, parse_command
 from bot.identity import SignInRequired, TeamsUser
 from bot.ledger import OutcomeUnknown, RequestInProgress
 from bot.meetings import MeetingScheduler
+from bot.open_requests import CONFIRM, EDIT, SUBMITTED, OpenRequest, OpenRequests
 from bot.outbox import Outbox
 from bot.replies import explain
 from bot.signin import SignInFlows
@@ -46,8 +58,8 @@ from bot.teams import command_text, teams_user, text_without_mentions, user_loca
 from bot.tokens import DelegatedTokenProvider, NoWorkAccount, SignInFailed
 from bot.waiting import WaitingRequests
 from dialogs.meeting_dialog import MeetingDialog, MeetingRequestDraft
-from dialogs.request import RequestError, parse_request
-from dialogs.zones import zone_to_text
+from dialogs.request import RequestError, check_subject, parse_request, validate_times
+from dialogs.zones import zone_from_text, zone_to_text
 from graph import (
     GraphError,
     GraphOutcomeUnknown,
@@ -62,6 +74,22 @@ log = logging.getLogger(__name__)
 
 # How long a creation may take before the user is shown a typing indicator.
 TYPING_AFTER_SECONDS = 0.5
+
+CREATING_NOTE = "Creating your meeting… it will appear here in a moment."
+# Teams delivers group chat and channel messages only when they mention the bot: no questions
+# in words there, and what is personal goes to the requester's own view of a card.
+SHARED_SCOPES = ("groupChat", "channel")
+# A card's buttons, typed.
+TYPED_CHOICES = {
+    "create": "create",
+    "yes": "create",
+    "ok": "create",
+    "change": "edit",
+    "edit": "edit",
+    "no": "cancel",
+}
+# The form's inputs, as they arrive with Create.
+FORM_FIELDS = frozenset({"subject", "date", "time", "minutes", "passcode"})
 
 HELP_TEXT = (
     "I create Teams meetings with you as the organizer. Try **/meet Design review tomorrow 3pm "
@@ -88,6 +116,7 @@ class MeetingBot(ActivityHandler):
         *,
         waiting: WaitingRequests,
         outbox: Outbox,
+        open_requests: OpenRequests,
         sign_in: SignIn | None,
         default_minutes: int,
         default_timezone: str,
@@ -112,7 +141,6 @@ class MeetingBot(ActivityHandler):
             MeetingDialog(
                 default_length=self._default_length,
                 ask_passcode=ask_passcode,
-                skip_confirmation=skip_confirmation,
                 clock=clock,
             )
         )
@@ -125,6 +153,8 @@ class MeetingBot(ActivityHandler):
         # Requests waiting for a sign-in, or for a Retry or Create another press.
         self._waiting = waiting
         self._outbox = outbox
+        # The request on each person's card (confirmation or form), per conversation.
+        self._open = open_requests
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -151,21 +181,14 @@ class MeetingBot(ActivityHandler):
         dialog = await self._dialogs.create_context(turn_context)
         command = parse_command(command_text(turn_context.activity))
         value = turn_context.activity.value
-        owner = value.get("owner") if isinstance(value, dict) else None
-        if owner and owner != _person(turn_context.activity):
-            await turn_context.send_activity(
-                "Only the person who asked for this meeting can confirm or cancel it. "
-                "Type **/meet** to create your own."
-            )
+        if isinstance(value, dict) and isinstance(value.get("meet"), str):
+            # A card button on a client without Universal Actions (Action.Submit).
+            await self._pressed_without_invoke(turn_context, value)
         elif command.name is CommandName.MEET:
             await dialog.cancel_all_dialogs()  # a new /meet replaces an unfinished one
             await self._meet(dialog, command.argument)
         elif command.name is CommandName.CANCEL:
-            if dialog.active_dialog is None:
-                await turn_context.send_activity("There is nothing to cancel.")
-            else:
-                await dialog.cancel_all_dialogs()
-                await turn_context.send_activity("Cancelled. Nothing was created.")
+            await self._cancel_typed(dialog)
         elif command.name is CommandName.HELP:
             await turn_context.send_activity(self._help_card())
             if dialog.active_dialog is not None:
@@ -174,14 +197,14 @@ class MeetingBot(ActivityHandler):
             await self._signin(turn_context)
         elif command.name is CommandName.SIGNOUT:
             await self._signout(turn_context)
-        elif isinstance(value, dict) and value.get("meet") in ("retry", "another"):
-            await self._ask_again(turn_context, str(value.get("request")), value["meet"])
         elif dialog.active_dialog is not None:
             await self._finish(dialog, await dialog.continue_dialog())
+        elif (verb := TYPED_CHOICES.get(command.word.lower())) and await self._open.get(
+            teams_user(turn_context.activity), _conversation(turn_context)
+        ):
+            await self._pressed_without_invoke(turn_context, {"meet": verb}, typed=True)
         elif turn_context.activity.value:
-            await turn_context.send_activity(
-                "That card is no longer active. Type **/meet** to start a new request."
-            )
+            await self._close_stale_card(turn_context)
         elif not command.word:
             await turn_context.send_activity(self._help_card())
         else:
@@ -189,6 +212,54 @@ class MeetingBot(ActivityHandler):
                 f"I don't know '{command.word[:40]}'. Type **/meet** followed by a subject, "
                 "or **/help** to see what I can do."
             )
+
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        """A card button (Action.Execute) or a card refresh: answered with the card to show.
+
+        The answer goes to the presser's client only, so each person sees their own view and a
+        press never adds a message to the chat.
+        """
+        action = invoke_value.action or {}
+        data: dict[str, Any] = action["data"] if isinstance(action.get("data"), dict) else {}
+        verb = action.get("verb") if isinstance(action.get("verb"), str) else ""
+        shown = await self._card_action(turn_context, {**data, "meet": verb})
+        return AdaptiveCardInvokeResponse(
+            status_code=200, type="application/vnd.microsoft.card.adaptive", value=shown.card
+        )
+
+    async def _pressed_without_invoke(
+        self, turn_context: TurnContext, value: dict[str, Any], *, typed: bool = False
+    ) -> None:
+        """A button pressed as Action.Submit, or its word typed: the card changes in place."""
+        shown = await self._card_action(turn_context, value)
+        if shown.private:
+            return  # only an invoke answer is seen by the presser alone
+        target = shown.card_id or (None if typed else turn_context.activity.reply_to_id)
+        if shown.posted or target is None:
+            return
+        await self._reply(turn_context, _card_message(shown.card), target)
+
+    async def _close_stale_card(self, turn_context: TurnContext) -> None:
+        """A form answered after its question ended: the form says so, instead of a new line."""
+        card = closed_card("That question has ended. Type /meet to start a new request.")
+        if turn_context.activity.reply_to_id:
+            await self._reply(turn_context, _card_message(card), turn_context.activity.reply_to_id)
+
+    async def _cancel_typed(self, dialog: DialogContext) -> None:
+        turn_context = dialog.context
+        open_request = await self._open.get(
+            teams_user(turn_context.activity), _conversation(turn_context)
+        )
+        if dialog.active_dialog is not None:
+            await dialog.cancel_all_dialogs()
+        elif open_request is None or open_request.view == SUBMITTED:
+            await turn_context.send_activity("There is nothing to cancel.")
+            return
+        if open_request is not None and open_request.view != SUBMITTED:
+            await self._cancel(turn_context, open_request)
+        await turn_context.send_activity("Cancelled. Nothing was created.")
 
     async def resume_after_sign_in(
         self, adapter: Any, user: TeamsUser, signed_in_at: ReplyAddress
@@ -244,7 +315,11 @@ class MeetingBot(ActivityHandler):
             log.exception("could not continue a conversation")
 
     async def _meet(self, dialog: DialogContext, text: str) -> None:
-        """Read the command, then let the dialog ask for whatever it left out."""
+        """Read the command; then confirm it on a card, or ask for whatever it left out.
+
+        In group chats and channels the bot only hears messages that mention it, so nothing is
+        asked there in words: the form on the card holds every field.
+        """
         activity = dialog.context.activity
         tz = user_timezone(activity, self._default_timezone)
         try:
@@ -261,37 +336,183 @@ class MeetingBot(ActivityHandler):
             end=parsed.end.isoformat() if parsed.end else None,
             length_given=parsed.length_given,
             complete_command=bool(parsed.subject and parsed.start),
-            owner=_person(activity),
             # A retried delivery of the same activity is the same request.
             request_id=f"{activity.conversation.id}|{activity.id or uuid.uuid4()}",
             # A complete command asks nothing, so "ask" falls back to requiring a passcode.
             passcode_required=True if self._ask_passcode and parsed.start else None,
         )
         if draft.complete_command and self._skip_confirmation:
-            # Nothing to ask and nothing to confirm: the dialog would end where it begins.
-            await self._create(dialog.context, _ask(draft, activity))
-            return
-        await self._finish(
-            dialog, await dialog.begin_dialog(MeetingDialog.__name__, draft.to_options())
-        )
+            # Nothing to ask and nothing to confirm.
+            await self._create(dialog.context, self._ask(draft, activity))
+        elif draft.complete_command or _shared(activity):
+            await self._offer(dialog.context, draft)
+        else:
+            await self._finish(
+                dialog, await dialog.begin_dialog(MeetingDialog.__name__, draft.to_options())
+            )
 
     async def _finish(self, dialog: DialogContext, result: DialogTurnResult) -> None:
-        """When the dialog ends: create the meeting, or say it was cancelled.
+        """When the conversation has everything: the request on a card, to confirm."""
+        if result.status is DialogTurnStatus.Complete and result.result:
+            await self._offer(dialog.context, MeetingRequestDraft(**result.result))
 
-        An outcome reached by pressing a button on the confirmation card replaces that card, so
-        the chat keeps no stale buttons.
+    def _ask(self, draft: MeetingRequestDraft, activity: Activity) -> MeetingAsk:
+        """The request from `draft`, missing fields filled with what the form proposes."""
+        tz = zone_from_text(draft.timezone)
+        if draft.start and draft.end:
+            start, end = datetime.fromisoformat(draft.start), datetime.fromisoformat(draft.end)
+        else:
+            start = next_quarter_hour(self._clock().astimezone(tz) + PICKER_LEAD)
+            end = (start.astimezone(UTC) + self._default_length).astimezone(tz)
+        return MeetingAsk(
+            user=teams_user(activity),
+            subject=draft.subject or "",
+            start=start,
+            end=end,
+            timezone=draft.timezone,
+            locale=user_locale(activity),
+            passcode_required=draft.passcode_required,
+            request_id=draft.request_id or str(uuid.uuid4()),
+            address=ReplyAddress.of(activity),
+        )
+
+    async def _offer(self, turn_context: TurnContext, draft: MeetingRequestDraft) -> None:
+        """Post the request's card: the confirmation, or the form where something is missing.
+
+        In a group chat or channel everyone else sees who is setting up a meeting; the
+        requester's client shows their own view in its place.
         """
-        if result.status is not DialogTurnStatus.Complete or not result.result:
-            return
-        activity = dialog.context.activity
-        card_id = activity.reply_to_id if isinstance(activity.value, dict) else None
-        if result.result.get("cancelled"):
-            await self._reply(
-                dialog.context, MessageFactory.text("Cancelled. Nothing was created."), card_id
+        ask = self._ask(draft, turn_context.activity)
+        editing = not (draft.subject and draft.start)
+        request = OpenRequest(ask, None, EDIT if editing else CONFIRM, draft.length_given)
+        older = await self._open.get(ask.user, ask.address.conversation_id)
+        await self._open.put(request)  # before the card: its refresh may come at once
+        if older is not None and older.card_id and older.view != SUBMITTED:
+            replaced = closed_card("Replaced by a newer request.", older.ask.subject)
+            with contextlib.suppress(Exception):  # cosmetic: the old card's buttons are inert
+                await self._reply(turn_context, _card_message(replaced), older.card_id)
+        if ask.address.conversation_type in SHARED_SCOPES:
+            card = self._others_card(ask, "is setting up a meeting.")
+        else:
+            card = self._request_card(request)
+        card_id = await self._reply(turn_context, _card_message(card), None)
+        await self._open.put(replace(request, card_id=card_id))
+
+    def _request_card(self, request: OpenRequest, error: str | None = None) -> dict[str, Any]:
+        ask = request.ask
+        return request_card(
+            subject=ask.subject,
+            start=ask.start,
+            end=ask.end,
+            tz=ask.tz,
+            passcode_required=ask.passcode_required,
+            request=ask.key,
+            editing=request.view == EDIT or error is not None,
+            ask_passcode=self._ask_passcode,
+            error=error,
+        )
+
+    def _others_card(self, ask: MeetingAsk, doing: str) -> dict[str, Any]:
+        return others_card(
+            name=ask.user.name or "",
+            subject=ask.subject or None,
+            doing=doing,
+            owner_id=ask.user.id,
+            request=ask.key,
+        )
+
+    async def _card_action(self, turn_context: TurnContext, value: dict[str, Any]) -> Shown:
+        """What a press (or refresh) of a request card does, and the card the presser sees."""
+        verb = str(value.get("meet"))
+        key = value.get("request")
+        user = teams_user(turn_context.activity)
+        if isinstance(key, str) and not key.startswith(person_key(user) + "/"):
+            by = value.get("by") if isinstance(value.get("by"), str) else "the person who asked"
+            # Someone else's card: their view of it, for them alone.
+            card = closed_card(
+                f"Only {str(by)[:100]} can fill this in. Mention me with /meet "
+                "to set up your own meeting."
             )
-            return
-        draft = MeetingRequestDraft(**result.result)
-        await self._create(dialog.context, _ask(draft, activity), replaces=card_id)
+            return Shown(card, private=True)
+        if verb in ("retry", "another"):
+            return await self._ask_again(turn_context, str(key or ""), verb)
+        request = await self._open.get(user, _conversation(turn_context))
+        if request is None or (isinstance(key, str) and request.ask.key != key):
+            if isinstance(key, str) and await self._waiting.waits_for_sign_in(key):
+                return await self._sign_in_view(turn_context, user)
+            return Shown(closed_card("This request has ended. Type /meet to start a new one."))
+        if request.view == SUBMITTED:
+            if await self._waiting.waits_for_sign_in(request.ask.key):
+                return await self._sign_in_view(turn_context, user, request.ask.subject)
+            if verb != "create":
+                return Shown(closed_card("Creating your meeting…", request.ask.subject))
+        if verb == "edit":
+            request = await self._open.show(request, EDIT)
+        elif verb == "cancel":
+            return await self._cancel(turn_context, request)
+        elif verb == "create":
+            return await self._submit(turn_context, request, value)
+        return Shown(self._request_card(request), private=_shared(turn_context.activity))
+
+    async def _cancel(self, turn_context: TurnContext, request: OpenRequest) -> Shown:
+        await self._open.close(request)
+        card = closed_card("Cancelled. Nothing was created.", request.ask.subject or None)
+        posted = await self._reply(turn_context, _card_message(card), request.card_id)
+        return Shown(card, card_id=posted, posted=True)
+
+    async def _submit(
+        self, turn_context: TurnContext, request: OpenRequest, value: dict[str, Any]
+    ) -> Shown:
+        """Create: the form's fields checked on the server, then the meeting made once."""
+        ask = request.ask
+        if request.view == EDIT or FORM_FIELDS & value.keys():
+            checked = self._read_form(ask, value)
+            if isinstance(checked, str):
+                request = await self._open.show(replace(request, ask=ask), EDIT)
+                form = self._request_card(request, error=checked)
+                return Shown(form, private=_shared(turn_context.activity))
+            ask = checked
+        request = replace(request, ask=ask, view=SUBMITTED)
+        await self._open.put(request)
+        shown = await self._create(turn_context, ask, replaces=request.card_id)
+        return shown or Shown(closed_card("Creating your meeting…", ask.subject))
+
+    def _read_form(self, ask: MeetingAsk, value: dict[str, Any]) -> MeetingAsk | str:
+        """The request as the form now says, or what is wrong with it."""
+        try:
+            subject = check_subject(str(value.get("subject", ask.subject))[:1000])
+            if not subject:
+                return "Give the meeting a subject."
+            local = ask.start.astimezone(ask.tz)
+            day = str(value.get("date") or f"{local:%Y-%m-%d}")[:10]
+            at = str(value.get("time") or f"{local:%H:%M}")[:8]
+            minutes = int(str(value.get("minutes") or _minutes(ask))[:4])
+            start = datetime.fromisoformat(f"{day}T{at}").replace(tzinfo=ask.tz)
+        except RequestError as error:
+            return str(error)
+        except ValueError:
+            return "Pick a date, a start time and a length."
+        if not 0 < minutes <= 24 * 60:
+            return "Pick a length between 1 minute and 24 hours."
+        end = (start.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(ask.tz)
+        try:
+            validate_times(start, end, now=self._clock())
+        except RequestError as error:
+            return str(error)
+        passcode = ask.passcode_required
+        if self._ask_passcode and "passcode" in value:
+            passcode = str(value["passcode"]).lower() == "true"
+        return replace(ask, subject=subject, start=start, end=end, passcode_required=passcode)
+
+    async def _sign_in_view(
+        self, turn_context: TurnContext, user: TeamsUser, subject: str | None = None
+    ) -> Shown:
+        """The requester's sign-in card: a fresh personal link, shown to them alone."""
+        assert self._sign_in is not None
+        url = await self._sign_in.flows.begin(
+            user, ReplyAddress.of(turn_context.activity), await _login_hint(turn_context)
+        )
+        return Shown(sign_in_card(url, pending_subject=subject), private=True)
 
     async def _create(
         self,
@@ -301,7 +522,7 @@ class MeetingBot(ActivityHandler):
         replaces: str | None = None,
         owner: str | None = None,
         proactive: bool = False,
-    ) -> None:
+    ) -> Shown | None:
         """Create the meeting and answer; the answer replaces the message `replaces`, if any.
 
         While Teams waits for this turn, Teams itself redelivers it if this process dies. Once
@@ -323,8 +544,7 @@ class MeetingBot(ActivityHandler):
                 log.warning("could not show the typing indicator", exc_info=True)
             done, _ = await asyncio.wait({creation}, timeout=self._answer_within - typing_after)
         if creation in done:
-            await self._answer(turn_context, ask, creation, replaces, owner)
-            return
+            return await self._answer(turn_context, ask, creation, replaces, owner)
         # Graph is slow: answer now (Teams resends an activity it waited 15 s for) and post the
         # meeting in place of this note when it is ready.
         if owner is None and not proactive:
@@ -350,10 +570,11 @@ class MeetingBot(ActivityHandler):
         )
         self._background.add(later)
         later.add_done_callback(self._background.discard)
+        return Shown(closed_card(CREATING_NOTE, ask.subject), card_id=note, posted=True)
 
     async def _note(self, turn_context: TurnContext, replaces: str | None) -> str | None:
         """Say the meeting is on its way (in place of `replaces`); the message's id, if any."""
-        note = MessageFactory.text("Creating your meeting… it will appear here in a moment.")
+        note = MessageFactory.text(CREATING_NOTE)
         try:
             if replaces is not None:
                 note.id = replaces
@@ -377,25 +598,26 @@ class MeetingBot(ActivityHandler):
         creation: asyncio.Future[OnlineMeeting],
         replaces: str | None,
         owner: str | None,
-    ) -> None:
+    ) -> Shown | None:
         """Answer with the outcome once there is one; strike the outbox entry if this owed it."""
         if not creation.done():
             await asyncio.wait({creation})
+        shown = None
         try:
-            await self._deliver(turn_context, ask, creation, replaces)
+            shown = await self._deliver(turn_context, ask, creation, replaces)
         except Exception:
             log.exception("could not post the answer to a meeting request")
             if replaces is not None:
                 # Putting the answer in place of a message can safely be tried again: a later
                 # recovery pass does. A new message is not tried again: a Bot Connector 500 may
                 # have posted it, and an apology could send the user to make a second meeting.
-                return
-        if owner is None:
-            return
-        try:
-            await self._outbox.done(ask, owner)
-        except Exception:  # answered already; a later recovery pass finds it again
-            log.exception("could not strike an answered request from the outbox")
+                return None
+        if owner is not None:
+            try:
+                await self._outbox.done(ask, owner)
+            except Exception:  # answered already; a later recovery pass finds it again
+                log.exception("could not strike an answered request from the outbox")
+        return shown
 
     async def _deliver(
         self,
@@ -403,22 +625,16 @@ class MeetingBot(ActivityHandler):
         ask: MeetingAsk,
         creation: asyncio.Future[OnlineMeeting],
         replaces: str | None,
-    ) -> None:
+    ) -> Shown:
         """Answer with the meeting card, a sign-in card, a Retry card or one line."""
-        owner = ask.user.person_id
         try:
             meeting = creation.result()
         except (SignInRequired, GraphUnauthorized) as error:
             if self._sign_in is None:
-                await self._reply(turn_context, MessageFactory.text(explain(error)), replaces)
-                return
+                return await self._say_in_place(turn_context, explain(error), replaces)
             # Keep the request; it is created the moment the user is back from signing in, in
             # place of the sign-in card (which itself takes the place of what it answers).
-            card_id = await self._send_sign_in_card(
-                turn_context, ask.user, pending_subject=ask.subject, replaces=replaces
-            )
-            await self._waiting.keep(ask, for_sign_in=True, card_id=card_id)
-            return
+            return await self._ask_to_sign_in(turn_context, ask, replaces)
         except (GraphThrottled, GraphUnavailable, GraphUnreachable, GraphOutcomeUnknown) as error:
             # Graph stayed busy beyond the retry budget, and did not act (or createOrGet makes
             # acting twice harmless; the ledger turns a plain create's unknown outcome into
@@ -426,19 +642,13 @@ class MeetingBot(ActivityHandler):
             log.info(
                 "meet request deferred: %s (request-id %s)", type(error).__name__, error.request_id
             )
-            card = retry_card(explain(error), owner=owner, request=ask.key)
-            await self._waiting.keep(ask, for_sign_in=False)
-            await self._reply(turn_context, _card_message(card), replaces)
-            return
+            card = retry_card(explain(error), request=ask.key)
         except OutcomeUnknown as error:
             log.warning(
                 "meet request outcome unknown (request-id %s)",
                 error.cause.request_id if error.cause else None,
             )
-            card = unknown_card(explain(error), owner=owner, request=ask.key)
-            await self._waiting.keep(ask, for_sign_in=False)
-            await self._reply(turn_context, _card_message(card), replaces)
-            return
+            card = unknown_card(explain(error), request=ask.key)
         except (NoWorkAccount, SignInFailed, GraphError, RequestInProgress) as error:
             log.info(
                 "meet request not fulfilled: %s %s (request-id %s)",
@@ -446,15 +656,43 @@ class MeetingBot(ActivityHandler):
                 getattr(error, "code", ""),
                 getattr(error, "request_id", None),
             )
-            await self._reply(turn_context, MessageFactory.text(explain(error)), replaces)
-            return
+            return await self._say_in_place(turn_context, explain(error), replaces)
         except Exception as error:  # a bug still gets a true sentence
             log.exception("meet request failed", exc_info=error)
-            await self._reply(turn_context, MessageFactory.text(explain(error)), replaces)
-            return
-        reply = _card_message(meeting_card(meeting, ask.tz))
-        reply.summary = meeting_summary(meeting, ask.tz)
-        await self._reply(turn_context, reply, replaces)
+            return await self._say_in_place(turn_context, explain(error), replaces)
+        else:
+            card = meeting_card(meeting, ask.tz)
+            reply = _card_message(card)
+            reply.summary = meeting_summary(meeting, ask.tz)
+            posted = await self._reply(turn_context, reply, replaces)
+            return Shown(card, card_id=posted, posted=True)
+        await self._waiting.keep(ask, for_sign_in=False)
+        posted = await self._reply(turn_context, _card_message(card), replaces)
+        return Shown(card, card_id=posted, posted=True)
+
+    async def _say_in_place(
+        self, turn_context: TurnContext, text: str, replaces: str | None
+    ) -> Shown:
+        posted = await self._reply(turn_context, MessageFactory.text(text), replaces)
+        return Shown(closed_card(text), card_id=posted, posted=True)
+
+    async def _ask_to_sign_in(
+        self, turn_context: TurnContext, ask: MeetingAsk, replaces: str | None
+    ) -> Shown:
+        """The sign-in card in place of `replaces`; in a shared chat, for the requester only."""
+        if ask.address.conversation_type not in SHARED_SCOPES:
+            card_id = await self._send_sign_in_card(
+                turn_context, ask.user, pending_subject=ask.subject, replaces=replaces
+            )
+            await self._waiting.keep(ask, for_sign_in=True, card_id=card_id)
+            return Shown(closed_card("Sign in to continue."), card_id=card_id, posted=True)
+        # The link is personal: everyone sees who is signing in; the requester's client swaps
+        # in the sign-in card (refresh), and a press answers with it, to them alone.
+        public = self._others_card(ask, "is signing in to create this meeting.")
+        card_id = await self._reply(turn_context, _card_message(public), replaces)
+        await self._waiting.keep(ask, for_sign_in=True, card_id=card_id)
+        shown = await self._sign_in_view(turn_context, ask.user, ask.subject)
+        return replace(shown, card_id=card_id, posted=True)
 
     async def _reply(
         self, turn_context: TurnContext, reply: Activity, replaces: str | None
@@ -472,23 +710,21 @@ class MeetingBot(ActivityHandler):
         sent = await turn_context.send_activity(reply)
         return sent.id if sent is not None else None
 
-    async def _ask_again(self, turn_context: TurnContext, key: str, how: str) -> None:
+    async def _ask_again(self, turn_context: TurnContext, key: str, how: str) -> Shown:
         """Retry or Create another: the kept request again, in place of its card."""
-        mine = key.startswith(person_key(teams_user(turn_context.activity)) + "/")
-        waiting = await self._waiting.take(key[:200]) if mine else None
+        waiting = await self._waiting.take(key[:200])
         if waiting is None:
-            await turn_context.send_activity(
-                "That request is no longer waiting. Type **/meet** to start a new one."
-            )
-            return
+            return Shown(closed_card("This request has ended. Type /meet to start a new one."))
         if waiting.expired:
-            await turn_context.send_activity(
-                f"Your request for **{waiting.ask.subject}** has expired; nothing more was "
-                "created. Type **/meet** to ask again."
+            return Shown(
+                closed_card(
+                    "This request has expired; nothing more was created. Type /meet to ask again.",
+                    waiting.ask.subject,
+                )
             )
-            return
         ask = waiting.ask.again() if how == "another" else waiting.ask
-        await self._create(turn_context, ask, replaces=turn_context.activity.reply_to_id)
+        shown = await self._create(turn_context, ask, replaces=turn_context.activity.reply_to_id)
+        return shown or Shown(closed_card(CREATING_NOTE, ask.subject))
 
     async def _signin(self, turn_context: TurnContext) -> None:
         if self._sign_in is None:
@@ -500,7 +736,13 @@ class MeetingBot(ActivityHandler):
         try:
             await self._sign_in.tokens.token_for(user)
         except SignInRequired:
-            await self._send_sign_in_card(turn_context, user, pending_subject=None)
+            if _shared(turn_context.activity):
+                await turn_context.send_activity(
+                    "A sign-in link is personal, so I don't post one here. Type /signin in a "
+                    "1:1 chat with me, or just ask for a meeting: its card asks you alone."
+                )
+            else:
+                await self._send_sign_in_card(turn_context, user, pending_subject=None)
         except NoWorkAccount as error:
             await turn_context.send_activity(explain(error))
         else:
@@ -604,19 +846,28 @@ class KeyedLocks:
                 del self._users[key], self._locks[key]
 
 
-def _ask(draft: MeetingRequestDraft, activity: Activity) -> MeetingAsk:
-    """A request the command or the dialog completed, from the person who sent `activity`."""
-    return MeetingAsk(
-        user=teams_user(activity),
-        subject=draft.subject or "Teams meeting",
-        start=datetime.fromisoformat(draft.start or ""),
-        end=datetime.fromisoformat(draft.end or ""),
-        timezone=draft.timezone,
-        locale=user_locale(activity),
-        passcode_required=draft.passcode_required,
-        request_id=draft.request_id or str(uuid.uuid4()),
-        address=ReplyAddress.of(activity),
-    )
+@dataclass(frozen=True)
+class Shown:
+    """The card a press leads to, for the presser, and whether the chat already shows it."""
+
+    card: dict[str, Any]
+    card_id: str | None = None  # the message that shows it
+    posted: bool = False  # already put in the chat (sent, or in place of the card)
+    private: bool = False  # for the presser's eyes only: never put in a shared chat
+
+
+def _shared(activity: Activity) -> bool:
+    conversation = activity.conversation
+    return conversation is not None and conversation.conversation_type in SHARED_SCOPES
+
+
+def _conversation(turn_context: TurnContext) -> str:
+    """The conversation requests are kept under (a channel post's thread, in channels)."""
+    return ReplyAddress.of(turn_context.activity).conversation_id
+
+
+def _minutes(ask: MeetingAsk) -> int:
+    return int((ask.end - ask.start).total_seconds() // 60)
 
 
 def _say(text: str) -> Callable[[TurnContext], Awaitable[None]]:
@@ -633,8 +884,3 @@ def _card_message(card: dict[str, Any]) -> Activity:
 def _welcome_key(activity: Activity) -> str:
     conversation = activity.conversation.id if activity.conversation else ""
     return f"welcome/{conversation.split(';messageid=')[0]}"
-
-
-def _person(activity: Activity) -> str:
-    """Who sent this, stably (see TeamsUser.person_id)."""
-    return teams_user(activity).person_id

@@ -69,7 +69,10 @@ async def messages(request: web.Request) -> web.StreamResponse:
         raise web.HTTPUnauthorized from None
     if invoke is None:
         return web.Response(status=201)
-    return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+    body = invoke.body
+    if body is not None and not isinstance(body, dict | list):  # ActivityHandler serialises
+        body = serializer_helper(body)
+    return web.json_response(body, status=invoke.status)
 
 
 @web.middleware

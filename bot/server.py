@@ -26,6 +26,7 @@ from bot.ledger import RequestLedger
 from bot.logs import AccessLogger
 from bot.meeting_bot import MeetingBot, SignIn
 from bot.meetings import MeetingScheduler
+from bot.open_requests import OpenRequests
 from bot.outbox import Outbox
 from bot.settings import GraphPermission, Mode, PasscodePolicy, Settings
 from bot.signin import SignInFlows
@@ -179,6 +180,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             storage,
             waiting=WaitingRequests(storage, fernet),
             outbox=Outbox(storage, fernet),
+            open_requests=OpenRequests(storage, fernet),
             sign_in=sign_in,
             default_minutes=settings.default_meeting_minutes,
             default_timezone=settings.default_timezone,

@@ -51,6 +51,17 @@ class WaitingRequests:
             }
         )
 
+    async def waits_for_sign_in(self, ask_key: str) -> bool:
+        """Whether request `ask_key` waits for its requester to sign in."""
+        key = _key(ask_key[:200])
+        item = (await self._storage.read([key])).get(key)
+        return (
+            item is not None
+            and item.get("for_sign_in") is True
+            and not item.get("taken")
+            and self._clock() < float(item["expires"])
+        )
+
     async def take(self, ask_key: str) -> Waiting | None:
         """The request `ask_key` (see MeetingAsk.key), removed; None if it is not waiting."""
         return await self._take(_key(ask_key))

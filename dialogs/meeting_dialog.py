@@ -1,7 +1,7 @@
-"""The create-meeting conversation: ask only for what is missing, confirm, hand back the request.
+"""The create-meeting conversation in the 1:1 chat: ask only for what is missing.
 
-Each step has one job. The dialog never calls Graph: it ends with the confirmed request (or
-None when cancelled) and the bot creates the meeting.
+Each step has one job. The dialog never calls Graph: it ends with the request as far as it
+got (or None when the user gave up); the bot then shows it on a card to confirm.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ from botbuilder.dialogs import (
 from botbuilder.dialogs.prompts import PromptOptions, PromptValidatorContext, TextPrompt
 from botbuilder.schema import Activity, CardAction
 
-from bot.cards import confirmation_card, start_picker_card
+from bot.cards import start_picker_card
 from dialogs.request import (
     RequestError,
     check_subject,
     parse_length,
     parse_request,
-    validate_times,
 )
 from dialogs.zones import zone_from_text
 
@@ -48,7 +47,6 @@ class MeetingRequestDraft:
     length_given: bool = False
     passcode_required: bool | None = None  # None: the configured policy decides
     complete_command: bool = False  # the command named subject and time: ask nothing
-    owner: str = ""  # who asked (Entra object id): only they may press the card's buttons
     request_id: str = ""  # the asking activity: however often it is confirmed, one meeting
 
     def to_options(self) -> dict[str, Any]:
@@ -56,27 +54,23 @@ class MeetingRequestDraft:
 
 
 class MeetingDialog(ComponentDialog):
-    """Subject → start → length → passcode → confirmation, each asked only when missing."""
+    """Subject → start → length → passcode, each asked only when missing."""
 
     def __init__(
         self,
         *,
         default_length: timedelta,
         ask_passcode: bool,
-        skip_confirmation: bool,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(MeetingDialog.__name__)
         self._default_length = default_length
         self._ask_passcode = ask_passcode
-        self._skip_confirmation = skip_confirmation
         self._clock = clock
         self.add_dialog(TextPrompt("subject", self._valid_subject))
         self.add_dialog(TextPrompt("start", self._valid_start))
         self.add_dialog(TextPrompt("length", self._valid_length))
         self.add_dialog(TextPrompt("passcode", self._valid_yes_no))
-        self.add_dialog(TextPrompt("confirm", self._valid_confirmation))
-        self.add_dialog(TextPrompt("change", self._valid_change))
         self.add_dialog(
             WaterfallDialog(
                 "steps",
@@ -85,9 +79,7 @@ class MeetingDialog(ComponentDialog):
                     self._ask_start,
                     self._ask_length,
                     self._ask_passcode_step,
-                    self._confirm,
-                    self._act_on_confirmation,
-                    self._apply_change,
+                    self._done,
                 ],
             )
         )
@@ -171,56 +163,13 @@ class MeetingDialog(ComponentDialog):
             ),
         )
 
-    async def _confirm(self, step: WaterfallStepContext) -> DialogTurnResult:
+    async def _done(self, step: WaterfallStepContext) -> DialogTurnResult:
         draft = self._draft(step)
         if step.result is not None:
             if step.result == GIVE_UP:
                 return await self._give_up(step)
             draft = replace(draft, passcode_required=step.result == "yes")
-        step.values["draft"] = draft.to_options()
-        if self._skip_confirmation and draft.complete_command:
-            return await step.end_dialog(draft.to_options())
-        card = confirmation_card(
-            subject=draft.subject or "",
-            start=datetime.fromisoformat(draft.start or ""),
-            end=datetime.fromisoformat(draft.end or ""),
-            tz=zone_from_text(draft.timezone),
-            passcode_required=draft.passcode_required,
-            owner=draft.owner,
-        )
-        return await step.prompt(
-            "confirm",
-            PromptOptions(
-                prompt=MessageFactory.attachment(CardFactory.adaptive_card(card)),
-                retry_prompt=_text("Choose Create, Change or Cancel (or type one of them)."),
-            ),
-        )
-
-    async def _act_on_confirmation(self, step: WaterfallStepContext) -> DialogTurnResult:
-        if step.result == "create":
-            return await step.end_dialog(self._draft(step).to_options())
-        if step.result == "change":
-            return await step.prompt(
-                "change",
-                PromptOptions(
-                    prompt=_text(
-                        "What should change? Send a new time, length or subject, for example "
-                        "'tomorrow 11am', '45m' or 'Design sync'."
-                    ),
-                    retry_prompt=_text(
-                        "I couldn't use that. Send a time like 'Friday 2pm', a length like "
-                        "'45m', or a new subject."
-                    ),
-                    validations=self._draft(step).to_options(),
-                ),
-            )
-        return await step.end_dialog({"cancelled": True})
-
-    async def _apply_change(self, step: WaterfallStepContext) -> DialogTurnResult:
-        if step.result == GIVE_UP:
-            return await self._give_up(step)
-        draft = replace(self._draft(step), **step.result)
-        return await step.replace_dialog("steps", draft.to_options())
+        return await step.end_dialog(draft.to_options())
 
     # -- validators: each reads the answer (typed text or a card's value) into a result ---------
 
@@ -272,35 +221,6 @@ class MeetingDialog(ComponentDialog):
             return True
         return await _retry(prompt, None)
 
-    async def _valid_confirmation(self, prompt: PromptValidatorContext) -> bool:
-        value = prompt.context.activity.value
-        answer = value.get("meet") if isinstance(value, dict) else prompt.context.activity.text
-        words = {
-            "create": "create",
-            "yes": "create",
-            "ok": "create",
-            "change": "change",
-            "edit": "change",
-            "cancel": "cancel",
-            "no": "cancel",
-        }
-        choice = words.get(str(answer or "").strip().lower())
-        if choice is None:
-            return await _retry(prompt, None)
-        prompt.recognized.value = choice
-        return True
-
-    async def _valid_change(self, prompt: PromptValidatorContext) -> bool:
-        draft = MeetingRequestDraft(**prompt.options.validations)
-        text = " ".join((prompt.context.activity.text or "").split())
-        if not text:
-            return await _retry(prompt, None)
-        change = _change_from(text, draft, self._clock(), self._default_length)
-        if isinstance(change, str):
-            return await _retry(prompt, change)
-        prompt.recognized.value = change
-        return True
-
     # -- helpers -------------------------------------------------------------------------------
 
     def _draft(self, step: WaterfallStepContext) -> MeetingRequestDraft:
@@ -309,34 +229,6 @@ class MeetingDialog(ComponentDialog):
     async def _give_up(self, step: WaterfallStepContext) -> DialogTurnResult:
         await step.context.send_activity(GIVE_UP)
         return await step.end_dialog(None)
-
-
-def _change_from(
-    text: str, draft: MeetingRequestDraft, now: datetime, default_length: timedelta
-) -> dict[str, Any] | str:
-    """The fields a 'change' answer sets, or why it can't be used."""
-    length = parse_length(text)
-    start = datetime.fromisoformat(draft.start or "")
-    if length is not None:
-        end = (start.astimezone(UTC) + length).astimezone(start.tzinfo)
-        try:
-            validate_times(start, end, now=now)
-        except RequestError as exc:
-            return str(exc)
-        return {"end": end.isoformat(), "length_given": True}
-    old_length = datetime.fromisoformat(draft.end or "") - start
-    try:
-        parsed = parse_request(
-            text, now=now, tz=zone_from_text(draft.timezone), default_length=old_length
-        )
-    except RequestError as exc:
-        return str(exc)
-    change: dict[str, Any] = {}
-    if parsed.subject:
-        change["subject"] = parsed.subject
-    if parsed.start and parsed.end:
-        change |= {"start": parsed.start.isoformat(), "end": parsed.end.isoformat()}
-    return change or "Send a new time, length or subject."
 
 
 async def _retry(prompt: PromptValidatorContext, hint: str | None) -> bool:

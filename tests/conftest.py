@@ -55,9 +55,10 @@ class Connector:
             if self.refuse:
                 status = self.refuse.pop(0)
                 return web.json_response({"error": {"code": "ServiceError"}}, status=status)
+            sent["id"] = f"reply-{len(self.activities) + 1}"
             self.activities.append(sent)
             self.paths.append(request.path)
-            return web.json_response({"id": f"reply-{len(self.activities)}"})
+            return web.json_response({"id": sent["id"]})
 
         async def update(request: web.Request) -> web.Response:
             self.updates.append({**await request.json(), "id": request.match_info["activity"]})
@@ -144,6 +145,7 @@ def activity(
     timezone: str | None = "Europe/Berlin",
     locale: str = "en-US",
     conversation_id: str = "a:personal-chat",
+    conversation_type: str = "personal",
     reply_to_id: str | None = None,
 ) -> dict[str, Any]:
     """A message activity shaped like the ones Teams (and the Agents Playground) send."""
@@ -162,7 +164,7 @@ def activity(
         "recipient": {"id": "28:bot", "name": "Meet"},
         "conversation": {
             "id": conversation_id,
-            "conversationType": "personal",
+            "conversationType": conversation_type,
             "tenantId": SANDBOX_TENANT_ID,
         },
         "channelId": "msteams",
@@ -190,6 +192,65 @@ async def say(
     response = await bot.post("/api/messages", json=payload)
     assert response.status in (200, 201), await response.text()
     return connector.activities[before:]
+
+
+async def press(
+    bot: BotClient,
+    connector: Connector,
+    message: dict[str, Any],
+    title: str,
+    *,
+    inputs: dict[str, Any] | None = None,
+    verb: str | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Press the card button `title` (Action.Execute) on `message`, as Teams does: an
+    adaptiveCard/action invoke. Returns the card the invoke answers with (the presser's view).
+
+    `verb` instead of a title: the card's refresh action (what Teams sends by itself).
+    """
+    card = card_of(message)
+    if verb is not None:
+        action = card["refresh"]["action"]
+    else:
+        [action] = [a for a in card["actions"] if a["title"] == title]
+    assert action["type"] == "Action.Execute"
+    payload = activity("", service_url=connector.url, reply_to_id=message.get("id"), **kwargs)
+    payload |= {
+        "type": "invoke",
+        "name": "adaptiveCard/action",
+        "value": {
+            "action": {
+                "type": "Action.Execute",
+                "verb": action["verb"],
+                "data": {**action.get("data", {}), **(inputs or {})},
+            },
+            "trigger": "automatic" if verb else "manual",
+        },
+    }
+    del payload["text"]
+    response = await bot.post("/api/messages", json=payload)
+    assert response.status == 200, await response.text()
+    body: dict[str, Any] = await response.json()
+    assert body["statusCode"] == 200, body
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    shown: dict[str, Any] = body["value"]
+    return shown
+
+
+def form_inputs(card: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for element in card["body"]:
+        if element["type"].startswith("Input."):
+            found.append(element)
+        for column in element.get("columns", []):
+            found.extend(e for e in column["items"] if e["type"].startswith("Input."))
+    return found
+
+
+def titles(card: dict[str, Any]) -> list[str]:
+    """The card's button titles."""
+    return [action["title"] for action in card.get("actions", [])]
 
 
 def sign_in_url(reply: dict[str, Any]) -> str:

@@ -8,10 +8,12 @@ from zoneinfo import ZoneInfo
 
 from bot.cards import (
     ADAPTIVE_CARD_VERSION,
-    confirmation_card,
+    closed_card,
     format_span,
     group_digits,
     meeting_card,
+    others_card,
+    request_card,
     retry_card,
     sign_in_card,
     start_picker_card,
@@ -96,19 +98,33 @@ def test_the_largest_card_a_request_can_make_fits_a_teams_message() -> None:
             ),
             ZoneInfo("America/Argentina/ComodRivadavia"),
         ),
-        confirmation_card(
-            subject=subject,
-            start=START,
-            end=START + timedelta(hours=1),
-            tz=UTC,
-            passcode_required=True,
-            owner="o" * 100,
+        *(
+            request_card(
+                subject=subject,
+                start=START,
+                end=START + timedelta(hours=1),
+                tz=UTC,
+                passcode_required=True,
+                request="r" * 200,
+                editing=editing,
+                ask_passcode=True,
+                error="x" * 500,
+            )
+            for editing in (False, True)
         ),
+        others_card(
+            name="n" * 500,
+            subject=subject,
+            doing="is setting up a meeting.",
+            owner_id="29:" + "o" * 100,
+            request="r" * 200,
+        ),
+        closed_card("Cancelled. Nothing was created.", subject),
         sign_in_card(
             "https://meet.example.com/auth/start?id=" + "x" * 200, pending_subject=subject
         ),
-        retry_card("x" * 500, owner="o" * 100, request="r" * 200),
-        unknown_card("x" * 500, owner="o" * 100, request="r" * 200),
+        retry_card("x" * 500, request="r" * 200),
+        unknown_card("x" * 500, request="r" * 200),
     ]
     for card in cards:
         # Teams refuses messages over about 28 KB; the card is most of one.
@@ -118,13 +134,15 @@ def test_the_largest_card_a_request_can_make_fits_a_teams_message() -> None:
 def test_lengths_read_in_minutes_and_whole_hours() -> None:
     lengths = {}
     for minutes in (15, 60, 90, 120, 24 * 60):
-        card = confirmation_card(
+        card = request_card(
             subject="Standup",
             start=START,
             end=START + timedelta(minutes=minutes),
             tz=UTC,
             passcode_required=None,
-            owner="o",
+            request="r",
+            editing=False,
+            ask_passcode=False,
         )
         [facts] = [e["facts"] for e in card["body"] if e["type"] == "FactSet"]
         lengths[minutes] = {f["title"]: f["value"] for f in facts}["Length"]

@@ -17,12 +17,14 @@ from tests.conftest import (
     MakeBot,
     card_of,
     facts_of,
+    form_inputs,
+    press,
     say,
     sign_in,
+    titles,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
-CREATE = {"meet": "create"}
 
 
 @pytest.fixture(autouse=True)
@@ -75,9 +77,12 @@ async def test_meet_alone_asks_for_everything_then_confirms_and_creates(
     assert [a["title"] for a in card["actions"]] == ["Create", "Change", "Cancel"]
     assert sandbox_graph.meetings() == []
 
-    [meeting_card] = await say(bot, connector, "", value=CREATE)
+    shown = await press(bot, connector, confirmation, "Create")
 
-    assert card_of(meeting_card)["body"][0]["text"] == "Design review"
+    assert shown["body"][0]["text"] == "Design review"
+    # The confirmation card became the meeting: no new message, no buttons left but Join.
+    assert card_of(connector.updates[-1]) == shown
+    assert connector.updates[-1]["id"] == confirmation["id"]
     [meeting] = sandbox_graph.meetings()
     assert datetime.fromisoformat(meeting["startDateTime"]) == start
     assert datetime.fromisoformat(meeting["endDateTime"]) == start + timedelta(minutes=45)
@@ -90,8 +95,9 @@ async def test_a_complete_command_asks_nothing_and_goes_straight_to_confirmation
     assert is_confirmation(confirmation)
     assert facts_of(card_of(confirmation))["Length"] == "15 min"
 
-    [meeting_card] = await say(bot, connector, "create")
-    assert card_of(meeting_card)["body"][0]["text"] == "Standup"
+    assert await say(bot, connector, "create") == []  # typed: the card itself changes
+    assert card_of(connector.updates[-1])["body"][0]["text"] == "Standup"
+    assert connector.updates[-1]["id"] == confirmation["id"]
     assert len(sandbox_graph.meetings()) == 1
 
 
@@ -127,7 +133,7 @@ async def test_quick_choice_now_then_a_suggested_length(
     await say(bot, connector, "Now")
     [confirmation] = await say(bot, connector, "15 min")
     assert facts_of(card_of(confirmation))["Length"] == "15 min"
-    await say(bot, connector, "", value=CREATE)
+    await press(bot, connector, confirmation, "Create")
     [meeting] = sandbox_graph.meetings()
     start = datetime.fromisoformat(meeting["startDateTime"])
     assert abs(start - datetime.now(BERLIN)) < timedelta(minutes=1)
@@ -179,10 +185,16 @@ async def test_cancel_works_at_any_step(
 async def test_cancel_on_the_confirmation_card(
     bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
 ) -> None:
-    await say(bot, connector, "/meet Standup tomorrow 9am")
-    [reply] = await say(bot, connector, "", value={"meet": "cancel"})
-    assert text_of(reply) == "Cancelled. Nothing was created."
+    [confirmation] = await say(bot, connector, "/meet Standup tomorrow 9am")
+    shown = await press(bot, connector, confirmation, "Cancel")
+    assert shown["body"][-1]["text"] == "Cancelled. Nothing was created."
+    assert shown["actions"] == []
+    assert card_of(connector.updates[-1]) == shown
     assert sandbox_graph.meetings() == []
+    assert await say(bot, connector, "cancel") == [
+        *connector.activities[-1:]
+    ]  # typed afterwards: nothing to cancel
+    assert text_of(connector.activities[-1]) == "There is nothing to cancel."
 
 
 async def test_help_in_the_middle_answers_and_asks_the_question_again(
@@ -194,22 +206,29 @@ async def test_help_in_the_middle_answers_and_asks_the_question_again(
     assert text_of(question).startswith("When should **Standup** start?")
 
 
-async def test_change_on_the_confirmation_card_updates_the_request(
+async def test_change_turns_the_confirmation_into_the_form(
     bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
 ) -> None:
-    await say(bot, connector, "/meet Standup tomorrow 9am for 15m")
-    [question] = await say(bot, connector, "", value={"meet": "change"})
-    assert text_of(question).startswith("What should change?")
+    [confirmation] = await say(bot, connector, "/meet Standup tomorrow 9am for 15m")
+    form = await press(bot, connector, confirmation, "Change")
+    inputs = {e["id"]: e.get("value") for e in form_inputs(form)}
+    assert inputs["subject"] == "Standup"
+    assert inputs["time"] == "09:00"
+    assert inputs["minutes"] == "15"
+    assert titles(form) == ["Create", "Cancel"]
 
-    [confirmation] = await say(bot, connector, "tomorrow 11am")
-    assert "11:00–11:15" in facts_of(card_of(confirmation))["When"]
-    await say(bot, connector, "", value={"meet": "change"})
-    [confirmation] = await say(bot, connector, "1h")
-    assert "11:00–12:00" in facts_of(card_of(confirmation))["When"]
+    confirmation["attachments"][0]["content"] = form  # what the chat now shows
+    wrong = await press(bot, connector, confirmation, "Create", inputs={"subject": " "})
+    assert wrong["body"][1]["text"] == "Give the meeting a subject."
+    assert sandbox_graph.meetings() == []
 
-    await say(bot, connector, "", value=CREATE)
+    shown = await press(
+        bot, connector, confirmation, "Create", inputs={"time": "11:00", "minutes": "60"}
+    )
+    assert shown["body"][0]["text"] == "Standup"
     [meeting] = sandbox_graph.meetings()
     assert datetime.fromisoformat(meeting["startDateTime"]) == tomorrow_at(11)
+    assert datetime.fromisoformat(meeting["endDateTime"]) == tomorrow_at(12)
 
 
 async def test_a_new_meet_replaces_an_unfinished_one(bot: BotClient, connector: Connector) -> None:
@@ -218,13 +237,28 @@ async def test_a_new_meet_replaces_an_unfinished_one(bot: BotClient, connector: 
     assert card_of(confirmation)["body"][1]["text"] == "Sync"
 
 
-async def test_a_stale_card_click_is_answered_politely(
+async def test_pressing_create_again_shows_the_same_meeting_and_adds_no_message(
     bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
 ) -> None:
-    await say(bot, connector, "/meet Standup tomorrow 9am")
-    await say(bot, connector, "", value=CREATE)
-    [reply] = await say(bot, connector, "", value=CREATE)  # the same button again
-    assert "no longer active" in text_of(reply)
+    [confirmation] = await say(bot, connector, "/meet Standup tomorrow 9am")
+    first = await press(bot, connector, confirmation, "Create")
+    sent = len(connector.activities)
+    again = [await press(bot, connector, confirmation, "Create") for _ in range(3)]
+    assert again == [first] * 3
+    assert len(connector.activities) == sent
+    assert len(sandbox_graph.meetings()) == 1
+
+
+async def test_a_client_without_universal_actions_submits_and_the_card_changes_in_place(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
+) -> None:
+    [confirmation] = await say(bot, connector, "/meet Standup tomorrow 9am")
+    [create] = [a for a in card_of(confirmation)["actions"] if a["title"] == "Create"]
+    submitted = create["fallback"]
+    assert submitted["type"] == "Action.Submit"
+    replies = await say(bot, connector, "", value=submitted["data"], reply_to_id=confirmation["id"])
+    assert replies == []
+    assert card_of(connector.updates[-1])["body"][0]["text"] == "Standup"
     assert len(sandbox_graph.meetings()) == 1
 
 
@@ -238,8 +272,8 @@ async def test_passcode_is_asked_when_the_policy_says_ask(
     assert text_of(question) == "Should people need a passcode to join?"
     [confirmation] = await say(bot, connector, "No")
     assert facts_of(card_of(confirmation))["Passcode"] == "none"
-    [meeting_card] = await say(bot, connector, "", value=CREATE)
-    assert "Passcode" not in facts_of(card_of(meeting_card))
+    shown = await press(bot, connector, confirmation, "Create")
+    assert "Passcode" not in facts_of(shown)
 
 
 async def test_two_people_in_one_conversation_have_their_own_dialogs(

@@ -25,7 +25,7 @@ from botbuilder.schema import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.cards import confirmation_card, help_card, meeting_card, sign_in_card
+from bot.cards import help_card, meeting_card, others_card, request_card, sign_in_card
 from bot.schema import from_json, to_json
 from tests.conftest import activity as teams_activity
 from tests.test_cards import meeting
@@ -100,13 +100,22 @@ def test_every_card_the_bot_sends_serialises_as_msrest_would() -> None:
     start = datetime(2026, 12, 1, 9, tzinfo=UTC)
     cards = [
         meeting_card(meeting(), ZoneInfo("Europe/Berlin")),
-        confirmation_card(
-            subject="Standup",
-            start=start,
-            end=start + timedelta(minutes=30),
-            tz=UTC,
-            passcode_required=True,
-            owner="o",
+        *(
+            request_card(
+                subject="Standup",
+                start=start,
+                end=start + timedelta(minutes=30),
+                tz=UTC,
+                passcode_required=True,
+                request="r",
+                editing=editing,
+                ask_passcode=True,
+                error="Pick a date.",
+            )
+            for editing in (False, True)
+        ),
+        others_card(
+            name="Megan", subject="Standup", doing="is busy.", owner_id="29:m", request="r"
         ),
         sign_in_card("https://example.com", pending_subject="Standup"),
         help_card("Hello"),

@@ -9,12 +9,25 @@ import pytest
 from botbuilder.schema import Activity
 
 from bot.teams import MAX_MENTIONS, text_without_mentions
-from tests.conftest import BotClient, Connector, MakeBot, card_of, facts_of, sign_in
+from sandbox.graph import SandboxGraph
+from tests.conftest import (
+    ALEX,
+    BotClient,
+    Connector,
+    MakeBot,
+    card_of,
+    facts_of,
+    form_inputs,
+    press,
+    sign_in,
+    titles,
+)
 from tests.test_teams_surfaces import BOT_NAME, mentioned, post
 
 GROUP_CHAT = {
     "conversation": {"id": "19:group@thread.v2", "conversationType": "groupChat"},
 }
+IN_GROUP = {"conversation_id": "19:group@thread.v2", "conversation_type": "groupChat"}
 
 
 def mentioning(person: str, text: str) -> dict[str, Any]:
@@ -31,32 +44,50 @@ async def bot(make_bot: MakeBot) -> BotClient:
     return await make_bot()
 
 
-async def test_a_mentioned_answer_to_the_subject_question_is_the_subject_alone(
-    bot: BotClient, connector: Connector
+async def test_in_a_group_chat_meet_alone_answers_with_one_form_for_the_asker(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
 ) -> None:
     await sign_in(bot, connector)
-    [question] = await post(bot, connector, mentioned("/meet tomorrow 10am for 1h") | GROUP_CHAT)
-    assert question["text"] == "What is the meeting about?"
+    [base] = await post(bot, connector, mentioned("/meet tomorrow 10am for 1h") | GROUP_CHAT)
+    everyone = card_of(base)
+    assert everyone["body"][0]["text"] == "Test User is setting up a meeting."
+    assert everyone["refresh"]["userIds"] == [f"29:{ALEX.oid}"]
+    assert titles(everyone) == ["Open"]
 
-    [confirmation] = await post(bot, connector, mentioned("Roadmap") | GROUP_CHAT)
+    form = await press(bot, connector, base, "", verb="refresh", **IN_GROUP)
+    fields = {e["id"]: e.get("value") for e in form_inputs(form)}
+    assert fields["subject"] == ""
+    assert fields["time"] == "10:00"
+    assert fields["minutes"] == "60"
+    assert titles(form) == ["Create", "Cancel"]
 
-    assert card_of(confirmation)["body"][1]["text"] == "Roadmap"
+    shown_form = base | {"attachments": [{**base["attachments"][0], "content": form}]}
+    meeting = await press(
+        bot, connector, shown_form, "Create", inputs={"subject": "Roadmap"}, **IN_GROUP
+    )
+
+    assert meeting["body"][0]["text"] == "Roadmap"
+    [update] = connector.updates  # the card everyone sees is now the meeting
+    assert update["id"] == base["id"]
+    assert card_of(update) == meeting
+    assert len(sandbox_graph.meetings()) == 1
 
 
 async def test_every_dialog_answer_may_mention_the_bot(
     make_bot: MakeBot, connector: Connector
 ) -> None:
+    # Teams lets people @mention the bot in the 1:1 chat too.
     bot = await make_bot(PASSCODE_POLICY="ask")
     await sign_in(bot, connector)
-    await post(bot, connector, mentioned("/meet") | GROUP_CHAT)
-    [when] = await post(bot, connector, mentioned("Roadmap") | GROUP_CHAT)
-    assert when["text"].startswith("When should **Roadmap** start?")
-    [how_long] = await post(bot, connector, mentioned("tomorrow 10am") | GROUP_CHAT)
+    await post(bot, connector, mentioned("/meet"))
+    [when] = await post(bot, connector, mentioned("Roadmap"))
+    assert "Roadmap" in when["text"]
+    [how_long] = await post(bot, connector, mentioned("tomorrow 10am"))
     assert how_long["text"].startswith("How long?")
-    [passcode] = await post(bot, connector, mentioned("45m") | GROUP_CHAT)
+    [passcode] = await post(bot, connector, mentioned("45m"))
     assert passcode["text"] == "Should people need a passcode to join?"
 
-    [confirmation] = await post(bot, connector, mentioned("no") | GROUP_CHAT)
+    [confirmation] = await post(bot, connector, mentioned("no"))
 
     facts = facts_of(card_of(confirmation))
     assert facts["Length"] == "45 min"
@@ -79,8 +110,8 @@ async def test_the_bot_mentioned_mid_sentence_leaves_one_space(
     bot: BotClient, connector: Connector
 ) -> None:
     await sign_in(bot, connector)
-    await post(bot, connector, mentioned("/meet tomorrow 10am for 1h") | GROUP_CHAT)
-    message = mentioned("") | GROUP_CHAT
+    await post(bot, connector, mentioned("/meet tomorrow 10am for 1h"))
+    message = mentioned("")
     message["text"] = f"Ask <at>{BOT_NAME}</at>  about it"
 
     [confirmation] = await post(bot, connector, message)

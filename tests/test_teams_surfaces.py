@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import unquote
 
@@ -19,9 +20,10 @@ from tests.conftest import (
     activity,
     card_of,
     complete_sign_in,
+    press,
     say,
     sign_in,
-    sign_in_url,
+    titles,
 )
 
 CHANNEL = "19:general@thread.tacv2"
@@ -131,9 +133,21 @@ async def test_after_sign_in_the_meeting_is_posted_in_the_same_channel_thread(
     [card] = await post(
         bot, connector, in_channel(mentioned("meet Standup tomorrow 9am"), "1700000000030")
     )
-    await complete_sign_in(sign_in_url(card), username=ALEX.upn)
+    # The sign-in link is personal: the channel sees who is signing in, never the link.
+    assert card_of(card)["body"][0]["text"] == "Test User is signing in to create this meeting."
+    assert card_of(card)["refresh"]["userIds"] == [f"29:{ALEX.oid}"]
+    assert "/auth/" not in json.dumps(connector.activities + connector.updates)
+    thread = {
+        "conversation_id": f"{CHANNEL};messageid=1700000000030",
+        "conversation_type": "channel",
+    }
+    mine = await press(bot, connector, card, "", verb="refresh", **thread)
+    assert mine["body"][0]["text"] == "Sign in to Microsoft"
 
-    [meeting] = connector.updates  # in place of the sign-in card
+    await complete_sign_in(mine["actions"][0]["url"], username=ALEX.upn)
+
+    [meeting] = connector.updates  # in place of the card everyone sees
+    assert meeting["id"] == card["id"]
     assert card_of(meeting)["body"][0]["text"] == "Standup"
     assert unquote(connector.paths[-1]).startswith(
         f"/v3/conversations/{CHANNEL};messageid=1700000000030/activities"
@@ -154,16 +168,14 @@ async def test_pressing_create_replaces_the_confirmation_card_with_the_meeting(
     bot = confirming_bot
     await sign_in(bot, connector)
     [confirmation] = await say(bot, connector, "/meet Standup tomorrow 9am")
-    data = card_of(confirmation)["actions"][0]["data"]
+    data = card_of(confirmation)["actions"][0]["fallback"]["data"]  # Create, as Action.Submit
 
-    replies = await say(bot, connector, "", value=data, reply_to_id="reply-card-1")
-    again = await say(bot, connector, "", value=data, reply_to_id="reply-card-1")
+    replies = await say(bot, connector, "", value=data, reply_to_id=confirmation["id"])
+    again = await say(bot, connector, "", value=data, reply_to_id=confirmation["id"])
 
-    assert replies == []  # nothing new in the chat...
-    [update] = connector.updates  # ...the card itself became the meeting card
-    assert update["id"] == "reply-card-1"
-    assert card_of(update)["body"][0]["text"] == "Standup"
-    assert "no longer active" in again[0]["text"]  # a second press creates nothing
+    assert replies == again == []  # nothing new in the chat: the card itself changes
+    assert {update["id"] for update in connector.updates} == {confirmation["id"]}
+    assert all(card_of(u)["body"][0]["text"] == "Standup" for u in connector.updates)
     assert len(bot.app[SANDBOX].graph.meetings()) == 1
 
 
@@ -171,14 +183,22 @@ async def test_someone_else_cannot_confirm_or_cancel_my_request(
     confirming_bot: BotClient, connector: Connector
 ) -> None:
     bot = confirming_bot
-    chat = "19:group@thread.v2"
-    [confirmation] = await say(bot, connector, "/meet Standup tomorrow 9am", conversation_id=chat)
-    data = card_of(confirmation)["actions"][2]["data"]  # Cancel
+    chat = {"conversation_id": "19:group@thread.v2", "conversation_type": "groupChat"}
+    [base] = await say(bot, connector, "/meet Standup tomorrow 9am", **chat)
+    alexs = await press(bot, connector, base, "", verb="refresh", **chat)
+    assert titles(alexs) == ["Create", "Change", "Cancel"]
 
-    [refusal] = await say(bot, connector, "", value=data, user=MEGAN, conversation_id=chat)
+    # Megan sees Alex's card as it is, with no buttons of Alex's: also when she sends the
+    # data of Alex's Cancel button herself.
+    megans = await press(bot, connector, base, "Open", user=MEGAN, **chat)
+    on_alexs_screen = base | {"attachments": [{**base["attachments"][0], "content": alexs}]}
+    forged = await press(bot, connector, on_alexs_screen, "Cancel", user=MEGAN, **chat)
 
-    assert refusal["text"].startswith("Only the person who asked")
+    for view in (megans, forged):
+        assert view["body"][0]["text"].startswith("Only ")
+        assert titles(view) == []
     assert connector.updates == []
+    assert titles(await press(bot, connector, base, "", verb="refresh", **chat)) == titles(alexs)
 
 
 # -- welcome and help -----------------------------------------------------------------------------

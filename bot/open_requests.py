@@ -1,0 +1,94 @@
+"""The request each person has open on a card, one per person and conversation.
+
+A card (the confirmation, or the form in group chats and channels) belongs to one request. Its
+buttons name that request, so a press on an older card, or by someone else, is told apart from
+a press on the card that is current. Kept encrypted (subjects are the user's words) and for a
+limited time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from cryptography.fernet import Fernet
+
+from bot.asks import WAIT_HOURS, MeetingAsk, person_key, seal, unseal
+from bot.identity import TeamsUser
+from bot.storage import SqliteStorage
+
+log = logging.getLogger(__name__)
+
+# What the requester's card shows while the request is open, and after Create was pressed.
+CONFIRM, EDIT, SUBMITTED = "confirm", "edit", "submitted"
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    ask: MeetingAsk
+    card_id: str | None  # the message that shows it
+    view: str  # CONFIRM, EDIT or SUBMITTED
+    length_given: bool  # the command or the dialog named a length (else the default applies)
+
+
+class OpenRequests:
+    def __init__(
+        self, storage: SqliteStorage, fernet: Fernet, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._storage = storage
+        self._fernet = fernet
+        self._clock = clock
+
+    async def get(self, user: TeamsUser, conversation_id: str) -> OpenRequest | None:
+        """`user`'s request in this conversation, if one is open and not too old."""
+        key = _key(user, conversation_id)
+        item = (await self._storage.read([key])).get(key)
+        if item is None or not self._clock() < float(item.get("expires", 0)):
+            return None
+        ask = unseal(item.get("sealed"), self._fernet)
+        view = item.get("view")
+        card_id = item.get("card_id")
+        if ask is None or view not in (CONFIRM, EDIT, SUBMITTED):
+            log.warning("dropped an open request that could not be read")
+            return None
+        return OpenRequest(
+            ask,
+            card_id if isinstance(card_id, str) else None,
+            str(view),
+            item.get("length_given") is True,
+        )
+
+    async def put(self, request: OpenRequest) -> None:
+        """Open (or update) the request; it replaces any other of that person in that chat."""
+        await self._storage.write(
+            {
+                _key(request.ask.user, request.ask.address.conversation_id): {
+                    "sealed": seal(request.ask, self._fernet),
+                    "card_id": request.card_id,
+                    "view": request.view,
+                    "length_given": request.length_given,
+                    "expires": self._clock() + WAIT_HOURS * 3600,
+                }
+            }
+        )
+
+    async def show(self, request: OpenRequest, view: str) -> OpenRequest:
+        changed = replace(request, view=view)
+        await self.put(changed)
+        return changed
+
+    async def close(self, request: OpenRequest) -> None:
+        """Forget the request, unless a newer one has taken its place meanwhile."""
+        key = _key(request.ask.user, request.ask.address.conversation_id)
+        current = await self.get(request.ask.user, request.ask.address.conversation_id)
+        if current is not None and current.ask.key == request.ask.key:
+            await self._storage.delete([key])
+
+
+def _key(user: TeamsUser, conversation_id: str) -> str:
+    # Conversation ids are long and hold ';' and ':': the key keeps a fixed-size digest.
+    conversation = uuid.uuid5(uuid.NAMESPACE_URL, f"meet-bot/{conversation_id}")
+    return f"open/{person_key(user)}/{conversation}"
