@@ -137,7 +137,7 @@ async def test_after_sign_in_the_meeting_is_posted_in_the_same_channel_thread(
     assert card_of(card)["body"][0]["text"] == "Test User is signing in to create this meeting."
     assert card_of(card)["refresh"]["userIds"] == [f"29:{ALEX.oid}"]
     assert "/auth/" not in json.dumps(connector.activities + connector.updates)
-    thread = {
+    thread: dict[str, Any] = {
         "conversation_id": f"{CHANNEL};messageid=1700000000030",
         "conversation_type": "channel",
     }
@@ -183,7 +183,7 @@ async def test_someone_else_cannot_confirm_or_cancel_my_request(
     confirming_bot: BotClient, connector: Connector
 ) -> None:
     bot = confirming_bot
-    chat = {"conversation_id": "19:group@thread.v2", "conversation_type": "groupChat"}
+    chat: dict[str, Any] = {"conversation_id": "19:group@thread.v2", "conversation_type": "groupChat"}
     [base] = await say(bot, connector, "/meet Standup tomorrow 9am", **chat)
     alexs = await press(bot, connector, base, "", verb="refresh", **chat)
     assert titles(alexs) == ["Create", "Change", "Cancel"]
