@@ -132,6 +132,14 @@ class RequestLedger:
             log.exception("could not record a created meeting")
         return meeting
 
+    async def recall(self, key: str) -> OnlineMeeting | None:
+        """The meeting request `key` created, if it is known to have created one."""
+        storage_key = _key(key)
+        item = (await self._storage.read([storage_key])).get(storage_key)
+        if item is None or item.get("state") != "created":
+            return None
+        return self._open(item["meeting"])
+
     async def _mark_unknown(self, storage_key: str, seen: dict[str, Any] | None) -> bool:
         """Record that the request's outcome is unknown; False if its creator wrote first."""
         value = {"state": "unknown", "since": self._clock()}

@@ -444,8 +444,8 @@ class MeetingBot(ActivityHandler):
         if request.view == SUBMITTED:
             if await self._waiting.waits_for_sign_in(request.ask.key):
                 return await self._sign_in_view(turn_context, user, request.ask.subject)
-            if verb != "create":
-                return Shown(closed_card("Creating your meeting…", request.ask.subject))
+            if verb != "create":  # only a press of Create may create anything
+                return await self._as_it_is(request.ask)
         if verb == "edit":
             request = await self._open.show(request, EDIT)
         elif verb == "cancel":
@@ -453,6 +453,13 @@ class MeetingBot(ActivityHandler):
         elif verb == "create":
             return await self._submit(turn_context, request, value)
         return Shown(self._request_card(request), private=_shared(turn_context.activity))
+
+    async def _as_it_is(self, ask: MeetingAsk) -> Shown:
+        """A submitted request's card as the chat shows it: the meeting, or that it is coming."""
+        meeting = await self._scheduler.recall(ask)
+        if meeting is None:
+            return Shown(closed_card("Creating your meeting…", ask.subject))
+        return Shown(meeting_card(meeting, ask.tz))
 
     async def _cancel(self, turn_context: TurnContext, request: OpenRequest) -> Shown:
         await self._open.close(request)
@@ -484,9 +491,9 @@ class MeetingBot(ActivityHandler):
             if not subject:
                 return "Give the meeting a subject."
             local = ask.start.astimezone(ask.tz)
-            day = str(value.get("date") or f"{local:%Y-%m-%d}")[:10]
-            at = str(value.get("time") or f"{local:%H:%M}")[:8]
-            minutes = int(str(value.get("minutes") or _minutes(ask))[:4])
+            day = _field(value, "date", f"{local:%Y-%m-%d}", 10)
+            at = _field(value, "time", f"{local:%H:%M}", 8)
+            minutes = int(_field(value, "minutes", str(_minutes(ask)), 4))
             start = datetime.fromisoformat(f"{day}T{at}").replace(tzinfo=ask.tz)
         except RequestError as error:
             return str(error)
@@ -864,6 +871,15 @@ def _shared(activity: Activity) -> bool:
 def _conversation(turn_context: TurnContext) -> str:
     """The conversation requests are kept under (a channel post's thread, in channels)."""
     return ReplyAddress.of(turn_context.activity).conversation_id
+
+
+def _field(value: dict[str, Any], name: str, default: str, longest: int) -> str:
+    """A form input as text; ValueError when it is longer than any valid one (never cut)."""
+    text = value.get(name)
+    text = default if text is None or text == "" else str(text)
+    if len(text) > longest or not text.isascii():
+        raise ValueError(f"{name} is not what the form sends")
+    return text
 
 
 def _minutes(ask: MeetingAsk) -> int:

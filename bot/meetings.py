@@ -58,3 +58,7 @@ class MeetingScheduler:
             )
 
         return await self._ledger.once(ask.key, create, repeatable=request.external_id is not None)
+
+    async def recall(self, ask: MeetingAsk) -> OnlineMeeting | None:
+        """The meeting `ask` is known to have created, without creating anything."""
+        return await self._ledger.recall(ask.key)

@@ -165,3 +165,69 @@ def test_the_picker_suggests_the_next_quarter_hour_at_least_ten_minutes_away() -
     late = start_picker_card(datetime(2026, 12, 1, 23, 55, tzinfo=berlin))
     assert picked_start(datetime(2026, 12, 1, 23, 55, tzinfo=berlin)) == "2026-12-02 00:15"
     assert late["body"][0]["min"] == "2026-12-01"
+
+
+# Elements and actions of Adaptive Card schema 1.5 that the bot's cards may use (Teams renders
+# 1.5 on desktop, web and mobile).
+SCHEMA_15 = {
+    "TextBlock",
+    "FactSet",
+    "ColumnSet",
+    "Column",
+    "Input.Text",
+    "Input.Date",
+    "Input.Time",
+    "Input.ChoiceSet",
+    "Input.Toggle",
+    "Action.OpenUrl",
+    "Action.Submit",
+    "Action.Execute",
+}
+
+
+def types_in(node: object) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("type"), str) and node["type"] != "AdaptiveCard":
+            found.add(node["type"])
+        for value in node.values():
+            found |= types_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= types_in(value)
+    return found
+
+
+def test_every_card_is_schema_1_5_with_execute_buttons_that_fall_back_to_submit() -> None:
+    cards = [
+        *(
+            request_card(
+                subject="Standup",
+                start=START,
+                end=START + timedelta(minutes=30),
+                tz=UTC,
+                passcode_required=False,
+                request="r",
+                editing=editing,
+                ask_passcode=True,
+            )
+            for editing in (False, True)
+        ),
+        others_card(
+            name="Megan", subject="Standup", doing="is busy.", owner_id="29:m", request="r"
+        ),
+        retry_card("Busy.", request="r"),
+        unknown_card("Unknown.", request="r"),
+        closed_card("Cancelled.", "Standup"),
+        meeting_card(meeting(), UTC),
+        sign_in_card("https://example.com", pending_subject="Standup"),
+        start_picker_card(START),
+    ]
+    for card in cards:
+        assert card["version"] == "1.5"
+        assert types_in(card) <= SCHEMA_15, types_in(card) - SCHEMA_15
+        for action in card["actions"]:
+            if action["type"] == "Action.Execute":
+                assert action["fallback"]["type"] == "Action.Submit"
+                assert action["fallback"]["data"] == action["data"]
+                assert action["data"]["meet"] == action["verb"]
