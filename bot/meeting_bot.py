@@ -515,11 +515,17 @@ class MeetingBot(ActivityHandler):
         self, turn_context: TurnContext, user: TeamsUser, subject: str | None = None
     ) -> Shown:
         """The requester's sign-in card: a fresh personal link, shown to them alone."""
+        return Shown(await self._sign_in_card(turn_context, user, subject), private=True)
+
+    async def _sign_in_card(
+        self, turn_context: TurnContext, user: TeamsUser, subject: str | None
+    ) -> dict[str, Any]:
+        """A sign-in card with a fresh link for `user`, answered in this conversation."""
         assert self._sign_in is not None
         url = await self._sign_in.flows.begin(
             user, ReplyAddress.of(turn_context.activity), await _login_hint(turn_context)
         )
-        return Shown(sign_in_card(url, pending_subject=subject), private=True)
+        return sign_in_card(url, pending_subject=subject)
 
     async def _create(
         self,
@@ -688,11 +694,10 @@ class MeetingBot(ActivityHandler):
     ) -> Shown:
         """The sign-in card in place of `replaces`; in a shared chat, for the requester only."""
         if ask.address.conversation_type not in SHARED_SCOPES:
-            card_id = await self._send_sign_in_card(
-                turn_context, ask.user, pending_subject=ask.subject, replaces=replaces
-            )
+            card = await self._sign_in_card(turn_context, ask.user, ask.subject)
+            card_id = await self._reply(turn_context, _card_message(card), replaces)
             await self._waiting.keep(ask, for_sign_in=True, card_id=card_id)
-            return Shown(closed_card("Sign in to continue."), card_id=card_id, posted=True)
+            return Shown(card, card_id=card_id, posted=True)
         # The link is personal: everyone sees who is signing in; the requester's client swaps
         # in the sign-in card (refresh), and a press answers with it, to them alone.
         public = self._others_card(ask, "is signing in to create this meeting.")
@@ -749,7 +754,8 @@ class MeetingBot(ActivityHandler):
                     "1:1 chat with me, or just ask for a meeting: its card asks you alone."
                 )
             else:
-                await self._send_sign_in_card(turn_context, user, pending_subject=None)
+                card = await self._sign_in_card(turn_context, user, None)
+                await turn_context.send_activity(_card_message(card))
         except NoWorkAccount as error:
             await turn_context.send_activity(explain(error))
         else:
@@ -768,20 +774,6 @@ class MeetingBot(ActivityHandler):
             "You're signed out: I removed your saved sign-in. "
             "Meetings you created stay as they are."
         )
-
-    async def _send_sign_in_card(
-        self,
-        turn_context: TurnContext,
-        user: TeamsUser,
-        *,
-        pending_subject: str | None,
-        replaces: str | None = None,
-    ) -> str | None:
-        assert self._sign_in is not None
-        address = ReplyAddress.of(turn_context.activity)
-        url = await self._sign_in.flows.begin(user, address, await _login_hint(turn_context))
-        card = sign_in_card(url, pending_subject=pending_subject)
-        return await self._reply(turn_context, _card_message(card), replaces)
 
     def _help(self) -> str:
         return HELP_TEXT.format(minutes=int(self._default_length.total_seconds() // 60))

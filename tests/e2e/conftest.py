@@ -125,6 +125,42 @@ class PlaygroundChat:
         )
         assert response.status in (200, 201, 202), await response.text()
 
+    async def press(
+        self,
+        conversation_id: str,
+        message: dict[str, Any],
+        card: dict[str, Any],
+        title: str,
+        *,
+        inputs: dict[str, Any] | None = None,
+        user_id: str = "user-id-0",
+    ) -> dict[str, Any]:
+        """Press the Action.Execute button `title` of `card` (shown as `message`), as the
+        Playground's web page does; returns the card the bot answered with."""
+        [action] = [a for a in card["actions"] if a["title"] == title]
+        response = await self._session.post(
+            f"{self._base}/_conversation/v1/invoke",
+            json={
+                "name": "adaptiveCard/action",
+                "conversation": {"id": conversation_id},
+                "from": {"id": user_id},
+                "replyToId": message["messageId"],
+                "value": {
+                    "action": {
+                        "type": "Action.Execute",
+                        "verb": action["verb"],
+                        "data": {**action["data"], **(inputs or {})},
+                    },
+                    "trigger": "manual",
+                },
+            },
+        )
+        assert response.status == 200, await response.text()
+        answer: dict[str, Any] = await response.json()
+        assert answer["type"] == "application/vnd.microsoft.card.adaptive", answer
+        shown: dict[str, Any] = answer["value"]
+        return shown
+
     async def next_bot_message(self, wait_seconds: float = 20) -> dict[str, Any]:
         """The next message the bot posted, as the Playground's chat shows it."""
         return await self.next_event(("createMessage",), wait_seconds)

@@ -31,19 +31,18 @@ def organizer_oid(meeting: dict[str, Any]) -> str:
 
 
 async def press_create(chat: PlaygroundChat, confirmation: dict[str, Any]) -> dict[str, Any]:
-    """Press Create; sign in if asked. Returns the meeting card message."""
-    data = card(confirmation)["actions"][0]["data"]
-    await chat.submit(confirmation["shownIn"], confirmation, data)
+    """Press Create on a 1:1 confirmation; sign in if asked. Returns the meeting card message."""
+    where = confirmation["shownIn"]
+    answer = await chat.press(where, confirmation, card(confirmation), "Create")
     # The card becomes the meeting, or first a sign-in card that then becomes the meeting:
     # either way the chat keeps no stale buttons.
-    answer = await chat.next_update()
-    assert answer["messageId"] == confirmation["messageId"]
-    if card(answer)["body"][0]["text"] != "Sign in to Microsoft":
-        return answer  # signed in already
-    page = await complete_sign_in(card(answer)["actions"][0]["url"], username="alexw@example.com")
-    assert page.status_code == 200
-    meeting = await chat.next_update()
-    assert meeting["messageId"] == confirmation["messageId"]
+    if answer["body"][0]["text"] == "Sign in to Microsoft":
+        page = await complete_sign_in(answer["actions"][0]["url"], username="alexw@example.com")
+        assert page.status_code == 200
+    while (meeting := await chat.next_update())["messageId"] != confirmation["messageId"] or (
+        card(meeting)["body"][0]["text"] == "Sign in to Microsoft"
+    ):
+        pass
     return meeting
 
 
@@ -62,8 +61,9 @@ async def test_personal_chat_sign_in_once_then_cards_update_in_place(chat: Playg
 
     await chat.send(chat.personal_chat, "/meet Retro tomorrow 4pm")
     confirmation = await chat.next_bot_message()
-    await chat.submit(chat.personal_chat, confirmation, card(confirmation)["actions"][0]["data"])
-    updated = await chat.next_update()  # signed in now: no new message, the card changes
+    shown = await chat.press(chat.personal_chat, confirmation, card(confirmation), "Create")
+    assert shown["body"][0]["text"] == "Retro"  # signed in now: the card itself changes
+    updated = await chat.next_update()
     assert updated["messageId"] == confirmation["messageId"]
     assert card(updated)["body"][0]["text"] == "Retro"
 
@@ -80,39 +80,77 @@ async def test_meet_alone_is_a_short_conversation(chat: PlaygroundChat) -> None:
     assert (await chat.next_bot_message())["text"] == "Cancelled. Nothing was created."
 
 
-async def test_group_chat_with_a_mention(chat: PlaygroundChat) -> None:
-    await chat.send(chat.group_chat, "meet Planning tomorrow 10am", mention_bot=True)
-    confirmation = await chat.next_bot_message()
-    assert confirmation["shownIn"] == chat.group_chat
+async def create_from_the_form(
+    chat: PlaygroundChat, where: str, base: dict[str, Any], subject: str
+) -> dict[str, Any]:
+    """Open the form on the card everyone sees, fill it in, press Create, sign in if asked.
 
-    meeting = await press_create(chat, confirmation)
+    The Playground does not refresh cards by themselves (Teams does, for the requester
+    alone), so the requester presses Open. Returns the meeting card message."""
+    form = await chat.press(where, base, card(base), "Open")
+    assert [a["title"] for a in form["actions"]] == ["Create", "Cancel"]
+    answer = await chat.press(where, base, form, "Create", inputs={"subject": subject})
+    if answer["body"][0]["text"] == "Sign in to Microsoft":
+        page = await complete_sign_in(answer["actions"][0]["url"], username="alexw@example.com")
+        assert page.status_code == 200
+    while (meeting := await chat.next_update())["messageId"] != base["messageId"] or (
+        card(meeting)["body"][0]["text"] != subject
+    ):
+        pass  # the card everyone sees passes through "signing in" on its way
+    return meeting
+
+
+async def test_group_chat_meet_alone_is_one_form_then_the_meeting(chat: PlaygroundChat) -> None:
+    await chat.send(chat.group_chat, "meet tomorrow 10am", mention_bot=True)
+    base = await chat.next_bot_message()
+    assert base["shownIn"] == chat.group_chat
+    assert card(base)["body"][0]["text"].endswith("is setting up a meeting.")
+
+    meeting = await create_from_the_form(chat, chat.group_chat, base, "Planning")
 
     assert meeting["shownIn"] == chat.group_chat
-    assert card(meeting)["body"][0]["text"] == "Planning"
     assert organizer_oid(card(meeting)) == ALEX_OID
+    assert [a["title"] for a in card(meeting)["actions"]] == ["Join meeting"]
 
 
-async def test_channel_mention_is_answered_in_the_posts_thread(chat: PlaygroundChat) -> None:
-    post = await chat.send(chat.channel, "meet Standup tomorrow 9am", mention_bot=True)
+async def test_channel_form_is_answered_in_the_posts_thread(chat: PlaygroundChat) -> None:
+    post = await chat.send(chat.channel, "meet", mention_bot=True)
     thread = post["postConversationId"]
-    confirmation = await chat.next_bot_message()
-    assert confirmation["shownIn"] == thread
+    base = await chat.next_bot_message()
+    assert base["shownIn"] == thread
 
-    meeting = await press_create(chat, confirmation)
+    meeting = await create_from_the_form(chat, thread, base, "Standup")
 
     assert meeting["shownIn"] == thread
     assert card(meeting)["body"][0]["text"] == "Standup"
 
 
-async def test_a_colleague_cannot_press_someone_elses_card(chat: PlaygroundChat) -> None:
+async def test_group_chat_change_then_cancel_leaves_no_buttons(chat: PlaygroundChat) -> None:
+    await chat.send(chat.group_chat, "meet Review tomorrow 3pm", mention_bot=True)
+    base = await chat.next_bot_message()
+    mine = await chat.press(chat.group_chat, base, card(base), "Open")
+    assert [a["title"] for a in mine["actions"]] == ["Create", "Change", "Cancel"]
+    form = await chat.press(chat.group_chat, base, mine, "Change")
+    assert [a["title"] for a in form["actions"]] == ["Create", "Cancel"]
+
+    cancelled = await chat.press(chat.group_chat, base, form, "Cancel")
+
+    assert cancelled["actions"] == []
+    update = await chat.next_update()
+    assert update["messageId"] == base["messageId"]
+    assert card(update)["actions"] == []
+
+
+async def test_a_colleague_sees_no_buttons_of_someone_elses_request(chat: PlaygroundChat) -> None:
     post = await chat.send(chat.channel, "meet Offsite tomorrow 2pm", mention_bot=True)
-    confirmation = await chat.next_bot_message()
-    data = card(confirmation)["actions"][0]["data"]
+    base = await chat.next_bot_message()
 
-    await chat.submit(post["postConversationId"], confirmation, data, user_id="user-id-1")
+    theirs = await chat.press(
+        post["postConversationId"], base, card(base), "Open", user_id="user-id-1"
+    )
 
-    refusal = await chat.next_bot_message()
-    assert refusal["text"].startswith("Only the person who asked")
+    assert theirs["body"][0]["text"].startswith("Only ")
+    assert theirs["actions"] == []
 
 
 async def test_install_welcomes_once(chat: PlaygroundChat) -> None:
