@@ -56,7 +56,7 @@ from bot.signin import SignInFlows
 from bot.storage import ETagConflict, SqliteStorage
 from bot.teams import command_text, teams_user, text_without_mentions, user_locale, user_timezone
 from bot.tokens import DelegatedTokenProvider, NoWorkAccount, SignInFailed
-from bot.waiting import WaitingRequests
+from bot.waiting import Waiting, WaitingRequests
 from dialogs.meeting_dialog import MeetingDialog, MeetingRequestDraft
 from dialogs.request import RequestError, check_subject, parse_request, validate_times
 from dialogs.zones import zone_from_text, zone_to_text
@@ -438,12 +438,13 @@ class MeetingBot(ActivityHandler):
             return await self._ask_again(turn_context, str(key or ""), verb)
         request = await self._open.get(user, _conversation(turn_context))
         if request is None or (isinstance(key, str) and request.ask.key != key):
-            if isinstance(key, str) and await self._waiting.waits_for_sign_in(key):
-                return await self._sign_in_view(turn_context, user)
+            waiting = await self._waiting.peek(key) if isinstance(key, str) else None
+            if waiting is not None:
+                return await self._waiting_view(turn_context, waiting)
             return Shown(closed_card("This request has ended. Type /meet to start a new one."))
         if request.view == SUBMITTED:
-            if await self._waiting.waits_for_sign_in(request.ask.key):
-                return await self._sign_in_view(turn_context, user, request.ask.subject)
+            if (waiting := await self._waiting.peek(request.ask.key)) is not None:
+                return await self._waiting_view(turn_context, waiting)
             if verb != "create":  # only a press of Create may create anything
                 return await self._as_it_is(request.ask)
         if verb == "edit":
@@ -453,6 +454,20 @@ class MeetingBot(ActivityHandler):
         elif verb == "create":
             return await self._submit(turn_context, request, value)
         return Shown(self._request_card(request), private=_shared(turn_context.activity))
+
+    async def _waiting_view(self, turn_context: TurnContext, waiting: Waiting) -> Shown:
+        """The requester's view of a request that waits for them: sign in, Retry, or another."""
+        ask = waiting.ask
+        if waiting.for_sign_in:
+            return await self._sign_in_view(turn_context, ask.user, ask.subject)
+        card = self._waiting_card(waiting.problem, ask, another=waiting.another)
+        return Shown(card, private=_shared(turn_context.activity))
+
+    @staticmethod
+    def _waiting_card(problem: str, ask: MeetingAsk, *, another: bool) -> dict[str, Any]:
+        if another:
+            return unknown_card(problem, request=ask.key)
+        return retry_card(problem, request=ask.key)
 
     async def _as_it_is(self, ask: MeetingAsk) -> Shown:
         """A submitted request's card as the chat shows it: the meeting, or that it is coming."""
@@ -655,13 +670,13 @@ class MeetingBot(ActivityHandler):
             log.info(
                 "meet request deferred: %s (request-id %s)", type(error).__name__, error.request_id
             )
-            card = retry_card(explain(error), request=ask.key)
+            problem, another = explain(error), False
         except OutcomeUnknown as error:
             log.warning(
                 "meet request outcome unknown (request-id %s)",
                 error.cause.request_id if error.cause else None,
             )
-            card = unknown_card(explain(error), request=ask.key)
+            problem, another = explain(error), True
         except (NoWorkAccount, SignInFailed, GraphError, RequestInProgress) as error:
             log.info(
                 "meet request not fulfilled: %s %s (request-id %s)",
@@ -679,9 +694,16 @@ class MeetingBot(ActivityHandler):
             reply.summary = meeting_summary(meeting, ask.tz)
             posted = await self._reply(turn_context, reply, replaces)
             return Shown(card, card_id=posted, posted=True)
-        await self._waiting.keep(ask, for_sign_in=False)
-        posted = await self._reply(turn_context, _card_message(card), replaces)
-        return Shown(card, card_id=posted, posted=True)
+        # Kept for a Retry or Create another press, which only the requester may make: in a
+        # shared chat everyone else sees that the meeting is not ready, without the button.
+        card = self._waiting_card(problem, ask, another=another)
+        shared = ask.address.conversation_type in SHARED_SCOPES
+        public = self._others_card(ask, "is still setting up this meeting.") if shared else card
+        posted = await self._reply(turn_context, _card_message(public), replaces)
+        await self._waiting.keep(
+            ask, for_sign_in=False, card_id=posted, problem=problem, another=another
+        )
+        return Shown(card, card_id=posted, posted=True, private=shared)
 
     async def _say_in_place(
         self, turn_context: TurnContext, text: str, replaces: str | None

@@ -26,6 +26,9 @@ class Waiting:
     ask: MeetingAsk
     expired: bool
     card_id: str | None  # the card that says it waits: its answer takes that card's place
+    for_sign_in: bool = False
+    problem: str = ""  # what its card says went wrong (our words)
+    another: bool = False  # it may exist: only a new request (Create another) is offered
 
 
 class WaitingRequests:
@@ -36,7 +39,15 @@ class WaitingRequests:
         self._fernet = fernet
         self._clock = clock
 
-    async def keep(self, ask: MeetingAsk, *, for_sign_in: bool, card_id: str | None = None) -> None:
+    async def keep(
+        self,
+        ask: MeetingAsk,
+        *,
+        for_sign_in: bool,
+        card_id: str | None = None,
+        problem: str = "",
+        another: bool = False,
+    ) -> None:
         """Keep `ask`: until its requester signs in (`for_sign_in`), or presses a button."""
         expires = self._clock() + WAIT_HOURS * 3600
         await self._storage.write(
@@ -45,22 +56,22 @@ class WaitingRequests:
                     "expires": expires,
                     "for_sign_in": for_sign_in,
                     "card_id": card_id,
+                    "problem": problem,
+                    "another": another,
                     "sealed": seal(ask, self._fernet),
                     "e_tag": "*",
                 }
             }
         )
 
-    async def waits_for_sign_in(self, ask_key: str) -> bool:
-        """Whether request `ask_key` waits for its requester to sign in."""
+    async def peek(self, ask_key: str) -> Waiting | None:
+        """Request `ask_key` if it waits (and has not expired), left in place."""
         key = _key(ask_key[:200])
         item = (await self._storage.read([key])).get(key)
-        return (
-            item is not None
-            and item.get("for_sign_in") is True
-            and not item.get("taken")
-            and self._clock() < float(item["expires"])
-        )
+        if item is None or item.get("taken"):
+            return None
+        waiting = self._read(item)
+        return waiting if waiting is not None and not waiting.expired else None
 
     async def take(self, ask_key: str) -> Waiting | None:
         """The request `ask_key` (see MeetingAsk.key), removed; None if it is not waiting."""
@@ -98,15 +109,21 @@ class WaitingRequests:
         if item.get("taken"):
             return None
         await self._storage.delete([key])
+        return self._read(item)
+
+    def _read(self, item: dict[str, object]) -> Waiting | None:
         ask = unseal(item.get("sealed"), self._fernet)
         if ask is None:
             log.warning("dropped a waiting request that could not be read")
             return None
-        card_id = item.get("card_id")
+        card_id, problem = item.get("card_id"), item.get("problem")
         return Waiting(
             ask,
-            expired=not self._clock() < float(item["expires"]),
+            expired=not self._clock() < float(str(item["expires"])),
             card_id=card_id if isinstance(card_id, str) else None,
+            for_sign_in=item.get("for_sign_in") is True,
+            problem=problem if isinstance(problem, str) else "",
+            another=item.get("another") is True,
         )
 
 

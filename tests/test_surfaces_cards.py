@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from bot.keys import SANDBOX
 from sandbox.graph import SandboxGraph
 from tests.conftest import (
     ALEX,
+    MEGAN,
     BotClient,
     Connector,
     MakeBot,
@@ -111,3 +113,30 @@ async def test_form_errors_show_inside_the_card_and_create_nothing(
     assert len(connector.activities) == sent
     assert connector.updates == []
     assert sandbox_graph.meetings() == []
+
+
+async def test_in_a_group_chat_only_the_requester_sees_create_another(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    bot = await make_bot(SKIP_CONFIRMATION="true", GRAPH_TIMEOUT_SECONDS="0.5")
+    await sign_in(bot, connector)
+    graph = bot.app[SANDBOX].graph
+    graph.faults.act_then_fail(504)  # Graph made the meeting but its answer was lost
+
+    [base] = await post(bot, connector, mentioned("meet Standup tomorrow 9am") | GROUP_CHAT)
+
+    everyone = card_of(base)
+    assert everyone["body"][0]["text"] == "Test User is still setting up this meeting."
+    assert titles(everyone) == ["Open"]
+    theirs = await press(bot, connector, base, "Open", user=MEGAN, **IN_GROUP)
+    assert titles(theirs) == []
+    mine = await press(bot, connector, base, "", verb="refresh", **IN_GROUP)
+    assert "can't tell whether" in mine["body"][0]["text"]
+    assert titles(mine) == ["Create another"]
+
+    meeting = await press(bot, connector, showing(base, mine), "Create another", **IN_GROUP)
+
+    assert meeting["body"][0]["text"] == "Standup"
+    assert card_of(connector.updates[-1]) == meeting
+    assert connector.updates[-1]["id"] == base["id"]
+    assert len(graph.meetings()) == 2
