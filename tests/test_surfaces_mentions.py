@@ -27,7 +27,10 @@ from tests.test_teams_surfaces import BOT_NAME, mentioned, post
 GROUP_CHAT = {
     "conversation": {"id": "19:group@thread.v2", "conversationType": "groupChat"},
 }
-IN_GROUP: dict[str, Any] = {"conversation_id": "19:group@thread.v2", "conversation_type": "groupChat"}
+IN_GROUP: dict[str, Any] = {
+    "conversation_id": "19:group@thread.v2",
+    "conversation_type": "groupChat",
+}
 
 
 def mentioning(person: str, text: str) -> dict[str, Any]:

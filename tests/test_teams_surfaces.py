@@ -183,7 +183,10 @@ async def test_someone_else_cannot_confirm_or_cancel_my_request(
     confirming_bot: BotClient, connector: Connector
 ) -> None:
     bot = confirming_bot
-    chat: dict[str, Any] = {"conversation_id": "19:group@thread.v2", "conversation_type": "groupChat"}
+    chat: dict[str, Any] = {
+        "conversation_id": "19:group@thread.v2",
+        "conversation_type": "groupChat",
+    }
     [base] = await say(bot, connector, "/meet Standup tomorrow 9am", **chat)
     alexs = await press(bot, connector, base, "", verb="refresh", **chat)
     assert titles(alexs) == ["Create", "Change", "Cancel"]
