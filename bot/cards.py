@@ -358,7 +358,7 @@ def start_picker_card(now: datetime) -> dict[str, Any]:
 def sign_in_card(url: str, *, pending_subject: str | None) -> dict[str, Any]:
     """Asks the user to sign in once, so meetings are created with their own account."""
     why = (
-        f"To create **{pending_subject}** with you as the organizer, I need you to sign in "
+        f"To create “{pending_subject}” with you as the organizer, I need you to sign in "
         "once with your work or school account. I'll create it as soon as you're back, "
         f"if that is within {WAIT_HOURS} hours."
         if pending_subject

@@ -92,9 +92,9 @@ TYPED_CHOICES = {
 FORM_FIELDS = frozenset({"subject", "date", "time", "minutes", "passcode"})
 
 HELP_TEXT = (
-    "I create Teams meetings with you as the organizer. Try **/meet Design review tomorrow 3pm "
-    "for 45m**, or just **/meet** and I'll ask. Without a length a meeting lasts {minutes} "
-    "minutes. Type **cancel** to stop a request; **/signin** and **/signout** manage your sign-in."
+    "I create Teams meetings with you as the organizer. Try “/meet Design review tomorrow 3pm "
+    "for 45m”, or just /meet and I'll ask. Without a length a meeting lasts {minutes} "
+    "minutes. Type cancel to stop a request; /signin and /signout manage your sign-in."
 )
 
 
@@ -209,8 +209,8 @@ class MeetingBot(ActivityHandler):
             await turn_context.send_activity(self._help_card())
         else:
             await turn_context.send_activity(
-                f"I don't know '{command.word[:40]}'. Type **/meet** followed by a subject, "
-                "or **/help** to see what I can do."
+                f"I don't know '{command.word[:40]}'. Type /meet followed by a subject, "
+                "or /help to see what I can do."
             )
 
     async def on_adaptive_card_invoke(
@@ -270,13 +270,13 @@ class MeetingBot(ActivityHandler):
             await self._proactively(
                 adapter,
                 signed_in_at,
-                _say("You're signed in. Type **/meet** followed by a subject to create a meeting."),
+                _say("You're signed in. Type /meet followed by a subject to create a meeting."),
             )
         for each in waiting:
             if each.expired:
                 expired = _say(
-                    f"You're signed in, but your request for **{each.ask.subject}** waited too "
-                    "long and has expired: nothing was created. Type **/meet** to ask again."
+                    f"You're signed in, but your request for “{each.ask.subject}” waited too "
+                    "long and has expired: nothing was created. Type /meet to ask again."
                 )
                 await self._proactively(adapter, each.ask.address, expired)
             else:

@@ -31,9 +31,7 @@ from dialogs.request import (
 from dialogs.zones import zone_from_text
 
 MAX_ATTEMPTS = 3
-GIVE_UP = (
-    "Let's leave it there: nothing was created. Type **/meet** whenever you want to try again."
-)
+GIVE_UP = "Let's leave it there: nothing was created. Type /meet whenever you want to try again."
 
 
 @dataclass(frozen=True)
@@ -106,8 +104,8 @@ class MeetingDialog(ComponentDialog):
         now = self._clock().astimezone(zone_from_text(draft.timezone))
         question = MessageFactory.suggested_actions(
             [_choice("Now"), _choice("In 15 minutes"), _choice("Tomorrow 9:00")],
-            f"When should **{draft.subject}** start? Pick one, type something like "
-            "'Thursday 3pm', or choose a date and time below.",
+            f"When should “{draft.subject}” start? Pick one, type something like "
+            "“Thursday 3pm”, or choose a date and time below.",
         )
         question.attachments = [CardFactory.adaptive_card(start_picker_card(now))]
         return await step.prompt(
@@ -115,8 +113,8 @@ class MeetingDialog(ComponentDialog):
             PromptOptions(
                 prompt=question,
                 retry_prompt=_text(
-                    "I couldn't read a start time in that. Try 'tomorrow 10am', 'in 15 minutes' "
-                    "or 'Friday 2pm'."
+                    "I couldn't read a start time in that. Try “tomorrow 10am”, “in 15 minutes” "
+                    "or “Friday 2pm”."
                 ),
                 validations=draft.to_options(),  # the validator reads the zone from here
             ),
@@ -136,7 +134,7 @@ class MeetingDialog(ComponentDialog):
             PromptOptions(
                 prompt=MessageFactory.suggested_actions(
                     [_choice(f"{m} min") for m in (15, 30, 45, 60)],
-                    "How long? Pick one or type a length like '45m' or '1h30'.",
+                    "How long? Pick one or type a length like “45m” or “1h30”.",
                 ),
                 retry_prompt=_text("Give me a length like 15m, 45 minutes or 1h."),
             ),

@@ -59,7 +59,7 @@ async def test_meet_alone_asks_for_everything_then_confirms_and_creates(
     assert text_of(subject_question) == "What is the meeting about?"
 
     [start_question] = await say(bot, connector, "Design review")
-    assert text_of(start_question).startswith("When should **Design review** start?")
+    assert text_of(start_question).startswith("When should “Design review” start?")
     assert suggestions(start_question) == ["Now", "In 15 minutes", "Tomorrow 9:00"]
     picker = card_of(start_question)
     assert [e["type"] for e in picker["body"]] == ["Input.Date", "Input.Time"]
@@ -203,7 +203,7 @@ async def test_help_in_the_middle_answers_and_asks_the_question_again(
     await say(bot, connector, "/meet Standup")
     help_card, question = await say(bot, connector, "help")
     assert "I create Teams meetings" in card_of(help_card)["body"][0]["text"]
-    assert text_of(question).startswith("When should **Standup** start?")
+    assert text_of(question).startswith("When should “Standup” start?")
 
 
 async def test_change_turns_the_confirmation_into_the_form(
@@ -303,3 +303,20 @@ async def test_a_restart_in_the_middle_continues_where_it_was(
     assert "How long?" in text_of(length_question)
     [confirmation] = await say(second, connector, "45m")
     assert card_of(confirmation)["body"][1]["text"] == "Restart-proof sync"
+
+
+async def test_no_plain_text_message_shows_markdown(bot: BotClient, connector: Connector) -> None:
+    await say(bot, connector, "/meet")
+    await say(bot, connector, "Standup")
+    await say(bot, connector, "help")
+    await say(bot, connector, "whenever")
+    await say(bot, connector, "cancel")
+    await say(bot, connector, "cancel")
+    await say(bot, connector, "/lunch")
+    await say(bot, connector, "/meet Standup")
+    for word in ("soonish", "later", "whenever"):
+        await say(bot, connector, word)
+
+    texts = [a["text"] for a in connector.activities if a.get("text")]
+    assert len(texts) >= 8
+    assert not [text for text in texts if "**" in text]

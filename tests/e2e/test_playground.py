@@ -72,7 +72,7 @@ async def test_meet_alone_is_a_short_conversation(chat: PlaygroundChat) -> None:
     await chat.send(chat.personal_chat, "/meet")
     assert (await chat.next_bot_message())["text"] == "What is the meeting about?"
     await chat.send(chat.personal_chat, "Budget")
-    assert (await chat.next_bot_message())["text"].startswith("When should **Budget** start?")
+    assert (await chat.next_bot_message())["text"].startswith("When should “Budget” start?")
     # The Playground shows the question's date-and-time form as a message of its own.
     picker = card(await chat.next_bot_message())
     assert [e["type"] for e in picker["body"]] == ["Input.Date", "Input.Time"]
