@@ -178,9 +178,11 @@ class MeetingBot(ActivityHandler):
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         # Once, before anyone reads it: commands and every dialog answer see the text unmentioned.
         turn_context.activity.text = text_without_mentions(turn_context.activity)
+        value = turn_context.activity.value
+        if not turn_context.activity.text and _pressed_answer(value):
+            turn_context.activity.text = value["answer"]  # a question card's button, as if typed
         dialog = await self._dialogs.create_context(turn_context)
         command = parse_command(command_text(turn_context.activity))
-        value = turn_context.activity.value
         if isinstance(value, dict) and isinstance(value.get("meet"), str):
             # A card button on a client without Universal Actions (Action.Submit).
             await self._pressed_without_invoke(turn_context, value)
@@ -199,8 +201,10 @@ class MeetingBot(ActivityHandler):
             await self._signout(turn_context)
         elif dialog.active_dialog is not None:
             await self._finish(dialog, await dialog.continue_dialog())
-        elif (verb := TYPED_CHOICES.get(command.word.lower())) and await self._open.get(
-            teams_user(turn_context.activity), _conversation(turn_context)
+        elif (
+            not value  # an old question card's Yes is not a typed yes
+            and (verb := TYPED_CHOICES.get(command.word.lower()))
+            and await self._open.get(teams_user(turn_context.activity), _conversation(turn_context))
         ):
             await self._pressed_without_invoke(turn_context, {"meet": verb}, typed=True)
         elif turn_context.activity.value:
@@ -875,6 +879,11 @@ def _say(text: str) -> Callable[[TurnContext], Awaitable[None]]:
         await turn_context.send_activity(text)
 
     return say
+
+
+def _pressed_answer(value: object) -> bool:
+    """A question card's button: {"answer": ...}, not a request card's {"meet": ...}."""
+    return isinstance(value, dict) and isinstance(value.get("answer"), str) and "meet" not in value
 
 
 def _card_message(card: dict[str, Any]) -> Activity:

@@ -19,9 +19,9 @@ from botbuilder.dialogs import (
     WaterfallStepContext,
 )
 from botbuilder.dialogs.prompts import PromptOptions, PromptValidatorContext, TextPrompt
-from botbuilder.schema import Activity, CardAction
+from botbuilder.schema import Activity
 
-from bot.cards import start_picker_card
+from bot.cards import question_card, start_question_card
 from dialogs.request import (
     RequestError,
     check_subject,
@@ -102,16 +102,17 @@ class MeetingDialog(ComponentDialog):
         if draft.start:
             return await step.next(None)
         now = self._clock().astimezone(zone_from_text(draft.timezone))
-        question = MessageFactory.suggested_actions(
-            [_choice("Now"), _choice("In 15 minutes"), _choice("Tomorrow 9:00")],
-            f"When should “{draft.subject}” start? Pick one, type something like "
-            "“Thursday 3pm”, or choose a date and time below.",
+        question = f"When should “{draft.subject}” start?"
+        card = start_question_card(
+            question,
+            "Pick one, type something like “Thursday 3pm”, or choose a date and time.",
+            ["Now", "In 15 minutes", "Tomorrow 9:00"],
+            now,
         )
-        question.attachments = [CardFactory.adaptive_card(start_picker_card(now))]
         return await step.prompt(
             "start",
             PromptOptions(
-                prompt=question,
+                prompt=_card(question, card),
                 retry_prompt=_text(
                     "I couldn't read a start time in that. Try “tomorrow 10am”, “in 15 minutes” "
                     "or “Friday 2pm”."
@@ -132,9 +133,10 @@ class MeetingDialog(ComponentDialog):
         return await step.prompt(
             "length",
             PromptOptions(
-                prompt=MessageFactory.suggested_actions(
-                    [_choice(f"{m} min") for m in (15, 30, 45, 60)],
-                    "How long? Pick one or type a length like “45m” or “1h30”.",
+                prompt=_question(
+                    "How long?",
+                    "Pick one or type a length like “45m” or “1h30”.",
+                    [f"{m} min" for m in (15, 30, 45, 60)],
                 ),
                 retry_prompt=_text("Give me a length like 15m, 45 minutes or 1h."),
             ),
@@ -154,8 +156,10 @@ class MeetingDialog(ComponentDialog):
         return await step.prompt(
             "passcode",
             PromptOptions(
-                prompt=MessageFactory.suggested_actions(
-                    [_choice("Yes"), _choice("No")], "Should people need a passcode to join?"
+                prompt=_question(
+                    "Should people need a passcode to join?",
+                    "Pick one or type yes or no.",
+                    ["Yes", "No"],
                 ),
                 retry_prompt=_text("Please answer yes or no."),
             ),
@@ -185,7 +189,7 @@ class MeetingDialog(ComponentDialog):
         draft = MeetingRequestDraft(**prompt.options.validations)
         value = prompt.context.activity.value
         text = prompt.context.activity.text or ""
-        if isinstance(value, dict) and value.get("date") and value.get("time"):
+        if not text and isinstance(value, dict) and value.get("date") and value.get("time"):
             text = f"{value['date']}T{value['time']}"
         try:
             parsed = parse_request(
@@ -247,5 +251,11 @@ def _text(text: str) -> Activity:
     return MessageFactory.text(text)
 
 
-def _choice(title: str) -> CardAction:
-    return CardAction(type="imBack", title=title, value=title)
+def _question(question: str, hint: str, answers: list[str]) -> Activity:
+    return _card(question, question_card(question, hint, answers))
+
+
+def _card(question: str, card: dict[str, Any]) -> Activity:
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    activity.summary = question  # for notifications
+    return activity
