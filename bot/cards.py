@@ -368,6 +368,18 @@ def start_question_card(
     )
 
 
+def answered_card(question: str, outcome: str) -> dict[str, Any]:
+    """A question card once it is over: the question and how it ended, nothing to press."""
+    return _card(
+        [
+            {"type": "TextBlock", "text": question, "wrap": True},
+            {"type": "TextBlock", "text": outcome, "wrap": True, "spacing": "None"},
+        ],
+        actions=[],
+        fallback=f"{question} {outcome}",
+    )
+
+
 def _question_head(question: str, hint: str) -> list[dict[str, Any]]:
     return [
         {"type": "TextBlock", "text": question, "wrap": True},

@@ -6,12 +6,12 @@ got (or None when the user gave up); the bot then shows it on a card to confirm.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.dialogs import (
     ComponentDialog,
     DialogTurnResult,
@@ -32,6 +32,8 @@ from dialogs.zones import zone_from_text
 
 MAX_ATTEMPTS = 3
 GIVE_UP = "Let's leave it there: nothing was created. Type /meet whenever you want to try again."
+# Posts a question card (an activity whose summary is the question) and keeps track of it.
+AskQuestion = Callable[[TurnContext, Activity], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class MeetingDialog(ComponentDialog):
         *,
         default_length: timedelta,
         ask_passcode: bool,
+        ask: AskQuestion,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(MeetingDialog.__name__)
@@ -66,9 +69,9 @@ class MeetingDialog(ComponentDialog):
         self._ask_passcode = ask_passcode
         self._clock = clock
         self.add_dialog(TextPrompt("subject", self._valid_subject))
-        self.add_dialog(TextPrompt("start", self._valid_start))
-        self.add_dialog(TextPrompt("length", self._valid_length))
-        self.add_dialog(TextPrompt("passcode", self._valid_yes_no))
+        self.add_dialog(QuestionPrompt("start", self._valid_start, ask))
+        self.add_dialog(QuestionPrompt("length", self._valid_length, ask))
+        self.add_dialog(QuestionPrompt("passcode", self._valid_yes_no, ask))
         self.add_dialog(
             WaterfallDialog(
                 "steps",
@@ -257,5 +260,33 @@ def _question(question: str, hint: str, answers: list[str]) -> Activity:
 
 def _card(question: str, card: dict[str, Any]) -> Activity:
     activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
-    activity.summary = question  # for notifications
+    activity.summary = question  # what the card says once it is answered, and notifications
     return activity
+
+
+class QuestionPrompt(TextPrompt):
+    """A text prompt whose question is a card, posted by `ask` so it can be closed later.
+
+    A retry's hint is sent as usual; asking again (after /help) posts the card anew.
+    """
+
+    def __init__(
+        self,
+        dialog_id: str,
+        validator: Callable[[PromptValidatorContext], Awaitable[bool]],
+        ask: AskQuestion,
+    ) -> None:
+        super().__init__(dialog_id, validator)
+        self._ask = ask
+
+    async def on_prompt(
+        self,
+        turn_context: TurnContext,
+        state: dict[str, object],
+        options: PromptOptions,
+        is_retry: bool,
+    ) -> None:
+        if is_retry:
+            await super().on_prompt(turn_context, state, options, is_retry)
+        else:
+            await self._ask(turn_context, options.prompt)

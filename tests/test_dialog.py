@@ -214,9 +214,13 @@ async def test_help_in_the_middle_answers_and_asks_the_question_again(
     bot: BotClient, connector: Connector
 ) -> None:
     await say(bot, connector, "/meet Standup")
+    [first] = connector.activities[-1:]
     help_card, question = await say(bot, connector, "help")
     assert "I create Teams meetings" in card_of(help_card)["body"][0]["text"]
     assert question_of(question) == "When should “Standup” start?"
+    [closed] = connector.updates  # the question asked before help has no buttons left
+    assert closed["id"] == first["id"]
+    assert card_of(closed)["actions"] == []
 
 
 async def test_change_turns_the_confirmation_into_the_form(
@@ -309,12 +313,14 @@ async def test_a_restart_in_the_middle_continues_where_it_was(
 ) -> None:
     first = await make_bot()
     await say(first, connector, "/meet")
-    await say(first, connector, "Restart-proof sync")
+    [start_question] = await say(first, connector, "Restart-proof sync")
     await first.close()
 
     second = await make_bot()
     [length_question] = await say(second, connector, "tomorrow 2pm")
     assert question_of(length_question) == "How long?"
+    [closed] = connector.updates  # the open question card is remembered across the restart
+    assert closed["id"] == start_question["id"]
     [confirmation] = await say(second, connector, "45m")
     assert card_of(confirmation)["body"][1]["text"] == "Restart-proof sync"
 
@@ -350,13 +356,81 @@ async def test_a_quick_answer_on_the_start_card_wins_over_its_date_and_time(
     assert "09:00–09:15" in facts_of(card_of(confirmation))["When"]
 
 
+async def test_an_answered_question_card_is_closed_in_place_without_buttons(
+    bot: BotClient, connector: Connector
+) -> None:
+    [start_question] = await say(bot, connector, "/meet Standup")
+    [length_question] = await say(bot, connector, "tomorrow 3pm")
+
+    [closed_start] = connector.updates
+    assert closed_start["id"] == start_question["id"]
+    assert [b["text"] for b in card_of(closed_start)["body"]] == [
+        "When should “Standup” start?",
+        "✓ tomorrow 3pm",
+    ]
+    assert card_of(closed_start)["actions"] == []
+
+    await say(bot, connector, "", value={"answer": "45 min"}, reply_to_id=length_question["id"])
+
+    closed_length = connector.updates[1]
+    assert closed_length["id"] == length_question["id"]
+    assert [b["text"] for b in card_of(closed_length)["body"]] == ["How long?", "✓ 45 min"]
+    assert card_of(closed_length)["actions"] == []
+
+
+async def test_a_picked_date_and_time_closes_the_start_card_with_them(
+    bot: BotClient, connector: Connector
+) -> None:
+    await say(bot, connector, "/meet Standup")
+    start = tomorrow_at(11, 30)
+    await say(bot, connector, "", value={"date": f"{start:%Y-%m-%d}", "time": "11:30"})
+    [closed] = connector.updates
+    assert card_of(closed)["body"][-1]["text"] == f"✓ {start:%Y-%m-%d} 11:30"
+
+
+async def test_a_wrong_answer_leaves_the_question_card_open(
+    bot: BotClient, connector: Connector
+) -> None:
+    await say(bot, connector, "/meet Standup")
+    await say(bot, connector, "whenever suits")
+    assert connector.updates == []
+
+
+async def test_typed_cancel_closes_the_open_question_card(
+    bot: BotClient, connector: Connector
+) -> None:
+    [start_question] = await say(bot, connector, "/meet Standup")
+    await say(bot, connector, "cancel")
+    [closed] = connector.updates
+    assert closed["id"] == start_question["id"]
+    assert card_of(closed)["body"][-1]["text"] == "Cancelled."
+    assert card_of(closed)["actions"] == []
+
+
+async def test_a_new_meet_closes_the_open_question_card(
+    bot: BotClient, connector: Connector
+) -> None:
+    [start_question] = await say(bot, connector, "/meet Standup")
+    await say(bot, connector, "/meet Sync tomorrow 4pm")
+    [closed] = connector.updates
+    assert closed["id"] == start_question["id"]
+    assert card_of(closed)["body"][-1]["text"] == "Replaced by a newer request."
+
+
+async def test_giving_up_closes_the_question_card(bot: BotClient, connector: Connector) -> None:
+    await say(bot, connector, "/meet Standup")
+    for _ in range(3):
+        await say(bot, connector, "soonish")
+    [closed] = connector.updates
+    assert card_of(closed)["body"][-1]["text"] == "Not answered."
+
+
 async def test_an_old_question_cards_yes_does_not_create_the_meeting(
     make_bot: MakeBot, connector: Connector
 ) -> None:
     bot = await make_bot(PASSCODE_POLICY="ask")  # same data folder: Alex is signed in
     await say(bot, connector, "/meet Sync")
-    await say(bot, connector, "tomorrow 10am for 30m")
-    [passcode_question] = connector.activities[-1:]
+    [passcode_question] = await say(bot, connector, "tomorrow 10am for 30m")
     yes = {"value": {"answer": "Yes"}, "reply_to_id": passcode_question["id"]}
     [confirmation] = await say(bot, connector, "", **yes)
     assert is_confirmation(confirmation)

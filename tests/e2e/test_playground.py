@@ -80,9 +80,17 @@ async def test_meet_alone_is_a_short_conversation(chat: PlaygroundChat) -> None:
     assert [e["type"] for e in body[3:]] == ["Input.Date", "Input.Time"]
 
     await chat.submit(chat.personal_chat, start_question, {"answer": "Tomorrow 9:00"})
+    answered = await chat.next_update()  # the card keeps the answer and loses its buttons
+    assert answered["messageId"] == start_question["messageId"]
+    assert card(answered)["body"][-1]["text"] == "✓ Tomorrow 9:00"
+    assert card(answered)["actions"] == []
     length_question = await chat.next_bot_message()
     assert card(length_question)["body"][0]["text"] == "How long?"
+
     await chat.send(chat.personal_chat, "cancel")
+    closed = await chat.next_update()
+    assert closed["messageId"] == length_question["messageId"]
+    assert card(closed)["body"][-1]["text"] == "Cancelled."
     assert (await chat.next_bot_message())["text"] == "Cancelled. Nothing was created."
 
 
