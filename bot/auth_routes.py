@@ -34,12 +34,12 @@ async def auth_callback(request: web.Request) -> web.Response:
     if "error" in form:
         log.info("sign-in ended at the identity provider: %s", form["error"])
         message = "The sign-in was cancelled or refused, so nothing was saved."
-        await _tell(request, attempt, f"{message} Type **/signin** to try again.")
+        await _tell(request, attempt, f"{message} Type /signin to try again.")
         return html_page("Not signed in", f"{message} {_AGAIN}", status=400)
     try:
         await sign_in.tokens.complete_sign_in(attempt.user, flow, form)
     except SignInFailed as exc:
-        await _tell(request, attempt, f"{exc} Type **/signin** to try again.")
+        await _tell(request, attempt, f"{exc} Type /signin to try again.")
         return html_page("Not signed in", f"{exc} {_AGAIN}", status=403)
     await _continue(request, attempt)
     return html_page("You're signed in", "You can close this tab and go back to Microsoft Teams.")

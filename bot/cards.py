@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -331,34 +332,76 @@ def welcome_card(intro: str) -> dict[str, Any]:
 PICKER_LEAD = timedelta(minutes=10)
 
 
-def start_picker_card(now: datetime) -> dict[str, Any]:
-    """A date and time form for people who prefer picking to typing."""
+def question_card(question: str, hint: str, answers: Sequence[str]) -> dict[str, Any]:
+    """A question in the 1:1 chat with its quick answers as buttons; typing works as well."""
+    return _card(
+        _question_head(question, hint),
+        actions=[_answer(answer) for answer in answers],
+        fallback=f"{question} {hint}",
+    )
+
+
+def start_question_card(
+    question: str, hint: str, answers: Sequence[str], now: datetime
+) -> dict[str, Any]:
+    """The start question: quick answers, or a date and time picked on the card."""
     start = next_quarter_hour(now + PICKER_LEAD)
+    picker = [
+        {
+            "type": "Input.Date",
+            "id": "date",
+            "label": "Date",
+            "value": f"{start:%Y-%m-%d}",
+            "min": f"{now:%Y-%m-%d}",
+        },
+        {"type": "Input.Time", "id": "time", "label": "Start time", "value": f"{start:%H:%M}"},
+    ]
     return _card(
         [
-            {
-                "type": "Input.Date",
-                "id": "date",
-                "label": "Date",
-                "value": f"{start:%Y-%m-%d}",
-                "min": f"{now:%Y-%m-%d}",
-            },
-            {
-                "type": "Input.Time",
-                "id": "time",
-                "label": "Start time",
-                "value": f"{start:%H:%M}",
-            },
+            *_question_head(question, hint),
+            {"type": "ActionSet", "actions": [_answer(answer) for answer in answers]},
+            *picker,
         ],
+        # Posts the date and time, read by the start question itself.
         actions=[{"type": "Action.Submit", "title": "Use this time"}],
-        fallback="Type a start time, for example 'tomorrow 10am'.",
+        fallback=f"{question} {hint}",
     )
+
+
+def answered_card(question: str, outcome: str) -> dict[str, Any]:
+    """A question card once it is over: the question and how it ended, nothing to press."""
+    return _card(
+        [
+            {"type": "TextBlock", "text": question, "wrap": True},
+            {"type": "TextBlock", "text": outcome, "wrap": True, "spacing": "None"},
+        ],
+        actions=[],
+        fallback=f"{question} {outcome}",
+    )
+
+
+def _question_head(question: str, hint: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "TextBlock", "text": question, "wrap": True},
+        {"type": "TextBlock", "text": hint, "wrap": True, "size": "Small", "isSubtle": True},
+    ]
+
+
+def _answer(answer: str) -> dict[str, Any]:
+    """A button that answers a question with `answer`, as if it had been typed."""
+    # No inputs: a quick answer on the start card must not carry the picker's date and time.
+    return {
+        "type": "Action.Submit",
+        "title": answer,
+        "data": {"answer": answer},
+        "associatedInputs": "none",
+    }
 
 
 def sign_in_card(url: str, *, pending_subject: str | None) -> dict[str, Any]:
     """Asks the user to sign in once, so meetings are created with their own account."""
     why = (
-        f"To create **{pending_subject}** with you as the organizer, I need you to sign in "
+        f"To create “{pending_subject}” with you as the organizer, I need you to sign in "
         "once with your work or school account. I'll create it as soon as you're back, "
         f"if that is within {WAIT_HOURS} hours."
         if pending_subject

@@ -33,6 +33,7 @@ from bot.address import ReplyAddress
 from bot.asks import MeetingAsk, person_key
 from bot.cards import (
     PICKER_LEAD,
+    answered_card,
     closed_card,
     help_card,
     meeting_card,
@@ -92,9 +93,9 @@ TYPED_CHOICES = {
 FORM_FIELDS = frozenset({"subject", "date", "time", "minutes", "passcode"})
 
 HELP_TEXT = (
-    "I create Teams meetings with you as the organizer. Try **/meet Design review tomorrow 3pm "
-    "for 45m**, or just **/meet** and I'll ask. Without a length a meeting lasts {minutes} "
-    "minutes. Type **cancel** to stop a request; **/signin** and **/signout** manage your sign-in."
+    "I create Teams meetings with you as the organizer. Try “/meet Design review tomorrow 3pm "
+    "for 45m”, or just /meet and I'll ask. Without a length a meeting lasts {minutes} "
+    "minutes. Type cancel to stop a request; /signin and /signout manage your sign-in."
 )
 
 
@@ -137,10 +138,13 @@ class MeetingBot(ActivityHandler):
         # never see or disturb each other's questions.
         self._state = PrivateConversationState(storage)
         self._dialogs = DialogSet(self._state.create_property("DialogState"))
+        # The dialog's open question card, {"id", "question"}: closed once it is over.
+        self._question = self._state.create_property("QuestionCard")
         self._dialogs.add(
             MeetingDialog(
                 default_length=self._default_length,
                 ask_passcode=ask_passcode,
+                ask=self._ask_question,
                 clock=clock,
             )
         )
@@ -178,20 +182,25 @@ class MeetingBot(ActivityHandler):
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         # Once, before anyone reads it: commands and every dialog answer see the text unmentioned.
         turn_context.activity.text = text_without_mentions(turn_context.activity)
+        value = turn_context.activity.value
+        if not turn_context.activity.text and _pressed_answer(value):
+            turn_context.activity.text = value["answer"]  # a question card's button, as if typed
         dialog = await self._dialogs.create_context(turn_context)
         command = parse_command(command_text(turn_context.activity))
-        value = turn_context.activity.value
         if isinstance(value, dict) and isinstance(value.get("meet"), str):
             # A card button on a client without Universal Actions (Action.Submit).
             await self._pressed_without_invoke(turn_context, value)
         elif command.name is CommandName.MEET:
-            await dialog.cancel_all_dialogs()  # a new /meet replaces an unfinished one
+            # A new /meet replaces an unfinished one.
+            await self._close_question(turn_context, "Replaced by a newer request.")
+            await dialog.cancel_all_dialogs()
             await self._meet(dialog, command.argument)
         elif command.name is CommandName.CANCEL:
             await self._cancel_typed(dialog)
         elif command.name is CommandName.HELP:
             await turn_context.send_activity(self._help_card())
             if dialog.active_dialog is not None:
+                await self._close_question(turn_context, "Asked again below.")
                 await dialog.reprompt_dialog()
         elif command.name is CommandName.SIGNIN:
             await self._signin(turn_context)
@@ -199,8 +208,10 @@ class MeetingBot(ActivityHandler):
             await self._signout(turn_context)
         elif dialog.active_dialog is not None:
             await self._finish(dialog, await dialog.continue_dialog())
-        elif (verb := TYPED_CHOICES.get(command.word.lower())) and await self._open.get(
-            teams_user(turn_context.activity), _conversation(turn_context)
+        elif (
+            not value  # an old question card's Yes is not a typed yes
+            and (verb := TYPED_CHOICES.get(command.word.lower()))
+            and await self._open.get(teams_user(turn_context.activity), _conversation(turn_context))
         ):
             await self._pressed_without_invoke(turn_context, {"meet": verb}, typed=True)
         elif turn_context.activity.value:
@@ -209,8 +220,8 @@ class MeetingBot(ActivityHandler):
             await turn_context.send_activity(self._help_card())
         else:
             await turn_context.send_activity(
-                f"I don't know '{command.word[:40]}'. Type **/meet** followed by a subject, "
-                "or **/help** to see what I can do."
+                f"I don't know '{command.word[:40]}'. Type /meet followed by a subject, "
+                "or /help to see what I can do."
             )
 
     async def on_adaptive_card_invoke(
@@ -253,6 +264,7 @@ class MeetingBot(ActivityHandler):
             teams_user(turn_context.activity), _conversation(turn_context)
         )
         if dialog.active_dialog is not None:
+            await self._close_question(turn_context, "Cancelled.")
             await dialog.cancel_all_dialogs()
         elif open_request is None or open_request.view == SUBMITTED:
             await turn_context.send_activity("There is nothing to cancel.")
@@ -270,13 +282,13 @@ class MeetingBot(ActivityHandler):
             await self._proactively(
                 adapter,
                 signed_in_at,
-                _say("You're signed in. Type **/meet** followed by a subject to create a meeting."),
+                _say("You're signed in. Type /meet followed by a subject to create a meeting."),
             )
         for each in waiting:
             if each.expired:
                 expired = _say(
-                    f"You're signed in, but your request for **{each.ask.subject}** waited too "
-                    "long and has expired: nothing was created. Type **/meet** to ask again."
+                    f"You're signed in, but your request for “{each.ask.subject}” waited too "
+                    "long and has expired: nothing was created. Type /meet to ask again."
                 )
                 await self._proactively(adapter, each.ask.address, expired)
             else:
@@ -353,8 +365,35 @@ class MeetingBot(ActivityHandler):
 
     async def _finish(self, dialog: DialogContext, result: DialogTurnResult) -> None:
         """When the conversation has everything: the request on a card, to confirm."""
-        if result.status is DialogTurnStatus.Complete and result.result:
-            await self._offer(dialog.context, MeetingRequestDraft(**result.result))
+        if result.status is not DialogTurnStatus.Complete:
+            return
+        if not result.result:  # given up after too many misses
+            await self._close_question(dialog.context, "Not answered.")
+            return
+        await self._close_question(dialog.context, _answered(dialog.context.activity))
+        await self._offer(dialog.context, MeetingRequestDraft(**result.result))
+
+    async def _ask_question(self, turn_context: TurnContext, question: Activity) -> None:
+        """Post the dialog's next question card; the one before it was answered by this turn."""
+        await self._close_question(turn_context, _answered(turn_context.activity))
+        sent = await turn_context.send_activity(question)
+        if sent is not None and sent.id:
+            await self._question.set(
+                turn_context, {"id": sent.id, "question": question.summary or ""}
+            )
+
+    async def _close_question(self, turn_context: TurnContext, outcome: str) -> None:
+        """Put the last question card, if any, in its final state: no buttons left to press."""
+        asked = await self._question.get(turn_context)
+        if not asked:
+            return
+        await self._question.delete(turn_context)
+        closed = _card_message(answered_card(asked["question"], outcome))
+        closed.id = asked["id"]
+        try:
+            await turn_context.update_activity(closed)
+        except Exception:  # cosmetic: the dialog has moved on either way
+            log.info("could not close a question card", exc_info=True)
 
     def _ask(self, draft: MeetingRequestDraft, activity: Activity) -> MeetingAsk:
         """The request from `draft`, missing fields filled with what the form proposes."""
@@ -905,6 +944,18 @@ def _say(text: str) -> Callable[[TurnContext], Awaitable[None]]:
         await turn_context.send_activity(text)
 
     return say
+
+
+def _pressed_answer(value: object) -> bool:
+    """A question card's button: {"answer": ...}, not a request card's {"meet": ...}."""
+    return isinstance(value, dict) and isinstance(value.get("answer"), str) and "meet" not in value
+
+
+def _answered(activity: Activity) -> str:
+    """The answer a message gave, as the question card it answered shows it."""
+    value = activity.value if isinstance(activity.value, dict) else {}
+    picked = f"{value.get('date', '')} {value.get('time', '')}".strip()
+    return f"✓ {(activity.text or picked)[:100]}"
 
 
 def _card_message(card: dict[str, Any]) -> Activity:

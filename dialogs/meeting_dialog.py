@@ -6,12 +6,12 @@ got (or None when the user gave up); the bot then shows it on a card to confirm.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.dialogs import (
     ComponentDialog,
     DialogTurnResult,
@@ -19,9 +19,9 @@ from botbuilder.dialogs import (
     WaterfallStepContext,
 )
 from botbuilder.dialogs.prompts import PromptOptions, PromptValidatorContext, TextPrompt
-from botbuilder.schema import Activity, CardAction
+from botbuilder.schema import Activity
 
-from bot.cards import start_picker_card
+from bot.cards import question_card, start_question_card
 from dialogs.request import (
     RequestError,
     check_subject,
@@ -31,9 +31,9 @@ from dialogs.request import (
 from dialogs.zones import zone_from_text
 
 MAX_ATTEMPTS = 3
-GIVE_UP = (
-    "Let's leave it there: nothing was created. Type **/meet** whenever you want to try again."
-)
+GIVE_UP = "Let's leave it there: nothing was created. Type /meet whenever you want to try again."
+# Posts a question card (an activity whose summary is the question) and keeps track of it.
+AskQuestion = Callable[[TurnContext, Activity], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class MeetingDialog(ComponentDialog):
         *,
         default_length: timedelta,
         ask_passcode: bool,
+        ask: AskQuestion,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(MeetingDialog.__name__)
@@ -68,9 +69,9 @@ class MeetingDialog(ComponentDialog):
         self._ask_passcode = ask_passcode
         self._clock = clock
         self.add_dialog(TextPrompt("subject", self._valid_subject))
-        self.add_dialog(TextPrompt("start", self._valid_start))
-        self.add_dialog(TextPrompt("length", self._valid_length))
-        self.add_dialog(TextPrompt("passcode", self._valid_yes_no))
+        self.add_dialog(QuestionPrompt("start", self._valid_start, ask))
+        self.add_dialog(QuestionPrompt("length", self._valid_length, ask))
+        self.add_dialog(QuestionPrompt("passcode", self._valid_yes_no, ask))
         self.add_dialog(
             WaterfallDialog(
                 "steps",
@@ -104,19 +105,20 @@ class MeetingDialog(ComponentDialog):
         if draft.start:
             return await step.next(None)
         now = self._clock().astimezone(zone_from_text(draft.timezone))
-        question = MessageFactory.suggested_actions(
-            [_choice("Now"), _choice("In 15 minutes"), _choice("Tomorrow 9:00")],
-            f"When should **{draft.subject}** start? Pick one, type something like "
-            "'Thursday 3pm', or choose a date and time below.",
+        question = f"When should “{draft.subject}” start?"
+        card = start_question_card(
+            question,
+            "Pick one, type something like “Thursday 3pm”, or choose a date and time.",
+            ["Now", "In 15 minutes", "Tomorrow 9:00"],
+            now,
         )
-        question.attachments = [CardFactory.adaptive_card(start_picker_card(now))]
         return await step.prompt(
             "start",
             PromptOptions(
-                prompt=question,
+                prompt=_card(question, card),
                 retry_prompt=_text(
-                    "I couldn't read a start time in that. Try 'tomorrow 10am', 'in 15 minutes' "
-                    "or 'Friday 2pm'."
+                    "I couldn't read a start time in that. Try “tomorrow 10am”, “in 15 minutes” "
+                    "or “Friday 2pm”."
                 ),
                 validations=draft.to_options(),  # the validator reads the zone from here
             ),
@@ -134,9 +136,10 @@ class MeetingDialog(ComponentDialog):
         return await step.prompt(
             "length",
             PromptOptions(
-                prompt=MessageFactory.suggested_actions(
-                    [_choice(f"{m} min") for m in (15, 30, 45, 60)],
-                    "How long? Pick one or type a length like '45m' or '1h30'.",
+                prompt=_question(
+                    "How long?",
+                    "Pick one or type a length like “45m” or “1h30”.",
+                    [f"{m} min" for m in (15, 30, 45, 60)],
                 ),
                 retry_prompt=_text("Give me a length like 15m, 45 minutes or 1h."),
             ),
@@ -156,8 +159,10 @@ class MeetingDialog(ComponentDialog):
         return await step.prompt(
             "passcode",
             PromptOptions(
-                prompt=MessageFactory.suggested_actions(
-                    [_choice("Yes"), _choice("No")], "Should people need a passcode to join?"
+                prompt=_question(
+                    "Should people need a passcode to join?",
+                    "Pick one or type yes or no.",
+                    ["Yes", "No"],
                 ),
                 retry_prompt=_text("Please answer yes or no."),
             ),
@@ -187,7 +192,7 @@ class MeetingDialog(ComponentDialog):
         draft = MeetingRequestDraft(**prompt.options.validations)
         value = prompt.context.activity.value
         text = prompt.context.activity.text or ""
-        if isinstance(value, dict) and value.get("date") and value.get("time"):
+        if not text and isinstance(value, dict) and value.get("date") and value.get("time"):
             text = f"{value['date']}T{value['time']}"
         try:
             parsed = parse_request(
@@ -249,5 +254,39 @@ def _text(text: str) -> Activity:
     return MessageFactory.text(text)
 
 
-def _choice(title: str) -> CardAction:
-    return CardAction(type="imBack", title=title, value=title)
+def _question(question: str, hint: str, answers: list[str]) -> Activity:
+    return _card(question, question_card(question, hint, answers))
+
+
+def _card(question: str, card: dict[str, Any]) -> Activity:
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    activity.summary = question  # what the card says once it is answered, and notifications
+    return activity
+
+
+class QuestionPrompt(TextPrompt):
+    """A text prompt whose question is a card, posted by `ask` so it can be closed later.
+
+    A retry's hint is sent as usual; asking again (after /help) posts the card anew.
+    """
+
+    def __init__(
+        self,
+        dialog_id: str,
+        validator: Callable[[PromptValidatorContext], Awaitable[bool]],
+        ask: AskQuestion,
+    ) -> None:
+        super().__init__(dialog_id, validator)
+        self._ask = ask
+
+    async def on_prompt(
+        self,
+        turn_context: TurnContext,
+        state: dict[str, object],
+        options: PromptOptions,
+        is_retry: bool,
+    ) -> None:
+        if is_retry:
+            await super().on_prompt(turn_context, state, options, is_retry)
+        else:
+            await self._ask(turn_context, options.prompt)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.cards import (
@@ -16,7 +17,7 @@ from bot.cards import (
     request_card,
     retry_card,
     sign_in_card,
-    start_picker_card,
+    start_question_card,
     unknown_card,
 )
 from dialogs.request import MAX_SUBJECT_CHARS
@@ -149,8 +150,12 @@ def test_lengths_read_in_minutes_and_whole_hours() -> None:
     assert lengths == {15: "15 min", 60: "1 h", 90: "1 h 30 min", 120: "2 h", 1440: "24 h"}
 
 
+def start_card(now: datetime) -> dict[str, Any]:
+    return start_question_card("When?", "Pick one.", ["Now"], now)
+
+
 def picked_start(now: datetime) -> str:
-    date, time = start_picker_card(now)["body"]
+    date, time = [e for e in start_card(now)["body"] if e["type"].startswith("Input.")]
     return f"{date['value']} {time['value']}"
 
 
@@ -162,9 +167,24 @@ def test_the_picker_suggests_the_next_quarter_hour_at_least_ten_minutes_away() -
     assert picked_start(datetime(2026, 12, 1, 3, 7, tzinfo=berlin)) == "2026-12-01 03:30"
     assert picked_start(datetime(2026, 12, 1, 10, 50, tzinfo=berlin)) == "2026-12-01 11:00"
     # Late in the evening the suggestion is tomorrow's first quarter hour; today stays pickable.
-    late = start_picker_card(datetime(2026, 12, 1, 23, 55, tzinfo=berlin))
-    assert picked_start(datetime(2026, 12, 1, 23, 55, tzinfo=berlin)) == "2026-12-02 00:15"
-    assert late["body"][0]["min"] == "2026-12-01"
+    late = datetime(2026, 12, 1, 23, 55, tzinfo=berlin)
+    assert picked_start(late) == "2026-12-02 00:15"
+    [date] = [e for e in start_card(late)["body"] if e["type"] == "Input.Date"]
+    assert date["min"] == "2026-12-01"
+
+
+def test_a_quick_answer_on_the_start_card_sends_only_its_answer() -> None:
+    card = start_card(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    [quick] = [e for e in card["body"] if e["type"] == "ActionSet"]
+    assert quick["actions"] == [
+        {
+            "type": "Action.Submit",
+            "title": "Now",
+            "data": {"answer": "Now"},
+            "associatedInputs": "none",
+        }
+    ]
+    assert card["version"] == ADAPTIVE_CARD_VERSION
 
 
 # Elements and actions of Adaptive Card schema 1.5 that the bot's cards may use (Teams renders
@@ -174,6 +194,7 @@ SCHEMA_15 = {
     "FactSet",
     "ColumnSet",
     "Column",
+    "ActionSet",
     "Input.Text",
     "Input.Date",
     "Input.Time",
@@ -221,7 +242,7 @@ def test_every_card_is_schema_1_5_with_execute_buttons_that_fall_back_to_submit(
         closed_card("Cancelled.", "Standup"),
         meeting_card(meeting(), UTC),
         sign_in_card("https://example.com", pending_subject="Standup"),
-        start_picker_card(START),
+        start_card(START),
     ]
     for card in cards:
         assert card["version"] == "1.5"

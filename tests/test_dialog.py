@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.keys import SANDBOX
 from sandbox.graph import SandboxGraph
 from tests.conftest import (
     ALEX,
@@ -42,8 +43,18 @@ def text_of(reply: dict[str, Any]) -> str:
     return str(reply.get("text") or "")
 
 
-def suggestions(reply: dict[str, Any]) -> list[str]:
-    return [action["title"] for action in (reply.get("suggestedActions") or {}).get("actions", [])]
+def question_of(reply: dict[str, Any]) -> str:
+    """The question a question card asks."""
+    return str(card_of(reply)["body"][0]["text"])
+
+
+def answers(reply: dict[str, Any]) -> list[str]:
+    """A question card's quick answers: the buttons that answer as if typed."""
+    card = card_of(reply)
+    found = [*card["actions"]]
+    for element in card["body"]:
+        found.extend(element.get("actions", []))
+    return [a["title"] for a in found if "answer" in a.get("data", {})]
 
 
 def is_confirmation(reply: dict[str, Any]) -> bool:
@@ -59,13 +70,15 @@ async def test_meet_alone_asks_for_everything_then_confirms_and_creates(
     assert text_of(subject_question) == "What is the meeting about?"
 
     [start_question] = await say(bot, connector, "Design review")
-    assert text_of(start_question).startswith("When should **Design review** start?")
-    assert suggestions(start_question) == ["Now", "In 15 minutes", "Tomorrow 9:00"]
-    picker = card_of(start_question)
-    assert [e["type"] for e in picker["body"]] == ["Input.Date", "Input.Time"]
+    assert question_of(start_question) == "When should “Design review” start?"
+    assert answers(start_question) == ["Now", "In 15 minutes", "Tomorrow 9:00"]
+    inputs = form_inputs(card_of(start_question))
+    assert [e["type"] for e in inputs] == ["Input.Date", "Input.Time"]
+    assert titles(card_of(start_question)) == ["Use this time"]
 
     [length_question] = await say(bot, connector, "tomorrow 3pm")
-    assert suggestions(length_question) == ["15 min", "30 min", "45 min", "60 min"]
+    assert question_of(length_question) == "How long?"
+    assert answers(length_question) == ["15 min", "30 min", "45 min", "60 min"]
 
     [confirmation] = await say(bot, connector, "45m")
     card = card_of(confirmation)
@@ -147,7 +160,7 @@ async def test_the_date_and_time_form_answers_the_start_question(
     [length_question] = await say(
         bot, connector, "", value={"date": f"{start:%Y-%m-%d}", "time": "11:30"}
     )
-    assert "How long?" in text_of(length_question)
+    assert question_of(length_question) == "How long?"
     [confirmation] = await say(bot, connector, "30")
     assert "11:30–12:00" in facts_of(card_of(confirmation))["When"]
 
@@ -201,9 +214,13 @@ async def test_help_in_the_middle_answers_and_asks_the_question_again(
     bot: BotClient, connector: Connector
 ) -> None:
     await say(bot, connector, "/meet Standup")
+    [first] = connector.activities[-1:]
     help_card, question = await say(bot, connector, "help")
     assert "I create Teams meetings" in card_of(help_card)["body"][0]["text"]
-    assert text_of(question).startswith("When should **Standup** start?")
+    assert question_of(question) == "When should “Standup” start?"
+    [closed] = connector.updates  # the question asked before help has no buttons left
+    assert closed["id"] == first["id"]
+    assert card_of(closed)["actions"] == []
 
 
 async def test_change_turns_the_confirmation_into_the_form(
@@ -269,7 +286,8 @@ async def test_passcode_is_asked_when_the_policy_says_ask(
     await say(bot, connector, "/meet Standup")
     await say(bot, connector, "tomorrow 9am")
     [question] = await say(bot, connector, "30m")
-    assert text_of(question) == "Should people need a passcode to join?"
+    assert question_of(question) == "Should people need a passcode to join?"
+    assert answers(question) == ["Yes", "No"]
     [confirmation] = await say(bot, connector, "No")
     assert facts_of(card_of(confirmation))["Passcode"] == "none"
     shown = await press(bot, connector, confirmation, "Create")
@@ -286,8 +304,8 @@ async def test_two_people_in_one_conversation_have_their_own_dialogs(
     [to_alex] = await say(bot, connector, "Alex's sync", user=ALEX, conversation_id=chat)
     [to_megan] = await say(bot, connector, "Megan's review", user=MEGAN, conversation_id=chat)
 
-    assert "Alex's sync" in text_of(to_alex)
-    assert "Megan's review" in text_of(to_megan)
+    assert "Alex's sync" in question_of(to_alex)
+    assert "Megan's review" in question_of(to_megan)
 
 
 async def test_a_restart_in_the_middle_continues_where_it_was(
@@ -295,11 +313,146 @@ async def test_a_restart_in_the_middle_continues_where_it_was(
 ) -> None:
     first = await make_bot()
     await say(first, connector, "/meet")
-    await say(first, connector, "Restart-proof sync")
+    [start_question] = await say(first, connector, "Restart-proof sync")
     await first.close()
 
     second = await make_bot()
     [length_question] = await say(second, connector, "tomorrow 2pm")
-    assert "How long?" in text_of(length_question)
+    assert question_of(length_question) == "How long?"
+    [closed] = connector.updates  # the open question card is remembered across the restart
+    assert closed["id"] == start_question["id"]
     [confirmation] = await say(second, connector, "45m")
     assert card_of(confirmation)["body"][1]["text"] == "Restart-proof sync"
+
+
+async def test_pressing_quick_answers_answers_the_questions(
+    bot: BotClient, connector: Connector
+) -> None:
+    [start_question] = await say(bot, connector, "/meet Standup")
+    [length_question] = await say(
+        bot, connector, "", value={"answer": "Tomorrow 9:00"}, reply_to_id=start_question["id"]
+    )
+    assert question_of(length_question) == "How long?"
+    [confirmation] = await say(
+        bot, connector, "", value={"answer": "30 min"}, reply_to_id=length_question["id"]
+    )
+    assert is_confirmation(confirmation)
+    assert "09:00–09:30" in facts_of(card_of(confirmation))["When"]
+
+
+async def test_a_quick_answer_on_the_start_card_wins_over_its_date_and_time(
+    bot: BotClient, connector: Connector
+) -> None:
+    await say(bot, connector, "/meet Standup")
+    # A client that sends the card's inputs with every button.
+    later = tomorrow_at(16)
+    await say(
+        bot,
+        connector,
+        "",
+        value={"answer": "Tomorrow 9:00", "date": f"{later:%Y-%m-%d}", "time": "16:00"},
+    )
+    [confirmation] = await say(bot, connector, "15m")
+    assert "09:00–09:15" in facts_of(card_of(confirmation))["When"]
+
+
+async def test_an_answered_question_card_is_closed_in_place_without_buttons(
+    bot: BotClient, connector: Connector
+) -> None:
+    [start_question] = await say(bot, connector, "/meet Standup")
+    [length_question] = await say(bot, connector, "tomorrow 3pm")
+
+    [closed_start] = connector.updates
+    assert closed_start["id"] == start_question["id"]
+    assert [b["text"] for b in card_of(closed_start)["body"]] == [
+        "When should “Standup” start?",
+        "✓ tomorrow 3pm",
+    ]
+    assert card_of(closed_start)["actions"] == []
+
+    await say(bot, connector, "", value={"answer": "45 min"}, reply_to_id=length_question["id"])
+
+    closed_length = connector.updates[1]
+    assert closed_length["id"] == length_question["id"]
+    assert [b["text"] for b in card_of(closed_length)["body"]] == ["How long?", "✓ 45 min"]
+    assert card_of(closed_length)["actions"] == []
+
+
+async def test_a_picked_date_and_time_closes_the_start_card_with_them(
+    bot: BotClient, connector: Connector
+) -> None:
+    await say(bot, connector, "/meet Standup")
+    start = tomorrow_at(11, 30)
+    await say(bot, connector, "", value={"date": f"{start:%Y-%m-%d}", "time": "11:30"})
+    [closed] = connector.updates
+    assert card_of(closed)["body"][-1]["text"] == f"✓ {start:%Y-%m-%d} 11:30"
+
+
+async def test_a_wrong_answer_leaves_the_question_card_open(
+    bot: BotClient, connector: Connector
+) -> None:
+    await say(bot, connector, "/meet Standup")
+    await say(bot, connector, "whenever suits")
+    assert connector.updates == []
+
+
+async def test_typed_cancel_closes_the_open_question_card(
+    bot: BotClient, connector: Connector
+) -> None:
+    [start_question] = await say(bot, connector, "/meet Standup")
+    await say(bot, connector, "cancel")
+    [closed] = connector.updates
+    assert closed["id"] == start_question["id"]
+    assert card_of(closed)["body"][-1]["text"] == "Cancelled."
+    assert card_of(closed)["actions"] == []
+
+
+async def test_a_new_meet_closes_the_open_question_card(
+    bot: BotClient, connector: Connector
+) -> None:
+    [start_question] = await say(bot, connector, "/meet Standup")
+    await say(bot, connector, "/meet Sync tomorrow 4pm")
+    [closed] = connector.updates
+    assert closed["id"] == start_question["id"]
+    assert card_of(closed)["body"][-1]["text"] == "Replaced by a newer request."
+
+
+async def test_giving_up_closes_the_question_card(bot: BotClient, connector: Connector) -> None:
+    await say(bot, connector, "/meet Standup")
+    for _ in range(3):
+        await say(bot, connector, "soonish")
+    [closed] = connector.updates
+    assert card_of(closed)["body"][-1]["text"] == "Not answered."
+
+
+async def test_an_old_question_cards_yes_does_not_create_the_meeting(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    bot = await make_bot(PASSCODE_POLICY="ask")  # same data folder: Alex is signed in
+    await say(bot, connector, "/meet Sync")
+    [passcode_question] = await say(bot, connector, "tomorrow 10am for 30m")
+    yes = {"value": {"answer": "Yes"}, "reply_to_id": passcode_question["id"]}
+    [confirmation] = await say(bot, connector, "", **yes)
+    assert is_confirmation(confirmation)
+
+    assert await say(bot, connector, "", **yes) == []  # pressed again, on a client showing it
+
+    assert bot.app[SANDBOX].graph.meetings() == []
+    assert "has ended" in card_of(connector.updates[-1])["body"][0]["text"]
+
+
+async def test_no_plain_text_message_shows_markdown(bot: BotClient, connector: Connector) -> None:
+    await say(bot, connector, "/meet")
+    await say(bot, connector, "Standup")
+    await say(bot, connector, "help")
+    await say(bot, connector, "whenever")
+    await say(bot, connector, "cancel")
+    await say(bot, connector, "cancel")
+    await say(bot, connector, "/lunch")
+    await say(bot, connector, "/meet Standup")
+    for word in ("soonish", "later", "whenever"):
+        await say(bot, connector, word)
+
+    texts = [a["text"] for a in connector.activities if a.get("text")]
+    assert len(texts) >= 8
+    assert not [text for text in texts if "**" in text]

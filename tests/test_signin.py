@@ -49,7 +49,7 @@ async def test_first_meet_asks_to_sign_in_then_the_meeting_appears_without_retyp
 ) -> None:
     [card] = await say(bot, connector, "/meet Standup now")
     assert sandbox.graph.requests == []  # nothing created before sign-in
-    assert "**Standup**" in card_of(card)["body"][1]["text"]
+    assert "“Standup”" in card_of(card)["body"][1]["text"]
 
     page = await complete_sign_in(sign_in_url(card), username=ALEX.upn)
 

@@ -84,11 +84,11 @@ async def test_every_dialog_answer_may_mention_the_bot(
     await sign_in(bot, connector)
     await post(bot, connector, mentioned("/meet"))
     [when] = await post(bot, connector, mentioned("Roadmap"))
-    assert "Roadmap" in when["text"]
+    assert "Roadmap" in card_of(when)["body"][0]["text"]
     [how_long] = await post(bot, connector, mentioned("tomorrow 10am"))
-    assert how_long["text"].startswith("How long?")
+    assert card_of(how_long)["body"][0]["text"] == "How long?"
     [passcode] = await post(bot, connector, mentioned("45m"))
-    assert passcode["text"] == "Should people need a passcode to join?"
+    assert card_of(passcode)["body"][0]["text"] == "Should people need a passcode to join?"
 
     [confirmation] = await post(bot, connector, mentioned("no"))
 

@@ -72,11 +72,25 @@ async def test_meet_alone_is_a_short_conversation(chat: PlaygroundChat) -> None:
     await chat.send(chat.personal_chat, "/meet")
     assert (await chat.next_bot_message())["text"] == "What is the meeting about?"
     await chat.send(chat.personal_chat, "Budget")
-    assert (await chat.next_bot_message())["text"].startswith("When should **Budget** start?")
-    # The Playground shows the question's date-and-time form as a message of its own.
-    picker = card(await chat.next_bot_message())
-    assert [e["type"] for e in picker["body"]] == ["Input.Date", "Input.Time"]
+    start_question = await chat.next_bot_message()
+    # One card: the question, its quick answers, and a date and time to pick.
+    body = card(start_question)["body"]
+    assert body[0]["text"] == "When should “Budget” start?"
+    assert [a["title"] for a in body[2]["actions"]] == ["Now", "In 15 minutes", "Tomorrow 9:00"]
+    assert [e["type"] for e in body[3:]] == ["Input.Date", "Input.Time"]
+
+    await chat.submit(chat.personal_chat, start_question, {"answer": "Tomorrow 9:00"})
+    answered = await chat.next_update()  # the card keeps the answer and loses its buttons
+    assert answered["messageId"] == start_question["messageId"]
+    assert card(answered)["body"][-1]["text"] == "✓ Tomorrow 9:00"
+    assert card(answered)["actions"] == []
+    length_question = await chat.next_bot_message()
+    assert card(length_question)["body"][0]["text"] == "How long?"
+
     await chat.send(chat.personal_chat, "cancel")
+    closed = await chat.next_update()
+    assert closed["messageId"] == length_question["messageId"]
+    assert card(closed)["body"][-1]["text"] == "Cancelled."
     assert (await chat.next_bot_message())["text"] == "Cancelled. Nothing was created."
 
 
