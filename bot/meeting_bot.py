@@ -206,6 +206,8 @@ class MeetingBot(ActivityHandler):
             await self._signin(turn_context)
         elif command.name is CommandName.SIGNOUT:
             await self._signout(turn_context)
+        elif dialog.active_dialog is not None and not await self._on_current_question(turn_context):
+            await self._close_stale_card(turn_context)  # an older question's card, pressed
         elif dialog.active_dialog is not None:
             await self._finish(dialog, await dialog.continue_dialog())
         elif (
@@ -381,6 +383,14 @@ class MeetingBot(ActivityHandler):
             await self._question.set(
                 turn_context, {"id": sent.id, "question": question.summary or ""}
             )
+
+    async def _on_current_question(self, turn_context: TurnContext) -> bool:
+        """Whether this turn answers the open question: typed, or pressed on its own card."""
+        activity = turn_context.activity
+        if not activity.value or not activity.reply_to_id:
+            return True
+        asked = await self._question.get(turn_context)
+        return not asked or asked.get("id") == activity.reply_to_id
 
     async def _close_question(self, turn_context: TurnContext, outcome: str) -> None:
         """Put the last question card, if any, in its final state: no buttons left to press."""

@@ -333,6 +333,14 @@ async def test_pressing_quick_answers_answers_the_questions(
         bot, connector, "", value={"answer": "Tomorrow 9:00"}, reply_to_id=start_question["id"]
     )
     assert question_of(length_question) == "How long?"
+    # A second press on the start card, closed with its answer already: nothing changes and
+    # the length question stays open.
+    closed = connector.updates[-1]
+    assert closed["id"] == start_question["id"]
+    assert card_of(closed)["actions"] == []
+    stale = await say(bot, connector, "", value={"answer": "Now"}, reply_to_id=start_question["id"])
+    assert stale == []
+    assert connector.updates[-1] == closed
     [confirmation] = await say(
         bot, connector, "", value={"answer": "30 min"}, reply_to_id=length_question["id"]
     )
