@@ -207,7 +207,9 @@ class MeetingBot(ActivityHandler):
         elif command.name is CommandName.SIGNOUT:
             await self._signout(turn_context)
         elif dialog.active_dialog is not None and not await self._on_current_question(turn_context):
-            await self._close_stale_card(turn_context)  # an older question's card, pressed
+            # A press on an earlier question's card (a client still showing its buttons): that
+            # card was closed with its answer when it was answered; the open question stays.
+            log.info("ignored a press on an answered question card")
         elif dialog.active_dialog is not None:
             await self._finish(dialog, await dialog.continue_dialog())
         elif (
