@@ -283,11 +283,19 @@ class MeetingBot(ActivityHandler):
         """Finish each request that waited for `user` to sign in, in the chat it came from."""
         waiting = await self._waiting.take_signed_in(user)
         if not waiting:
-            await self._proactively(
-                adapter,
-                signed_in_at,
-                _say("You're signed in. Type /meet followed by a subject to create a meeting."),
-            )
+            done = "You're signed in. Type /meet followed by a subject to create a meeting."
+            key = _sign_in_card_key(user)
+            card = (await self._storage.read([key])).get(key) or {}
+            await self._storage.delete([key])
+            if card.get("at") == signed_in_at.conversation_id and isinstance(card["card_id"], str):
+                # The /signin card itself says so: no button is left to sign in again with.
+                signed_in = _card_message(closed_card(done, f"Signed in as {user.name or 'you'}"))
+                signed_in.id = card["card_id"]
+                await self._proactively(
+                    adapter, signed_in_at, functools.partial(_update, activity=signed_in)
+                )
+            else:
+                await self._proactively(adapter, signed_in_at, _say(done))
         for each in waiting:
             if each.expired:
                 expired = _say(
@@ -828,7 +836,16 @@ class MeetingBot(ActivityHandler):
                 )
             else:
                 card = await self._sign_in_card(turn_context, user, None)
-                await turn_context.send_activity(_card_message(card))
+                sent = await turn_context.send_activity(_card_message(card))
+                if sent is not None and sent.id:  # it becomes "Signed in" once the user is back
+                    await self._storage.write(
+                        {
+                            _sign_in_card_key(user): {
+                                "card_id": sent.id,
+                                "at": _conversation(turn_context),
+                            }
+                        }
+                    )
         except NoWorkAccount as error:
             await turn_context.send_activity(explain(error))
         else:
@@ -926,6 +943,14 @@ class Shown:
     card_id: str | None = None  # the message that shows it
     posted: bool = False  # already put in the chat (sent, or in place of the card)
     private: bool = False  # for the presser's eyes only: never put in a shared chat
+
+
+def _sign_in_card_key(user: TeamsUser) -> str:
+    return f"signin-card/{person_key(user)}"
+
+
+async def _update(turn_context: TurnContext, activity: Activity) -> None:
+    await turn_context.update_activity(activity)
 
 
 def _shared(activity: Activity) -> bool:

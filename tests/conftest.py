@@ -275,11 +275,18 @@ async def complete_sign_in(url: str, *, username: str) -> httpx.Response:
 async def sign_in(
     bot: BotClient, connector: Connector, user: SandboxUser = ALEX
 ) -> list[dict[str, Any]]:
-    """/signin and the whole browser round trip for `user`; returns what the bot then said."""
+    """/signin and the whole browser round trip for `user`, as set-up for a test.
+
+    Returns what the bot then said. The /signin card's own change to "Signed in" is part of
+    signing in: it is checked in test_signin and left out of `connector.updates`.
+    """
     [card] = await say(bot, connector, "/signin", user=user)
-    before = len(connector.activities)
+    before, updates = len(connector.activities), len(connector.updates)
     page = await complete_sign_in(sign_in_url(card), username=user.upn)
     assert page.status_code == 200, page.text
+    [signed_in] = connector.updates[updates:]
+    assert signed_in["id"] == card["id"]
+    del connector.updates[updates:]
     return connector.activities[before:]
 
 

@@ -106,8 +106,15 @@ async def test_signin_when_already_signed_in_says_so(bot: BotClient, connector: 
 async def test_sign_in_without_a_waiting_request_confirms(
     bot: BotClient, connector: Connector
 ) -> None:
-    [confirmation] = await sign_in(bot, connector)
-    assert confirmation["text"].startswith("You're signed in.")
+    [card] = await say(bot, connector, "/signin")
+    await complete_sign_in(sign_in_url(card), username=ALEX.upn)
+    assert connector.activities[-1] == card  # no new message: the /signin card changes
+    [signed_in] = connector.updates
+    assert signed_in["id"] == card["id"]
+    card = card_of(signed_in)
+    assert card["body"][0]["text"] == "Signed in as Test User"
+    assert card["body"][1]["text"].startswith("You're signed in.")
+    assert card["actions"] == []
 
 
 async def test_link_opened_by_a_colleague_is_refused_and_nothing_is_stored(
