@@ -30,7 +30,7 @@ from botbuilder.schema import (
 )
 
 from bot.address import ReplyAddress
-from bot.asks import MeetingAsk, person_key
+from bot.asks import WAIT_HOURS, MeetingAsk, person_key
 from bot.cards import (
     PICKER_LEAD,
     answered_card,
@@ -311,7 +311,23 @@ class MeetingBot(ActivityHandler):
 
     async def recover(self, adapter: Any, overdue_after: float) -> None:
         """Answer the requests whose answer a process that died still owed."""
-        await self._waiting.sweep()
+        ended = [(w.ask, w.card_id) for w in await self._waiting.sweep()]
+        ended += [(r.ask, r.card_id) for r in await self._open.sweep()]
+        for ask, card_id in ended:
+            if card_id is None:
+                continue
+            # Left unanswered for a day: its card keeps no buttons that could still act.
+            closed = _card_message(
+                closed_card(
+                    f"This request waited {WAIT_HOURS} hours and has ended. "
+                    "Type /meet to ask again.",
+                    ask.subject or None,
+                )
+            )
+            closed.id = card_id
+            await self._proactively(
+                adapter, ask.address, functools.partial(_update, activity=closed)
+            )
         for entry in await self._outbox.overdue(overdue_after):
             log.info("answering a request left unanswered by an earlier process")
             answer = functools.partial(

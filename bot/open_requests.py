@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -48,6 +49,19 @@ class OpenRequests:
         item = (await self._storage.read([key])).get(key)
         if item is None or not self._clock() < float(item.get("expires", 0)):
             return None
+        return self._read(item)
+
+    async def sweep(self, *, limit: int = 1000) -> list[OpenRequest]:
+        """Forget requests left open too long; those whose card still has buttons, returned."""
+        now = self._clock()
+        items = await self._storage.read(await self._storage.keys("open/", limit=limit))
+        stale = {k: v for k, v in items.items() if not now < float(v.get("expires", 0))}
+        if stale:
+            await self._storage.delete(list(stale))
+        ended = (self._read(item) for item in stale.values())
+        return [r for r in ended if r is not None and r.card_id and r.view != SUBMITTED]
+
+    def _read(self, item: dict[str, Any]) -> OpenRequest | None:
         ask = unseal(item.get("sealed"), self._fernet)
         view = item.get("view")
         card_id = item.get("card_id")

@@ -85,17 +85,21 @@ class WaitingRequests:
                 taken.append(waiting)
         return taken
 
-    async def sweep(self) -> None:
-        """Forget requests that waited too long (and any a crash left half taken)."""
+    async def sweep(self) -> list[Waiting]:
+        """Forget requests that waited too long (and any a crash left half taken).
+
+        Returns the ones that expired, so their cards can say so."""
         now = self._clock()
         items = await self._storage.read(await self._storage.keys("waiting/", limit=1000))
-        stale = [
-            key
+        stale = {
+            key: item
             for key, item in items.items()
             if item.get("taken") or not now < float(item["expires"])
-        ]
+        }
         if stale:
-            await self._storage.delete(stale)
+            await self._storage.delete(list(stale))
+        expired = (self._read(item) for item in stale.values() if not item.get("taken"))
+        return [waiting for waiting in expired if waiting is not None]
 
     async def _take(self, key: str, *, only_for_sign_in: bool = False) -> Waiting | None:
         item = (await self._storage.read([key])).get(key)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 
-from bot.keys import SANDBOX
+from bot.keys import ADAPTER, BOT, SANDBOX, STORAGE
 from sandbox.graph import SandboxGraph
 from tests.conftest import (
     ALEX,
@@ -140,3 +141,24 @@ async def test_in_a_group_chat_only_the_requester_sees_create_another(
     assert card_of(connector.updates[-1]) == meeting
     assert connector.updates[-1]["id"] == base["id"]
     assert len(graph.meetings()) == 2
+
+
+async def test_a_request_left_open_for_a_day_ends_its_card(
+    bot: BotClient, connector: Connector
+) -> None:
+    await sign_in(bot, connector)
+    [base] = await post(bot, connector, mentioned("meet Roadmap") | GROUP_CHAT)
+    storage = bot.app[STORAGE]
+    [key] = await storage.keys("open/")
+    item = (await storage.read([key]))[key]
+    await storage.write({key: {**item, "expires": time.time() - 1}})  # a day has passed
+
+    await bot.app[BOT].recover(bot.app[ADAPTER], overdue_after=3600)
+
+    [ended] = connector.updates
+    assert ended["id"] == base["id"]
+    assert card_of(ended)["actions"] == []
+    assert "has ended" in json.dumps(card_of(ended))
+    assert await storage.keys("open/") == []
+    mine = await press(bot, connector, base, "", verb="refresh", **IN_GROUP)
+    assert titles(mine) == []
