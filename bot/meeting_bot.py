@@ -76,7 +76,7 @@ log = logging.getLogger(__name__)
 # How long a creation may take before the user is shown a typing indicator.
 TYPING_AFTER_SECONDS = 0.5
 
-CREATING_NOTE = "Creating your meeting… it will appear here in a moment."
+CREATING_NOTE = "Creating the meeting… it will appear here in a moment."
 # Teams delivers group chat and channel messages only when they mention the bot: no questions
 # in words there, and what is personal goes to the requester's own view of a card.
 SHARED_SCOPES = ("groupChat", "channel")
@@ -219,7 +219,9 @@ class MeetingBot(ActivityHandler):
         ):
             await self._pressed_without_invoke(turn_context, {"meet": verb}, typed=True)
         elif turn_context.activity.value:
-            await self._close_stale_card(turn_context)
+            # A press on a card whose question or request has ended (its buttons were removed,
+            # but a client may still show them): nothing to do, and no new line in the chat.
+            log.info("ignored a press on a card that has ended")
         elif not command.word:
             await turn_context.send_activity(self._help_card())
         else:
@@ -239,7 +241,13 @@ class MeetingBot(ActivityHandler):
         action = invoke_value.action or {}
         data: dict[str, Any] = action["data"] if isinstance(action.get("data"), dict) else {}
         verb = action.get("verb") if isinstance(action.get("verb"), str) else ""
-        shown = await self._card_action(turn_context, {**data, "meet": verb})
+        try:
+            shown = await self._card_action(turn_context, {**data, "meet": verb})
+        except Exception:
+            # Answered in the card, for the presser alone: the turn's error handler would post a
+            # line in the chat (public in a group chat) and the client would show a failure.
+            log.exception("a card action failed")
+            shown = Shown(closed_card("Something went wrong on my side. Try again in a moment."))
         return AdaptiveCardInvokeResponse(
             status_code=200, type="application/vnd.microsoft.card.adaptive", value=shown.card
         )
@@ -247,20 +255,19 @@ class MeetingBot(ActivityHandler):
     async def _pressed_without_invoke(
         self, turn_context: TurnContext, value: dict[str, Any], *, typed: bool = False
     ) -> None:
-        """A button pressed as Action.Submit, or its word typed: the card changes in place."""
-        shown = await self._card_action(turn_context, value)
-        if shown.private:
-            return  # only an invoke answer is seen by the presser alone
-        target = shown.card_id or (None if typed else turn_context.activity.reply_to_id)
-        if shown.posted or target is None:
-            return
-        await self._reply(turn_context, _card_message(shown.card), target)
+        """A button pressed as Action.Submit, or its word typed: the card changes in place.
 
-    async def _close_stale_card(self, turn_context: TurnContext) -> None:
-        """A form answered after its question ended: the form says so, instead of a new line."""
-        card = closed_card("That question has ended. Type /meet to start a new request.")
-        if turn_context.activity.reply_to_id:
-            await self._reply(turn_context, _card_message(card), turn_context.activity.reply_to_id)
+        Only a card the bot recorded as this person's changes: the message an activity names
+        (`replyToId`) is the sender's claim, not a fact.
+        """
+        if typed and _shared(turn_context.activity):
+            # Their card's own view is theirs alone; a typed word can't show it to them.
+            await turn_context.send_activity("Use the buttons on your card: only you see them.")
+            return
+        shown = await self._card_action(turn_context, value)
+        if shown.private or shown.posted or shown.card_id is None:
+            return  # only an invoke answer is seen by the presser alone
+        await self._reply(turn_context, _card_message(shown.card), shown.card_id)
 
     async def _cancel_typed(self, dialog: DialogContext) -> None:
         turn_context = dialog.context
@@ -381,6 +388,7 @@ class MeetingBot(ActivityHandler):
             # A complete command asks nothing, so "ask" falls back to requiring a passcode.
             passcode_required=True if self._ask_passcode and parsed.start else None,
         )
+        await self._replace_open_card(dialog.context)
         if draft.complete_command and self._skip_confirmation:
             # Nothing to ask and nothing to confirm.
             await self._create(dialog.context, self._ask(draft, activity))
@@ -460,18 +468,25 @@ class MeetingBot(ActivityHandler):
         ask = self._ask(draft, turn_context.activity)
         editing = not (draft.subject and draft.start)
         request = OpenRequest(ask, None, EDIT if editing else CONFIRM, draft.length_given)
-        older = await self._open.get(ask.user, ask.address.conversation_id)
+        await self._replace_open_card(turn_context)
         await self._open.put(request)  # before the card: its refresh may come at once
-        if older is not None and older.card_id and older.view != SUBMITTED:
-            replaced = closed_card("Replaced by a newer request.", older.ask.subject)
-            with contextlib.suppress(Exception):  # cosmetic: the old card's buttons are inert
-                await self._reply(turn_context, _card_message(replaced), older.card_id)
         if ask.address.conversation_type in SHARED_SCOPES:
             card = self._others_card(ask, "is setting up a meeting.")
         else:
             card = self._request_card(request)
         card_id = await self._reply(turn_context, _card_message(card), None)
         await self._open.put(replace(request, card_id=card_id))
+
+    async def _replace_open_card(self, turn_context: TurnContext) -> None:
+        """A newer /meet ends this person's open card here: no buttons of it stay live."""
+        older = await self._open.get(teams_user(turn_context.activity), _conversation(turn_context))
+        if older is None or older.view == SUBMITTED:
+            return
+        await self._open.close(older)
+        if older.card_id:
+            replaced = closed_card("Replaced by a newer request.", older.ask.subject or None)
+            with contextlib.suppress(Exception):  # cosmetic: the old card's buttons are inert
+                await self._reply(turn_context, _card_message(replaced), older.card_id)
 
     def _request_card(self, request: OpenRequest, error: str | None = None) -> dict[str, Any]:
         ask = request.ask
@@ -518,17 +533,21 @@ class MeetingBot(ActivityHandler):
                 return await self._waiting_view(turn_context, waiting)
             return Shown(closed_card("This request has ended. Type /meet to start a new one."))
         if request.view == SUBMITTED:
+            # Its outcome is in the chat already; a press shows it again and creates nothing.
             if (waiting := await self._waiting.peek(request.ask.key)) is not None:
                 return await self._waiting_view(turn_context, waiting)
-            if verb != "create":  # only a press of Create may create anything
-                return await self._as_it_is(request.ask)
+            return await self._as_it_is(request)
         if verb == "edit":
             request = await self._open.show(request, EDIT)
         elif verb == "cancel":
             return await self._cancel(turn_context, request)
         elif verb == "create":
             return await self._submit(turn_context, request, value)
-        return Shown(self._request_card(request), private=_shared(turn_context.activity))
+        return Shown(
+            self._request_card(request),
+            card_id=request.card_id,
+            private=_shared(turn_context.activity),
+        )
 
     async def _waiting_view(self, turn_context: TurnContext, waiting: Waiting) -> Shown:
         """The requester's view of a request that waits for them: sign in, Retry, or another."""
@@ -544,12 +563,14 @@ class MeetingBot(ActivityHandler):
             return unknown_card(problem, request=ask.key)
         return retry_card(problem, request=ask.key)
 
-    async def _as_it_is(self, ask: MeetingAsk) -> Shown:
+    async def _as_it_is(self, request: OpenRequest) -> Shown:
         """A submitted request's card as the chat shows it: the meeting, or that it is coming."""
+        ask = request.ask
         meeting = await self._scheduler.recall(ask)
         if meeting is None:
-            return Shown(closed_card("Creating your meeting…", ask.subject))
-        return Shown(meeting_card(meeting, ask.tz))
+            on_its_way = "The meeting is on its way: its card will appear here."
+            return Shown(closed_card(on_its_way, ask.subject))
+        return Shown(meeting_card(meeting, ask.tz), card_id=request.card_id)
 
     async def _cancel(self, turn_context: TurnContext, request: OpenRequest) -> Shown:
         await self._open.close(request)
@@ -572,7 +593,7 @@ class MeetingBot(ActivityHandler):
         request = replace(request, ask=ask, view=SUBMITTED)
         await self._open.put(request)
         shown = await self._create(turn_context, ask, replaces=request.card_id)
-        return shown or Shown(closed_card("Creating your meeting…", ask.subject))
+        return shown or Shown(closed_card("Creating the meeting…", ask.subject))
 
     def _read_form(self, ask: MeetingAsk, value: dict[str, Any]) -> MeetingAsk | str:
         """The request as the form now says, or what is wrong with it."""
@@ -685,7 +706,7 @@ class MeetingBot(ActivityHandler):
                 return replaces
             sent = await turn_context.send_activity(note)
         except Exception:  # the meeting is on its way regardless; its answer comes later
-            log.warning("could not post the 'Creating your meeting' note", exc_info=True)
+            log.warning("could not post the 'Creating the meeting' note", exc_info=True)
             return replaces
         return sent.id if sent is not None else None
 
@@ -823,6 +844,12 @@ class MeetingBot(ActivityHandler):
         """Retry or Create another: the kept request again, in place of its card."""
         waiting = await self._waiting.take(key[:200])
         if waiting is None:
+            # Pressed again (another device, a resent press): show what the first press made.
+            request = await self._open.get(
+                teams_user(turn_context.activity), _conversation(turn_context)
+            )
+            if request is not None and request.view == SUBMITTED:
+                return await self._as_it_is(request)
             return Shown(closed_card("This request has ended. Type /meet to start a new one."))
         if waiting.expired:
             return Shown(
@@ -832,7 +859,9 @@ class MeetingBot(ActivityHandler):
                 )
             )
         ask = waiting.ask.again() if how == "another" else waiting.ask
-        shown = await self._create(turn_context, ask, replaces=turn_context.activity.reply_to_id)
+        # The card shown is now this request's: a later press or typed word reaches its outcome.
+        await self._open.put(OpenRequest(ask, waiting.card_id, SUBMITTED, length_given=True))
+        shown = await self._create(turn_context, ask, replaces=waiting.card_id)
         return shown or Shown(closed_card(CREATING_NOTE, ask.subject))
 
     async def _signin(self, turn_context: TurnContext) -> None:

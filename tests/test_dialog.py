@@ -443,10 +443,13 @@ async def test_an_old_question_cards_yes_does_not_create_the_meeting(
     [confirmation] = await say(bot, connector, "", **yes)
     assert is_confirmation(confirmation)
 
+    closed = connector.updates[-1]  # the question card, with its answer and no buttons
+    assert closed["id"] == passcode_question["id"]
+
     assert await say(bot, connector, "", **yes) == []  # pressed again, on a client showing it
 
     assert bot.app[SANDBOX].graph.meetings() == []
-    assert "has ended" in card_of(connector.updates[-1])["body"][0]["text"]
+    assert connector.updates[-1] == closed  # unchanged: it keeps the answer it got
 
 
 async def test_no_plain_text_message_shows_markdown(bot: BotClient, connector: Connector) -> None:

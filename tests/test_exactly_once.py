@@ -222,7 +222,7 @@ def test_a_crash_while_creating_is_answered_after_a_restart_and_never_created_tw
     tmp_path: Path,
 ) -> None:
     sink = Sink()
-    # Graph takes 3 s; the bot answers "Creating your meeting…" after 0.3 s and is killed then.
+    # Graph takes 3 s; the bot answers "Creating the meeting…" after 0.3 s and is killed then.
     slow = {
         "SANDBOX_GRAPH_LATENCY_SECONDS": "3",
         "ANSWER_WITHIN_SECONDS": "0.3",
@@ -236,7 +236,7 @@ def test_a_crash_while_creating_is_answered_after_a_restart_and_never_created_tw
         before = len(sink.activities)
         httpx.post(f"{first.base}/api/messages", json=same, timeout=10)
         [note] = sink.activities[before:]
-        assert note["text"].startswith("Creating your meeting")
+        assert note["text"].startswith("Creating the meeting")
         os.kill(first.process.pid, signal.SIGKILL)  # Graph has the request; no answer yet
         first.process.wait()
 

@@ -56,7 +56,7 @@ async def test_a_slow_graph_gets_a_note_at_once_then_the_meeting_in_its_place(
 
     [note] = await say(bot, connector, "/meet Standup tomorrow 9am")
 
-    assert note["text"].startswith("Creating your meeting")
+    assert note["text"].startswith("Creating the meeting")
     assert graph.meetings() == []  # the turn ended while Graph was still working
     await eventually(lambda: connector.updates)
     [update] = connector.updates
@@ -72,7 +72,7 @@ async def test_a_slow_failure_is_still_explained(make_bot: MakeBot, connector: C
     await say(bot, connector, "/meet Standup tomorrow 9am")
 
     await eventually(lambda: connector.updates)
-    [update] = connector.updates  # in place of the "Creating your meeting…" note
+    [update] = connector.updates  # in place of the "Creating the meeting…" note
     assert "rejected the meeting details" in update["text"]
 
 
