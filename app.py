@@ -6,9 +6,9 @@ import asyncio
 import logging
 import sys
 
-from bot.logs import configure_logging
-from bot.server import DatabaseUnavailable, create_app, serve
 from bot.settings import Mode, Settings, SettingsError, load_settings
+from bot.web.logs import configure_logging
+from bot.web.server import DatabaseUnavailable, create_app, serve
 
 log = logging.getLogger("app")
 

@@ -131,9 +131,9 @@ def _stats_route(app: web.Application, extra: Any) -> None:
 
 
 def serve_meet(port: int, users: int, data_dir: str) -> None:
-    from bot.keys import SANDBOX
-    from bot.server import create_app, serve
     from bot.settings import Settings
+    from bot.web.keys import SANDBOX
+    from bot.web.server import create_app, serve
 
     settings = Settings.from_env(
         {

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.keys import VERSION
 from bot.settings import SettingsError, load_settings
+from bot.web.keys import VERSION
 from manifest.build import build_package
 
 

@@ -15,10 +15,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from jsonschema import Draft202012Validator
 
-from bot.keys import SANDBOX, SETTINGS
-from bot.server import create_app
+from bot.framework.transport import open_client
 from bot.settings import Settings
-from bot.transport import open_client
+from bot.web.keys import SANDBOX, SETTINGS
+from bot.web.server import create_app
 from graph import GraphClient
 from graph.client import RetryPolicy
 from sandbox.graph import SandboxGraph

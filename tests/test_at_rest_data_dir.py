@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.data_dir import UnsafeDataDir, secure_data_dir
-from bot.keys import SETTINGS
-from bot.server import create_app
 from bot.settings import Settings
+from bot.state.data_dir import UnsafeDataDir, secure_data_dir
+from bot.web.keys import SETTINGS
+from bot.web.server import create_app
 from tests.conftest import BotClient, Connector, MakeBot, say, sign_in
 from tests.test_app_process import run_until_it_stops, start
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.keys import SANDBOX, SETTINGS, STORAGE
+from bot.web.keys import SANDBOX, SETTINGS, STORAGE
 from sandbox.identity import SANDBOX_CLIENT_ID
 from sandbox.idp import SANDBOX_CLIENT_SECRET
 from sandbox.server import SandboxServer

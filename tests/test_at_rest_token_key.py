@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bot.tokens import load_cache_key
+from bot.identity.tokens import load_cache_key
 
 
 def test_a_generated_key_file_is_owner_only_and_nothing_is_left_beside_it(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cards import (
+from bot.conversation.cards import (
     ADAPTIVE_CARD_VERSION,
     closed_card,
     format_span,

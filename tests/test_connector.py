@@ -19,8 +19,8 @@ from botbuilder.schema import (
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import MicrosoftAppCredentials
 
-from bot.connector import Connector, ConnectorError
-from bot.transport import open_client
+from bot.framework.connector import Connector, ConnectorError
+from bot.framework.transport import open_client
 from graph.client import RetryPolicy
 from tests.test_graph_client import Sleeps
 

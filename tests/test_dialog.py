@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.keys import SANDBOX
+from bot.web.keys import SANDBOX
 from sandbox.graph import SandboxGraph
 from tests.conftest import (
     ALEX,

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.keys import SANDBOX
+from bot.web.keys import SANDBOX
 from sandbox.graph import SandboxGraph
 from tests.conftest import BotClient, Connector, MakeBot, card_of, say, sign_in
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.routes import BODY_TIMEOUT_SECONDS
-from bot.server import MAX_OPEN_CONNECTIONS
+from bot.web.routes import BODY_TIMEOUT_SECONDS
+from bot.web.server import MAX_OPEN_CONNECTIONS
 from tests.conftest import ALEX, activity, complete_sign_in, sign_in_url
 from tests.sink import Sink
 from tests.test_app_process import RunningApp, run_until_it_stops, start

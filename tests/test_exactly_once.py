@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.keys import SANDBOX
+from bot.web.keys import SANDBOX
 from tests.conftest import (
     ALEX,
     BotClient,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from bot.transport import open_client
+from bot.framework.transport import open_client
 from graph import (
     GraphBadRequest,
     GraphClient,

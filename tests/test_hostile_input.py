@@ -21,9 +21,9 @@ from botbuilder.schema import Activity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import parse_command
-from bot.schema import MAX_JSON_DEPTH
-from bot.teams import command_text
+from bot.conversation.commands import parse_command
+from bot.conversation.teams import command_text
+from bot.framework.schema import MAX_JSON_DEPTH
 from dialogs.request import RequestError, parse_request
 from tests.conftest import activity
 from tests.sink import Sink

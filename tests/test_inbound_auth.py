@@ -10,7 +10,7 @@ from botbuilder.schema import Activity
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.keys import ADAPTER, STORAGE
+from bot.web.keys import ADAPTER, STORAGE
 from tests.bot_framework_issuer import BotFrameworkIssuer
 from tests.conftest import BotClient, Connector, MakeBot, activity
 

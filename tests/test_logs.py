@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from bot.logs import JsonFormatter, ReadableFormatter, _Redact, _TurnContext, activity_id
+from bot.web.logs import JsonFormatter, ReadableFormatter, _Redact, _TurnContext, activity_id
 from tests.conftest import ALEX, Connector, activity, card_of, complete_sign_in, sign_in_url
 from tests.test_app_process import start
 

@@ -1,4 +1,4 @@
-"""bot.schema reads and writes Bot Framework JSON exactly as msrest does (compared over
+"""bot.framework.schema reads and writes Bot Framework JSON exactly as msrest does (compared over
 generated activities, well-formed and not)."""
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from botbuilder.schema import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.cards import help_card, meeting_card, others_card, request_card, sign_in_card
-from bot.schema import from_json, to_json
+from bot.conversation.cards import help_card, meeting_card, others_card, request_card, sign_in_card
+from bot.framework.schema import from_json, to_json
 from tests.conftest import activity as teams_activity
 from tests.test_cards import meeting
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.keys import SANDBOX, SETTINGS, STORAGE
+from bot.web.keys import SANDBOX, SETTINGS, STORAGE
 from sandbox.identity import DEFAULT_USERS
 from sandbox.server import SandboxServer
 from tests.browser import Browser

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from botbuilder.dialogs import DialogInstance, DialogState
 
-from bot.storage import ETagConflict, SqliteStorage
+from bot.state.storage import ETagConflict, SqliteStorage
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.keys import ADAPTER, BOT, SANDBOX, STORAGE
+from bot.web.keys import ADAPTER, BOT, SANDBOX, STORAGE
 from sandbox.graph import SandboxGraph
 from tests.conftest import (
     ALEX,

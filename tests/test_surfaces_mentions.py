@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botbuilder.schema import Activity
 
-from bot.teams import MAX_MENTIONS, text_without_mentions
+from bot.conversation.teams import MAX_MENTIONS, text_without_mentions
 from sandbox.graph import SandboxGraph
 from tests.conftest import (
     ALEX,

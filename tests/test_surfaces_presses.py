@@ -4,7 +4,7 @@ Each answer is the card as it is now; no press changes a card that is not the pr
 
 from __future__ import annotations
 
-from bot.keys import SANDBOX
+from bot.web.keys import SANDBOX
 from tests.conftest import (
     MEGAN,
     BotClient,

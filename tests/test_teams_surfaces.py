@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from bot.keys import SANDBOX
+from bot.web.keys import SANDBOX
 from sandbox.graph import SandboxGraph
 from sandbox.identity import SANDBOX_TENANT_ID
 from tests.conftest import (

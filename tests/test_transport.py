@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.transport import open_client
+from bot.framework.transport import open_client
 
 TIMEOUT = httpx.Timeout(5.0)
 

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.asks import MeetingAsk
-from bot.keys import SANDBOX, SETTINGS, STORAGE
-from bot.storage import SqliteStorage
-from bot.waiting import WaitingRequests
+from bot.meetings.request import MeetingAsk
+from bot.state.storage import SqliteStorage
+from bot.state.waiting import WaitingRequests
+from bot.web.keys import SANDBOX, SETTINGS, STORAGE
 from sandbox.identity import SANDBOX_TENANT_ID
 from tests.browser import Browser
 from tests.conftest import (

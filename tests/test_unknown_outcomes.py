@@ -17,15 +17,15 @@ import pytest
 from aiohttp import web
 from cryptography.fernet import Fernet
 
-from bot.address import ReplyAddress
-from bot.asks import MeetingAsk
-from bot.identity import TeamsUser
-from bot.keys import SANDBOX, STORAGE
-from bot.ledger import OutcomeUnknown, RequestInProgress, RequestLedger
-from bot.outbox import Outbox
-from bot.storage import SqliteStorage
-from bot.transport import open_client
-from bot.waiting import WaitingRequests
+from bot.framework.address import ReplyAddress
+from bot.framework.transport import open_client
+from bot.identity.users import TeamsUser
+from bot.meetings.request import MeetingAsk
+from bot.state.ledger import OutcomeUnknown, RequestInProgress, RequestLedger
+from bot.state.outbox import Outbox
+from bot.state.storage import SqliteStorage
+from bot.state.waiting import WaitingRequests
+from bot.web.keys import SANDBOX, STORAGE
 from graph import GraphClient, GraphOutcomeUnknown, MeetingRequest, OnlineMeeting
 from tests.conftest import BotClient, Connector, MakeBot, activity, card_of, say, sign_in
 

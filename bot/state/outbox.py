@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from cryptography.fernet import Fernet
 
-from bot.asks import MeetingAsk, seal, unseal
-from bot.storage import ETagConflict, SqliteStorage
+from bot.meetings.request import MeetingAsk, seal, unseal
+from bot.state.storage import ETagConflict, SqliteStorage
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.asks import MeetingAsk
-from bot.identity import TokenProvider
-from bot.ledger import RequestLedger
+from bot.identity.users import TokenProvider
+from bot.meetings.request import MeetingAsk
+from bot.state.ledger import RequestLedger
 from graph import GraphClient, MeetingRequest, OnlineMeeting
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botbuilder.schema import Activity
 
-from bot.identity import TeamsUser
+from bot.identity.users import TeamsUser
 
 
 def teams_user(activity: Activity) -> TeamsUser:

@@ -13,10 +13,10 @@ from typing import Any
 from botbuilder.core import Storage
 from cryptography.fernet import Fernet
 
-from bot.address import ReplyAddress
-from bot.identity import TeamsUser
-from bot.storage import ETagConflict
-from bot.tokens import GRAPH_DELEGATED_SCOPES, MsalApps
+from bot.framework.address import ReplyAddress
+from bot.identity.tokens import GRAPH_DELEGATED_SCOPES, MsalApps
+from bot.identity.users import TeamsUser
+from bot.state.storage import ETagConflict
 
 SIGN_IN_TTL_SECONDS = 600
 

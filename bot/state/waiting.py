@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from cryptography.fernet import Fernet
 
-from bot.asks import WAIT_HOURS, MeetingAsk, person_key, seal, unseal
-from bot.identity import TeamsUser
-from bot.storage import ETagConflict, SqliteStorage
+from bot.identity.users import TeamsUser
+from bot.meetings.request import WAIT_HOURS, MeetingAsk, person_key, seal, unseal
+from bot.state.storage import ETagConflict, SqliteStorage
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter
 
-from bot.meeting_bot import MeetingBot, SignIn
+from bot.conversation.router import MeetingBot, SignIn
 from bot.settings import Settings
-from bot.storage import SqliteStorage
-from bot.turnstile import Turnstile
+from bot.state.storage import SqliteStorage
+from bot.web.turnstile import Turnstile
 
 if TYPE_CHECKING:
     from sandbox.server import SandboxServer

@@ -7,11 +7,11 @@ import logging
 
 from aiohttp import web
 
-from bot.keys import ADAPTER, BOT, SIGN_IN
-from bot.logs import activity_id
-from bot.routes import html_page
-from bot.signin import SignInAttempt, SignInLinkInvalid
-from bot.tokens import SignInFailed
+from bot.identity.signin import SignInAttempt, SignInLinkInvalid
+from bot.identity.tokens import SignInFailed
+from bot.web.keys import ADAPTER, BOT, SIGN_IN
+from bot.web.logs import activity_id
+from bot.web.routes import html_page
 
 log = logging.getLogger(__name__)
 

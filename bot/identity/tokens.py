@@ -21,7 +21,7 @@ import requests
 from botbuilder.core import Storage
 from cryptography.fernet import Fernet, InvalidToken
 
-from bot.identity import SignInRequired, TeamsUser
+from bot.identity.users import SignInRequired, TeamsUser
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,7 @@ from botbuilder.schema import (
     ChannelAccount,
 )
 
-from bot.address import ReplyAddress
-from bot.asks import WAIT_HOURS, MeetingAsk, person_key
-from bot.cards import (
+from bot.conversation.cards import (
     PICKER_LEAD,
     answered_card,
     closed_card,
@@ -46,18 +44,26 @@ from bot.cards import (
     unknown_card,
     welcome_card,
 )
-from bot.commands import CommandName, parse_command
-from bot.identity import SignInRequired, TeamsUser
-from bot.ledger import OutcomeUnknown, RequestInProgress
-from bot.meetings import MeetingScheduler
-from bot.open_requests import CONFIRM, EDIT, SUBMITTED, OpenRequest, OpenRequests
-from bot.outbox import Outbox
-from bot.replies import explain
-from bot.signin import SignInFlows
-from bot.storage import ETagConflict, SqliteStorage
-from bot.teams import command_text, teams_user, text_without_mentions, user_locale, user_timezone
-from bot.tokens import DelegatedTokenProvider, NoWorkAccount, SignInFailed
-from bot.waiting import Waiting, WaitingRequests
+from bot.conversation.commands import CommandName, parse_command
+from bot.conversation.replies import explain
+from bot.conversation.teams import (
+    command_text,
+    teams_user,
+    text_without_mentions,
+    user_locale,
+    user_timezone,
+)
+from bot.framework.address import ReplyAddress
+from bot.identity.signin import SignInFlows
+from bot.identity.tokens import DelegatedTokenProvider, NoWorkAccount, SignInFailed
+from bot.identity.users import SignInRequired, TeamsUser
+from bot.meetings.request import WAIT_HOURS, MeetingAsk, person_key
+from bot.meetings.scheduler import MeetingScheduler
+from bot.state.ledger import OutcomeUnknown, RequestInProgress
+from bot.state.open_requests import CONFIRM, EDIT, SUBMITTED, OpenRequest, OpenRequests
+from bot.state.outbox import Outbox
+from bot.state.storage import ETagConflict, SqliteStorage
+from bot.state.waiting import Waiting, WaitingRequests
 from dialogs.meeting_dialog import MeetingDialog, MeetingRequestDraft
 from dialogs.request import RequestError, check_subject, parse_request, validate_times
 from dialogs.zones import zone_from_text, zone_to_text

@@ -17,9 +17,9 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from bot.asks import WAIT_HOURS, MeetingAsk, person_key, seal, unseal
-from bot.identity import TeamsUser
-from bot.storage import SqliteStorage
+from bot.identity.users import TeamsUser
+from bot.meetings.request import WAIT_HOURS, MeetingAsk, person_key, seal, unseal
+from bot.state.storage import SqliteStorage
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from azure.core.exceptions import DeserializationError  # what msrest raises
 from botbuilder.core import serializer_helper
 from botbuilder.schema import Activity
 
-from bot.keys import ADAPTER, BOT, SETTINGS, TURNSTILE, VERSION
-from bot.logs import activity_id
-from bot.schema import InvalidJson, from_json, read_json, without_null_entries
+from bot.framework.schema import InvalidJson, from_json, read_json, without_null_entries
+from bot.web.keys import ADAPTER, BOT, SETTINGS, TURNSTILE, VERSION
+from bot.web.logs import activity_id
 
 # The whole body of a request must arrive within this long, or the answer is 408. The Bot
 # Connector sends a few KB from Azure at once; a client that dribbles its body holds a

@@ -12,7 +12,7 @@ from typing import Any
 
 from botbuilder.core import Storage
 
-from bot import codec
+from bot.state import codec
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class ETagConflict(KeyError):
 class SqliteStorage(Storage):  # type: ignore[misc]
     """Documents by key in one SQLite file; every write gets a fresh ETag.
 
-    Values are plain typed JSON (bot.codec): dialog state round-trips through an allow-list of
+    Values are plain typed JSON (bot.state.codec): dialog state round-trips through an allow-list of
     codecs, and a stored value the bot did not write is treated as absent, never run or built.
 
     A value written with `e_tag` other than None or "*" only replaces a stored value with that same

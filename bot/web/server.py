@@ -17,21 +17,11 @@ import httpx
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from bot import auth_routes, routes
-from bot.adapter import create_adapter
-from bot.data_dir import secure_data_dir
-from bot.identity import TokenProvider
-from bot.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
-from bot.ledger import RequestLedger
-from bot.logs import AccessLogger
-from bot.meeting_bot import MeetingBot, SignIn
-from bot.meetings import MeetingScheduler
-from bot.open_requests import OpenRequests
-from bot.outbox import Outbox
-from bot.settings import GraphPermission, Mode, PasscodePolicy, Settings
-from bot.signin import SignInFlows
-from bot.storage import SqliteStorage
-from bot.tokens import (
+from bot.conversation.router import MeetingBot, SignIn
+from bot.framework.adapter import create_adapter
+from bot.framework.transport import open_client
+from bot.identity.signin import SignInFlows
+from bot.identity.tokens import (
     AppTokenProvider,
     DelegatedTokenProvider,
     MsalApps,
@@ -39,9 +29,19 @@ from bot.tokens import (
     TokenCacheStore,
     load_cache_key,
 )
-from bot.transport import open_client
-from bot.turnstile import Turnstile
-from bot.waiting import WaitingRequests
+from bot.identity.users import TokenProvider
+from bot.meetings.scheduler import MeetingScheduler
+from bot.settings import GraphPermission, Mode, PasscodePolicy, Settings
+from bot.state.data_dir import secure_data_dir
+from bot.state.ledger import RequestLedger
+from bot.state.open_requests import OpenRequests
+from bot.state.outbox import Outbox
+from bot.state.storage import SqliteStorage
+from bot.state.waiting import WaitingRequests
+from bot.web import auth_routes, routes
+from bot.web.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
+from bot.web.logs import AccessLogger
+from bot.web.turnstile import Turnstile
 from graph import GraphClient
 from graph.client import RetryPolicy
 

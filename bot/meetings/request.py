@@ -9,9 +9,9 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from bot import codec
-from bot.address import ReplyAddress
-from bot.identity import TeamsUser
+from bot.framework.address import ReplyAddress
+from bot.identity.users import TeamsUser
+from bot.state import codec
 from dialogs.zones import zone_from_text
 
 # How long a request waits for its requester (to sign in, or to press Retry or Create another).

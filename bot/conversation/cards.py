@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from bot.asks import WAIT_HOURS
+from bot.meetings.request import WAIT_HOURS
 from dialogs.request import MAX_SUBJECT_CHARS
 from dialogs.zones import zone_to_text
 from graph.models import OnlineMeeting

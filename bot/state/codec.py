@@ -18,7 +18,7 @@ from botbuilder.dialogs import DialogInstance, DialogState
 from botbuilder.dialogs.prompts import PromptOptions
 from botbuilder.schema import Activity
 
-from bot.schema import from_json, to_json
+from bot.framework.schema import from_json, to_json
 
 TAG = "$type"
 # Dialog state nests a few levels (component → waterfall → prompt); far deeper is not ours.

@@ -19,7 +19,7 @@ import httpx
 from botbuilder.schema import Activity, ResourceResponse
 from botframework.connector.auth import AuthenticationConstants
 
-from bot.schema import to_json
+from bot.framework.schema import to_json
 from graph.client import RetryPolicy
 from graph.errors import parse_retry_after
 

@@ -15,8 +15,8 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import AuthenticationConstants, ConnectorFactory
 
-from bot.connector import Connector
-from bot.replies import explain
+from bot.conversation.replies import explain
+from bot.framework.connector import Connector
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
     It also builds a connector client and a user-token client on every turn, each spending
     milliseconds on msrest configuration; both are kept and reused per app, service URL and
     audience, as botbuilder's older BotFrameworkAdapter did, and activities are sent over the
-    shared HTTP client (bot.connector).
+    shared HTTP client (bot.framework.connector).
     """
 
     def __init__(self, configuration: Any, http: httpx.AsyncClient) -> None:

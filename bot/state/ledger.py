@@ -22,10 +22,10 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from bot import codec
-from bot.identity import SignInRequired
-from bot.storage import ETagConflict, SqliteStorage
-from bot.tokens import NoWorkAccount, SignInFailed
+from bot.identity.tokens import NoWorkAccount, SignInFailed
+from bot.identity.users import SignInRequired
+from bot.state import codec
+from bot.state.storage import ETagConflict, SqliteStorage
 from graph import GraphError, GraphOutcomeUnknown, OnlineMeeting
 
 log = logging.getLogger(__name__)

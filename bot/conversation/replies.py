@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from bot.identity import SignInRequired
-from bot.ledger import OutcomeUnknown, RequestInProgress
-from bot.tokens import NoWorkAccount, SignInFailed
+from bot.identity.tokens import NoWorkAccount, SignInFailed
+from bot.identity.users import SignInRequired
+from bot.state.ledger import OutcomeUnknown, RequestInProgress
 from dialogs.request import RequestError
 from graph import (
     GraphBadRequest,

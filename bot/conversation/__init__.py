@@ -1,0 +1,1 @@
+"""The Teams conversation: the router, commands, cards and replies."""

@@ -1,0 +1,1 @@
+"""Meeting requests and creating them once with Graph."""

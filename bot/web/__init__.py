@@ -1,0 +1,1 @@
+"""The web edge: the aiohttp app factory, its routes and pages, access logs, admission."""
