@@ -21,7 +21,7 @@ from botbuilder.dialogs import (
 from botbuilder.dialogs.prompts import PromptOptions, PromptValidatorContext, TextPrompt
 from botbuilder.schema import Activity
 
-from bot.conversation.cards import question_card, start_question_card
+from dialogs.cards import question_card, start_question_card
 from dialogs.request import (
     RequestError,
     check_subject,

@@ -8,7 +8,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.conversation.cards import (
-    ADAPTIVE_CARD_VERSION,
     closed_card,
     format_span,
     group_digits,
@@ -17,9 +16,9 @@ from bot.conversation.cards import (
     request_card,
     retry_card,
     sign_in_card,
-    start_question_card,
     unknown_card,
 )
+from dialogs.cards import ADAPTIVE_CARD_VERSION, start_question_card
 from dialogs.request import MAX_SUBJECT_CHARS
 from graph import OnlineMeeting
 

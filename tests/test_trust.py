@@ -14,8 +14,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.meetings.request import MeetingAsk
+from bot.meetings.waiting import WaitingRequests
 from bot.state.storage import SqliteStorage
-from bot.state.waiting import WaitingRequests
 from bot.web.keys import SANDBOX, SETTINGS, STORAGE
 from sandbox.identity import SANDBOX_TENANT_ID
 from tests.browser import Browser

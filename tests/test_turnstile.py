@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from bot.web.turnstile import Turnstile
+from bot.framework.turnstile import Turnstile
 
 
 async def test_a_burst_goes_through_a_few_per_pass_of_the_loop_in_order() -> None:

@@ -20,11 +20,11 @@ from cryptography.fernet import Fernet
 from bot.framework.address import ReplyAddress
 from bot.framework.transport import open_client
 from bot.identity.users import TeamsUser
+from bot.meetings.ledger import OutcomeUnknown, RequestInProgress, RequestLedger
+from bot.meetings.outbox import Outbox
 from bot.meetings.request import MeetingAsk
-from bot.state.ledger import OutcomeUnknown, RequestInProgress, RequestLedger
-from bot.state.outbox import Outbox
+from bot.meetings.waiting import WaitingRequests
 from bot.state.storage import SqliteStorage
-from bot.state.waiting import WaitingRequests
 from bot.web.keys import SANDBOX, STORAGE
 from graph import GraphClient, GraphOutcomeUnknown, MeetingRequest, OnlineMeeting
 from tests.conftest import BotClient, Connector, MakeBot, activity, card_of, say, sign_in

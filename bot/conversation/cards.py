@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.meetings.request import WAIT_HOURS
+from dialogs.cards import adaptive_card
 from dialogs.request import MAX_SUBJECT_CHARS
 from dialogs.zones import zone_to_text
 from graph.models import OnlineMeeting
-
-# 1.5 is the newest schema Teams renders on desktop, web and mobile alike.
-ADAPTIVE_CARD_VERSION = "1.5"
 
 
 def meeting_card(meeting: OnlineMeeting, tz: tzinfo) -> dict[str, Any]:
@@ -50,7 +47,7 @@ def meeting_card(meeting: OnlineMeeting, tz: tzinfo) -> dict[str, Any]:
                 "isSubtle": True,
             }
         )
-    return _card(
+    return adaptive_card(
         body,
         actions=[{"type": "Action.OpenUrl", "title": "Join meeting", "url": meeting.join_web_url}],
         fallback=meeting_summary(meeting, tz),
@@ -111,7 +108,7 @@ def request_card(
     head = [{"type": "TextBlock", "text": title, "isSubtle": True, "wrap": True}]
     if error:
         head.append({"type": "TextBlock", "text": error, "color": "Attention", "wrap": True})
-    return _card(
+    return adaptive_card(
         head + body,
         actions=actions,
         fallback=f"Create {subject or 'a meeting'}, {format_span(start, end, tz)}? "
@@ -229,7 +226,9 @@ def others_card(
         }
     )
     data = {"request": request, "by": who}
-    card = _card(body, actions=[_execute("Open", "refresh", data)], fallback=f"{who} {doing}")
+    card = adaptive_card(
+        body, actions=[_execute("Open", "refresh", data)], fallback=f"{who} {doing}"
+    )
     card["refresh"] = {
         "action": {"type": "Action.Execute", "verb": "refresh", "data": {"meet": "refresh"} | data},
         "userIds": [owner_id],
@@ -245,7 +244,7 @@ def closed_card(title: str, subject: str | None = None) -> dict[str, Any]:
             0,
             {"type": "TextBlock", "text": subject, "wrap": True, "weight": "Bolder"},
         )
-    return _card(body, actions=[], fallback=title)
+    return adaptive_card(body, actions=[], fallback=title)
 
 
 COMMANDS = (
@@ -281,7 +280,7 @@ def _kept_request_card(
     problem: str, note: str, *, action: tuple[str, dict[str, str]]
 ) -> dict[str, Any]:
     title, data = action
-    return _card(
+    return adaptive_card(
         [
             {"type": "TextBlock", "text": problem, "wrap": True},
             {"type": "TextBlock", "text": note, "wrap": True, "isSubtle": True},
@@ -293,7 +292,7 @@ def _kept_request_card(
 
 def help_card(intro: str) -> dict[str, Any]:
     """The commands, each with an example."""
-    return _card(
+    return adaptive_card(
         [
             {"type": "TextBlock", "text": intro, "wrap": True},
             {"type": "FactSet", "facts": [_fact(command, what) for command, what in COMMANDS]},
@@ -305,7 +304,7 @@ def help_card(intro: str) -> dict[str, Any]:
 
 def welcome_card(intro: str) -> dict[str, Any]:
     """Posted once when the bot is installed in a chat or added to a team."""
-    return _card(
+    return adaptive_card(
         [
             {
                 "type": "TextBlock",
@@ -328,76 +327,6 @@ def welcome_card(intro: str) -> dict[str, Any]:
     )
 
 
-# The form's suggested start leaves time to send the invitation and join.
-PICKER_LEAD = timedelta(minutes=10)
-
-
-def question_card(question: str, hint: str, answers: Sequence[str]) -> dict[str, Any]:
-    """A question in the 1:1 chat with its quick answers as buttons; typing works as well."""
-    return _card(
-        _question_head(question, hint),
-        actions=[_answer(answer) for answer in answers],
-        fallback=f"{question} {hint}",
-    )
-
-
-def start_question_card(
-    question: str, hint: str, answers: Sequence[str], now: datetime
-) -> dict[str, Any]:
-    """The start question: quick answers, or a date and time picked on the card."""
-    start = next_quarter_hour(now + PICKER_LEAD)
-    picker = [
-        {
-            "type": "Input.Date",
-            "id": "date",
-            "label": "Date",
-            "value": f"{start:%Y-%m-%d}",
-            "min": f"{now:%Y-%m-%d}",
-        },
-        {"type": "Input.Time", "id": "time", "label": "Start time", "value": f"{start:%H:%M}"},
-    ]
-    return _card(
-        [
-            *_question_head(question, hint),
-            {"type": "ActionSet", "actions": [_answer(answer) for answer in answers]},
-            *picker,
-        ],
-        # Posts the date and time, read by the start question itself.
-        actions=[{"type": "Action.Submit", "title": "Use this time"}],
-        fallback=f"{question} {hint}",
-    )
-
-
-def answered_card(question: str, outcome: str) -> dict[str, Any]:
-    """A question card once it is over: the question and how it ended, nothing to press."""
-    return _card(
-        [
-            {"type": "TextBlock", "text": question, "wrap": True},
-            {"type": "TextBlock", "text": outcome, "wrap": True, "spacing": "None"},
-        ],
-        actions=[],
-        fallback=f"{question} {outcome}",
-    )
-
-
-def _question_head(question: str, hint: str) -> list[dict[str, Any]]:
-    return [
-        {"type": "TextBlock", "text": question, "wrap": True},
-        {"type": "TextBlock", "text": hint, "wrap": True, "size": "Small", "isSubtle": True},
-    ]
-
-
-def _answer(answer: str) -> dict[str, Any]:
-    """A button that answers a question with `answer`, as if it had been typed."""
-    # No inputs: a quick answer on the start card must not carry the picker's date and time.
-    return {
-        "type": "Action.Submit",
-        "title": answer,
-        "data": {"answer": answer},
-        "associatedInputs": "none",
-    }
-
-
 def sign_in_card(url: str, *, pending_subject: str | None) -> dict[str, Any]:
     """Asks the user to sign in once, so meetings are created with their own account."""
     why = (
@@ -408,7 +337,7 @@ def sign_in_card(url: str, *, pending_subject: str | None) -> dict[str, Any]:
         else "Sign in once with your work or school account so I can create meetings "
         "with you as the organizer."
     )
-    return _card(
+    return adaptive_card(
         [
             {"type": "TextBlock", "text": "Sign in to Microsoft", "weight": "Bolder", "wrap": True},
             {"type": "TextBlock", "text": why, "wrap": True},
@@ -455,14 +384,6 @@ def format_span(start: datetime, end: datetime, tz: tzinfo) -> str:
     return f"{span} ({zone_name(start)})"
 
 
-def next_quarter_hour(moment: datetime) -> datetime:
-    """The first :00, :15, :30 or :45 at or after `moment` (wall-clock time in its zone)."""
-    past = timedelta(
-        minutes=moment.minute % 15, seconds=moment.second, microseconds=moment.microsecond
-    )
-    return moment if not past else moment + (timedelta(minutes=15) - past)
-
-
 def format_length(length: timedelta) -> str:
     """'15 min', '1 h', '1 h 30 min': whole minutes, hours only when there are any."""
     hours, minutes = divmod(int(length.total_seconds() // 60), 60)
@@ -503,16 +424,3 @@ def _execute(
 
 def _fact(title: str, value: str) -> dict[str, str]:
     return {"title": title, "value": value}
-
-
-def _card(
-    body: list[dict[str, Any]], *, actions: list[dict[str, Any]], fallback: str
-) -> dict[str, Any]:
-    return {
-        "type": "AdaptiveCard",
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "version": ADAPTIVE_CARD_VERSION,
-        "fallbackText": fallback,
-        "body": body,
-        "actions": actions,
-    }

@@ -6,7 +6,7 @@ import math
 
 from bot.identity.tokens import NoWorkAccount, SignInFailed
 from bot.identity.users import SignInRequired
-from bot.state.ledger import OutcomeUnknown, RequestInProgress
+from bot.meetings.ledger import OutcomeUnknown, RequestInProgress
 from dialogs.request import RequestError
 from graph import (
     GraphBadRequest,

@@ -30,13 +30,10 @@ from botbuilder.schema import (
 )
 
 from bot.conversation.cards import (
-    PICKER_LEAD,
-    answered_card,
     closed_card,
     help_card,
     meeting_card,
     meeting_summary,
-    next_quarter_hour,
     others_card,
     request_card,
     retry_card,
@@ -57,13 +54,14 @@ from bot.framework.address import ReplyAddress
 from bot.identity.signin import SignInFlows
 from bot.identity.tokens import DelegatedTokenProvider, NoWorkAccount, SignInFailed
 from bot.identity.users import SignInRequired, TeamsUser
+from bot.meetings.ledger import OutcomeUnknown, RequestInProgress
+from bot.meetings.open_requests import CONFIRM, EDIT, SUBMITTED, OpenRequest, OpenRequests
+from bot.meetings.outbox import Outbox
 from bot.meetings.request import WAIT_HOURS, MeetingAsk, person_key
 from bot.meetings.scheduler import MeetingScheduler
-from bot.state.ledger import OutcomeUnknown, RequestInProgress
-from bot.state.open_requests import CONFIRM, EDIT, SUBMITTED, OpenRequest, OpenRequests
-from bot.state.outbox import Outbox
+from bot.meetings.waiting import Waiting, WaitingRequests
 from bot.state.storage import ETagConflict, SqliteStorage
-from bot.state.waiting import Waiting, WaitingRequests
+from dialogs.cards import PICKER_LEAD, answered_card, next_quarter_hour
 from dialogs.meeting_dialog import MeetingDialog, MeetingRequestDraft
 from dialogs.request import RequestError, check_subject, parse_request, validate_times
 from dialogs.zones import zone_from_text, zone_to_text

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,7 +17,6 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import AuthenticationConstants, ConnectorFactory
 
-from bot.conversation.replies import explain
 from bot.framework.connector import Connector
 from bot.settings import Settings
 
@@ -111,8 +112,13 @@ def _app_id(claims_identity: Any) -> str:
     return str(claims.get("aud") or claims.get("appid") or "")
 
 
-def create_adapter(settings: Settings, http: httpx.AsyncClient) -> CloudAdapter:
-    """A CloudAdapter; with an empty app id the SDK accepts unauthenticated (sandbox) traffic."""
+def create_adapter(
+    settings: Settings, http: httpx.AsyncClient, *, explain: Callable[[Exception], str]
+) -> CloudAdapter:
+    """A CloudAdapter; with an empty app id the SDK accepts unauthenticated (sandbox) traffic.
+
+    `explain` words an unexpected error for the chat (the conversation knows how).
+    """
     configuration = SimpleNamespace(
         APP_ID=settings.app_id,
         APP_PASSWORD=settings.app_password,
@@ -139,11 +145,13 @@ def create_adapter(settings: Settings, http: httpx.AsyncClient) -> CloudAdapter:
         configuration.OAUTH_URL = AuthenticationConstants.OAUTH_URL
         configuration.CALLER_ID = CallerIdConstants.public_azure_channel
     adapter = CloudAdapter(FailClosedAuthentication(configuration, http))
-    adapter.on_turn_error = _on_turn_error
+    adapter.on_turn_error = functools.partial(_on_turn_error, explain=explain)
     return adapter
 
 
-async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+async def _on_turn_error(
+    turn_context: TurnContext, error: Exception, *, explain: Callable[[Exception], str]
+) -> None:
     # The traceback goes to the log (no tokens or message text in it); the chat gets one line.
     log.error(
         "unhandled error in turn for activity %s",

@@ -12,7 +12,7 @@ import httpx
 import yarl
 from aiohttp.helpers import get_env_proxy_for_url
 
-from bot.web.turnstile import Turnstile
+from bot.framework.turnstile import Turnstile
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):

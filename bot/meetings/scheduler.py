@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.identity.users import TokenProvider
+from bot.meetings.ledger import RequestLedger
 from bot.meetings.request import MeetingAsk
-from bot.state.ledger import RequestLedger
 from graph import GraphClient, MeetingRequest, OnlineMeeting
 
 

@@ -1,2 +1,2 @@
-"""What the bot keeps: the storage, its plain-JSON codec, and the records in it (the request
-ledger, the outbox, waiting and open requests)."""
+"""What the bot keeps, and how: SQLite storage with ETags, its plain-JSON codec, and the
+data folder's permissions."""

@@ -9,9 +9,9 @@ from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter
 
 from bot.conversation.router import MeetingBot, SignIn
+from bot.framework.turnstile import Turnstile
 from bot.settings import Settings
 from bot.state.storage import SqliteStorage
-from bot.web.turnstile import Turnstile
 
 if TYPE_CHECKING:
     from sandbox.server import SandboxServer

@@ -17,9 +17,11 @@ import httpx
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from bot.conversation.replies import explain
 from bot.conversation.router import MeetingBot, SignIn
 from bot.framework.adapter import create_adapter
 from bot.framework.transport import open_client
+from bot.framework.turnstile import Turnstile
 from bot.identity.signin import SignInFlows
 from bot.identity.tokens import (
     AppTokenProvider,
@@ -30,18 +32,17 @@ from bot.identity.tokens import (
     load_cache_key,
 )
 from bot.identity.users import TokenProvider
+from bot.meetings.ledger import RequestLedger
+from bot.meetings.open_requests import OpenRequests
+from bot.meetings.outbox import Outbox
 from bot.meetings.scheduler import MeetingScheduler
+from bot.meetings.waiting import WaitingRequests
 from bot.settings import GraphPermission, Mode, PasscodePolicy, Settings
 from bot.state.data_dir import secure_data_dir
-from bot.state.ledger import RequestLedger
-from bot.state.open_requests import OpenRequests
-from bot.state.outbox import Outbox
 from bot.state.storage import SqliteStorage
-from bot.state.waiting import WaitingRequests
 from bot.web import auth_routes, routes
 from bot.web.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
 from bot.web.logs import AccessLogger
-from bot.web.turnstile import Turnstile
 from graph import GraphClient
 from graph.client import RetryPolicy
 
@@ -190,7 +191,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             app_id=settings.app_id,
         )
         stack.push_async_callback(app[BOT].drain)
-        app[ADAPTER] = create_adapter(settings, http)
+        app[ADAPTER] = create_adapter(settings, http, explain=explain)
         recovery = asyncio.create_task(
             _recover(app[BOT], app[ADAPTER], settings.create_deadline_seconds)
         )
