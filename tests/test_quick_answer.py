@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from bot.conversation.router import TYPING_AFTER_SECONDS
+from bot.conversation.delivery import TYPING_AFTER_SECONDS
 from bot.web.keys import SANDBOX
 from tests.conftest import BotClient, Connector, MakeBot, card_of, say, sign_in
 

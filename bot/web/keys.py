@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter
 
-from bot.conversation.router import MeetingBot, SignIn
+from bot.conversation.router import MeetingBot
+from bot.conversation.sign_in import SignIn
 from bot.framework.turnstile import Turnstile
 from bot.settings import Settings
 from bot.state.storage import SqliteStorage

@@ -18,7 +18,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.conversation.replies import explain
-from bot.conversation.router import MeetingBot, SignIn
+from bot.conversation.router import MeetingBot
+from bot.conversation.sign_in import SignIn
 from bot.framework.adapter import create_adapter
 from bot.framework.transport import open_client
 from bot.framework.turnstile import Turnstile

@@ -1,0 +1,293 @@
+"""Creating a meeting and delivering its answer: in the turn when Graph is quick, else later.
+
+The answer (the meeting, a sign-in card, a Retry card or one line) takes the place of the card
+it answers. An answer that comes after its turn is written down in the outbox first, so another
+process still gives it if this one dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.schema import Activity, ActivityTypes
+
+from bot.conversation.cards import (
+    closed_card,
+    meeting_card,
+    meeting_summary,
+    retry_card,
+    unknown_card,
+)
+from bot.conversation.messages import SHARED_SCOPES, Shown, card_message, others_card_for, reply
+from bot.conversation.replies import explain
+from bot.conversation.sign_in import SignInCards
+from bot.framework.address import ReplyAddress
+from bot.identity.tokens import NoWorkAccount, SignInFailed
+from bot.identity.users import SignInRequired
+from bot.meetings.ledger import OutcomeUnknown, RequestInProgress
+from bot.meetings.outbox import Outbox
+from bot.meetings.request import MeetingAsk
+from bot.meetings.scheduler import MeetingScheduler
+from bot.meetings.waiting import WaitingRequests
+from graph import (
+    GraphError,
+    GraphOutcomeUnknown,
+    GraphThrottled,
+    GraphUnauthorized,
+    GraphUnavailable,
+    GraphUnreachable,
+    OnlineMeeting,
+)
+
+log = logging.getLogger(__name__)
+
+# How long a creation may take before the user is shown a typing indicator.
+TYPING_AFTER_SECONDS = 0.5
+
+CREATING_NOTE = "Creating the meeting… it will appear here in a moment."
+
+
+class Delivery:
+    """Creates meetings through the scheduler and puts each answer where it belongs."""
+
+    def __init__(
+        self,
+        scheduler: MeetingScheduler,
+        *,
+        outbox: Outbox,
+        waiting: WaitingRequests,
+        sign_in: SignInCards,
+        answer_within_seconds: float,
+        app_id: str,
+    ) -> None:
+        self._scheduler = scheduler
+        self._outbox = outbox
+        # Requests waiting for a sign-in, or for a Retry or Create another press.
+        self._waiting = waiting
+        self._sign_in = sign_in
+        self._answer_within = answer_within_seconds
+        self._app_id = app_id
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def recover(self, adapter: Any, overdue_after: float) -> None:
+        """Answer the requests whose answer a process that died still owed."""
+        for entry in await self._outbox.overdue(overdue_after):
+            log.info("answering a request left unanswered by an earlier process")
+            answer = functools.partial(
+                self.create,
+                ask=entry.ask,
+                replaces=entry.replaces,
+                owner=entry.owner,
+                proactive=True,
+            )
+            await self.proactively(adapter, entry.ask.address, answer)
+
+    async def create(
+        self,
+        turn_context: TurnContext,
+        ask: MeetingAsk,
+        *,
+        replaces: str | None = None,
+        owner: str | None = None,
+        proactive: bool = False,
+    ) -> Shown | None:
+        """Create the meeting and answer; the answer replaces the message `replaces`, if any.
+
+        While Teams waits for this turn, Teams itself redelivers it if this process dies. Once
+        the answer will come after the turn (a slow Graph) or outside any turn (`proactive`),
+        it is first written down in the outbox, so another process still answers. `owner`:
+        this call already owes the answer (a recovery).
+        """
+        if owner is None and proactive:
+            owner = await self._outbox.record(ask, replaces)  # None: another delivery owes it
+        creation = asyncio.ensure_future(self._scheduler.create(ask))
+        # Most meetings are ready well within a second: the card itself is the first thing the
+        # user sees. Otherwise a typing indicator shows that something is happening.
+        typing_after = min(TYPING_AFTER_SECONDS, self._answer_within)
+        done, _ = await asyncio.wait({creation}, timeout=typing_after)
+        if not done:
+            try:
+                await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+            except Exception:  # cosmetic: the meeting is on its way regardless
+                log.warning("could not show the typing indicator", exc_info=True)
+            done, _ = await asyncio.wait({creation}, timeout=self._answer_within - typing_after)
+        if creation in done:
+            return await self._answer(turn_context, ask, creation, replaces, owner)
+        # Graph is slow: answer now (Teams resends an activity it waited 15 s for) and post the
+        # meeting in place of this note when it is ready.
+        if owner is None and not proactive:
+            owner = await self._outbox.record(ask, replaces)  # the turn ends before the answer
+        note = await self._note(turn_context, replaces)
+        if owner is not None and note is not None:
+            try:
+                await self._outbox.replaces(ask, owner, note)
+            except Exception:  # the answer then comes as a new message, not in place of the note
+                log.exception("could not note where the answer goes")
+        later = asyncio.create_task(
+            self.proactively(
+                turn_context.adapter,
+                ask.address,
+                functools.partial(
+                    self._answer,
+                    ask=ask,
+                    creation=creation,
+                    replaces=note or replaces,
+                    owner=owner,
+                ),
+            )
+        )
+        self._background.add(later)
+        later.add_done_callback(self._background.discard)
+        return Shown(closed_card(CREATING_NOTE, ask.subject), card_id=note, posted=True)
+
+    async def _note(self, turn_context: TurnContext, replaces: str | None) -> str | None:
+        """Say the meeting is on its way (in place of `replaces`); the message's id, if any."""
+        note = MessageFactory.text(CREATING_NOTE)
+        try:
+            if replaces is not None:
+                note.id = replaces
+                await turn_context.update_activity(note)
+                return replaces
+            sent = await turn_context.send_activity(note)
+        except Exception:  # the meeting is on its way regardless; its answer comes later
+            log.warning("could not post the 'Creating the meeting' note", exc_info=True)
+            return replaces
+        return sent.id if sent is not None else None
+
+    async def drain(self) -> None:
+        """Let meetings still being created finish (at shutdown)."""
+        if self._background:
+            await asyncio.wait(self._background, timeout=30)
+
+    async def _answer(
+        self,
+        turn_context: TurnContext,
+        ask: MeetingAsk,
+        creation: asyncio.Future[OnlineMeeting],
+        replaces: str | None,
+        owner: str | None,
+    ) -> Shown | None:
+        """Answer with the outcome once there is one; strike the outbox entry if this owed it."""
+        if not creation.done():
+            await asyncio.wait({creation})
+        shown = None
+        try:
+            shown = await self._deliver(turn_context, ask, creation, replaces)
+        except Exception:
+            log.exception("could not post the answer to a meeting request")
+            if replaces is not None:
+                # Putting the answer in place of a message can safely be tried again: a later
+                # recovery pass does. A new message is not tried again: a Bot Connector 500 may
+                # have posted it, and an apology could send the user to make a second meeting.
+                return None
+        if owner is not None:
+            try:
+                await self._outbox.done(ask, owner)
+            except Exception:  # answered already; a later recovery pass finds it again
+                log.exception("could not strike an answered request from the outbox")
+        return shown
+
+    async def _deliver(
+        self,
+        turn_context: TurnContext,
+        ask: MeetingAsk,
+        creation: asyncio.Future[OnlineMeeting],
+        replaces: str | None,
+    ) -> Shown:
+        """Answer with the meeting card, a sign-in card, a Retry card or one line."""
+        try:
+            meeting = creation.result()
+        except (SignInRequired, GraphUnauthorized) as error:
+            if not self._sign_in.enabled:
+                return await self._say_in_place(turn_context, explain(error), replaces)
+            # Keep the request; it is created the moment the user is back from signing in, in
+            # place of the sign-in card (which itself takes the place of what it answers).
+            return await self._ask_to_sign_in(turn_context, ask, replaces)
+        except (GraphThrottled, GraphUnavailable, GraphUnreachable, GraphOutcomeUnknown) as error:
+            # Graph stayed busy beyond the retry budget, and did not act (or createOrGet makes
+            # acting twice harmless; the ledger turns a plain create's unknown outcome into
+            # OutcomeUnknown): keep the request for a Retry press.
+            log.info(
+                "meet request deferred: %s (request-id %s)", type(error).__name__, error.request_id
+            )
+            problem, another = explain(error), False
+        except OutcomeUnknown as error:
+            log.warning(
+                "meet request outcome unknown (request-id %s)",
+                error.cause.request_id if error.cause else None,
+            )
+            problem, another = explain(error), True
+        except (NoWorkAccount, SignInFailed, GraphError, RequestInProgress) as error:
+            log.info(
+                "meet request not fulfilled: %s %s (request-id %s)",
+                type(error).__name__,
+                getattr(error, "code", ""),
+                getattr(error, "request_id", None),
+            )
+            return await self._say_in_place(turn_context, explain(error), replaces)
+        except Exception as error:  # a bug still gets a true sentence
+            log.exception("meet request failed", exc_info=error)
+            return await self._say_in_place(turn_context, explain(error), replaces)
+        else:
+            card = meeting_card(meeting, ask.tz)
+            answer = card_message(card)
+            answer.summary = meeting_summary(meeting, ask.tz)
+            posted = await reply(turn_context, answer, replaces)
+            return Shown(card, card_id=posted, posted=True)
+        # Kept for a Retry or Create another press, which only the requester may make: in a
+        # shared chat everyone else sees that the meeting is not ready, without the button.
+        card = waiting_card(problem, ask, another=another)
+        shared = ask.address.conversation_type in SHARED_SCOPES
+        public = others_card_for(ask, "is still setting up this meeting.") if shared else card
+        posted = await reply(turn_context, card_message(public), replaces)
+        await self._waiting.keep(
+            ask, for_sign_in=False, card_id=posted, problem=problem, another=another
+        )
+        return Shown(card, card_id=posted, posted=True, private=shared)
+
+    async def _say_in_place(
+        self, turn_context: TurnContext, text: str, replaces: str | None
+    ) -> Shown:
+        posted = await reply(turn_context, MessageFactory.text(text), replaces)
+        return Shown(closed_card(text), card_id=posted, posted=True)
+
+    async def _ask_to_sign_in(
+        self, turn_context: TurnContext, ask: MeetingAsk, replaces: str | None
+    ) -> Shown:
+        """The sign-in card in place of `replaces`; in a shared chat, for the requester only."""
+        if ask.address.conversation_type not in SHARED_SCOPES:
+            card = await self._sign_in.card(turn_context, ask.user, ask.subject)
+            card_id = await reply(turn_context, card_message(card), replaces)
+            await self._waiting.keep(ask, for_sign_in=True, card_id=card_id)
+            return Shown(card, card_id=card_id, posted=True)
+        # The link is personal: everyone sees who is signing in; the requester's client swaps
+        # in the sign-in card (refresh), and a press answers with it, to them alone.
+        public = others_card_for(ask, "is signing in to create this meeting.")
+        card_id = await reply(turn_context, card_message(public), replaces)
+        await self._waiting.keep(ask, for_sign_in=True, card_id=card_id)
+        shown = await self._sign_in.view(turn_context, ask.user, ask.subject)
+        return replace(shown, card_id=card_id, posted=True)
+
+    async def proactively(
+        self,
+        adapter: Any,
+        address: ReplyAddress,
+        logic: Callable[[TurnContext], Awaitable[Any]],
+    ) -> None:
+        try:
+            await adapter.continue_conversation(address.reference(), logic, self._app_id or None)
+        except Exception:
+            log.exception("could not continue a conversation")
+
+
+def waiting_card(problem: str, ask: MeetingAsk, *, another: bool) -> dict[str, Any]:
+    """The card of a request kept for its requester: Retry, or Create another."""
+    if another:
+        return unknown_card(problem, request=ask.key)
+    return retry_card(problem, request=ask.key)
