@@ -7,7 +7,7 @@ got (or None when the user gave up); the bot then shows it on a card to confirm.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from botbuilder.schema import Activity
 
 from dialogs.cards import question_card, start_question_card
 from dialogs.request import (
+    MeetingDraft,
     RequestError,
     check_subject,
     parse_length,
@@ -34,23 +35,6 @@ MAX_ATTEMPTS = 3
 GIVE_UP = "Let's leave it there: nothing was created. Type /meet whenever you want to try again."
 # Posts a question card (an activity whose summary is the question) and keeps track of it.
 AskQuestion = Callable[[TurnContext, Activity], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class MeetingRequestDraft:
-    """What the conversation knows so far; JSON-friendly so it survives a restart."""
-
-    timezone: str
-    subject: str | None = None
-    start: str | None = None  # ISO 8601 with offset
-    end: str | None = None
-    length_given: bool = False
-    passcode_required: bool | None = None  # None: the configured policy decides
-    complete_command: bool = False  # the command named subject and time: ask nothing
-    request_id: str = ""  # the asking activity: however often it is confirmed, one meeting
-
-    def to_options(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class MeetingDialog(ComponentDialog):
@@ -89,8 +73,8 @@ class MeetingDialog(ComponentDialog):
     # -- steps ---------------------------------------------------------------------------------
 
     async def _ask_subject(self, step: WaterfallStepContext) -> DialogTurnResult:
-        draft = MeetingRequestDraft(**step.options)
-        step.values["draft"] = draft.to_options()
+        draft = MeetingDraft.from_json(step.options)
+        step.values["draft"] = draft.to_json()
         if draft.subject:
             return await step.next(None)
         return await step.prompt("subject", _prompt("What is the meeting about?"))
@@ -101,7 +85,7 @@ class MeetingDialog(ComponentDialog):
             return await self._give_up(step)
         if step.result is not None:
             draft = replace(draft, subject=step.result)
-        step.values["draft"] = draft.to_options()
+        step.values["draft"] = draft.to_json()
         if draft.start:
             return await step.next(None)
         now = self._clock().astimezone(zone_from_text(draft.timezone))
@@ -120,7 +104,7 @@ class MeetingDialog(ComponentDialog):
                     "I couldn't read a start time in that. Try “tomorrow 10am”, “in 15 minutes” "
                     "or “Friday 2pm”."
                 ),
-                validations=draft.to_options(),  # the validator reads the zone from here
+                validations=draft.to_json(),  # the validator reads the zone from here
             ),
         )
 
@@ -129,9 +113,9 @@ class MeetingDialog(ComponentDialog):
         if step.result is not None:
             if step.result == GIVE_UP:
                 return await self._give_up(step)
-            draft = replace(draft, **step.result)
-        step.values["draft"] = draft.to_options()
-        if draft.length_given or draft.complete_command:
+            draft = MeetingDraft.from_json({**draft.to_json(), **step.result})
+        step.values["draft"] = draft.to_json()
+        if draft.length_given:
             return await step.next(None)
         return await step.prompt(
             "length",
@@ -150,10 +134,11 @@ class MeetingDialog(ComponentDialog):
         if step.result is not None:
             if step.result == GIVE_UP:
                 return await self._give_up(step)
-            start = datetime.fromisoformat(draft.start or "")
+            assert draft.start is not None  # the start step came first
+            start = draft.start
             end = (start.astimezone(UTC) + timedelta(minutes=step.result)).astimezone(start.tzinfo)
-            draft = replace(draft, end=end.isoformat(), length_given=True)
-        step.values["draft"] = draft.to_options()
+            draft = replace(draft, end=end, length_given=True)
+        step.values["draft"] = draft.to_json()
         if not self._ask_passcode or draft.passcode_required is not None:
             return await step.next(None)
         return await step.prompt(
@@ -174,7 +159,7 @@ class MeetingDialog(ComponentDialog):
             if step.result == GIVE_UP:
                 return await self._give_up(step)
             draft = replace(draft, passcode_required=step.result == "yes")
-        return await step.end_dialog(draft.to_options())
+        return await step.end_dialog(draft.to_json())
 
     # -- validators: each reads the answer (typed text or a card's value) into a result ---------
 
@@ -189,7 +174,7 @@ class MeetingDialog(ComponentDialog):
         return True
 
     async def _valid_start(self, prompt: PromptValidatorContext) -> bool:
-        draft = MeetingRequestDraft(**prompt.options.validations)
+        draft = MeetingDraft.from_json(prompt.options.validations)
         value = prompt.context.activity.value
         text = prompt.context.activity.text or ""
         if not text and isinstance(value, dict) and value.get("date") and value.get("time"):
@@ -228,8 +213,8 @@ class MeetingDialog(ComponentDialog):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _draft(self, step: WaterfallStepContext) -> MeetingRequestDraft:
-        return MeetingRequestDraft(**step.values["draft"])
+    def _draft(self, step: WaterfallStepContext) -> MeetingDraft:
+        return MeetingDraft.from_json(step.values["draft"])
 
     async def _give_up(self, step: WaterfallStepContext) -> DialogTurnResult:
         await step.context.send_activity(GIVE_UP)

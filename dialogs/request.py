@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 # How far in the past a start may be before it is a mistake rather than "now, give or take".
 PAST_TOLERANCE = timedelta(minutes=5)
@@ -137,13 +138,46 @@ class RequestError(ValueError):
 
 @dataclass(frozen=True)
 class MeetingDraft:
-    """What the text said. `end` is filled from the default length when a start was given
-    without one; `length_given` tells whether the text named an end or a length."""
+    """A meeting as far as it is known: what a command said, and what the dialog added since.
+
+    `end` is filled from the default length when a start was given without one; `length_given`
+    tells whether an end or a length was named. The complete request (who asked, where to
+    answer) is bot.meetings.request.MeetingRequest, made from a draft once it has a start.
+    """
 
     subject: str | None
     start: datetime | None
     end: datetime | None
     length_given: bool = False
+    timezone: str = "UTC"  # the zone it was read in, as dialogs.zones writes it
+    passcode_required: bool | None = None  # None: the configured policy decides
+    request_id: str = ""  # the asking activity: however often it is confirmed, one meeting
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON, for the dialog's stored state."""
+        return {
+            "subject": self.subject,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "length_given": self.length_given,
+            "timezone": self.timezone,
+            "passcode_required": self.passcode_required,
+            "request_id": self.request_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MeetingDraft:
+        """The draft `to_json` wrote."""
+        start, end = data.get("start"), data.get("end")
+        return cls(
+            subject=data.get("subject"),
+            start=datetime.fromisoformat(start) if start else None,
+            end=datetime.fromisoformat(end) if end else None,
+            length_given=bool(data.get("length_given")),
+            timezone=str(data.get("timezone") or "UTC"),
+            passcode_required=data.get("passcode_required"),
+            request_id=str(data.get("request_id") or ""),
+        )
 
 
 def parse_request(

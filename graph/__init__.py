@@ -13,7 +13,7 @@ from graph.errors import (
     GraphUnavailable,
     GraphUnreachable,
 )
-from graph.models import MeetingRequest, OnlineMeeting
+from graph.models import OnlineMeeting, OnlineMeetingRequest
 
 __all__ = [
     "GraphBadRequest",
@@ -27,6 +27,6 @@ __all__ = [
     "GraphUnauthorized",
     "GraphUnavailable",
     "GraphUnreachable",
-    "MeetingRequest",
     "OnlineMeeting",
+    "OnlineMeetingRequest",
 ]

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from graph.errors import GraphError, GraphOutcomeUnknown, GraphUnreachable, error_from_response
-from graph.models import MeetingRequest, OnlineMeeting
+from graph.models import OnlineMeeting, OnlineMeetingRequest
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,12 @@ class GraphClient:
         self._retry = retry or RetryPolicy()
 
     async def create_meeting(
-        self, token: str, request: MeetingRequest, *, user_id: str | None = None, locale: str = ""
+        self,
+        token: str,
+        request: OnlineMeetingRequest,
+        *,
+        user_id: str | None = None,
+        locale: str = "",
     ) -> OnlineMeeting:
         """POST /onlineMeetings: always a new meeting."""
         body = await self._call(
@@ -71,7 +76,12 @@ class GraphClient:
         return _created_meeting(body)
 
     async def create_or_get_meeting(
-        self, token: str, request: MeetingRequest, *, user_id: str | None = None, locale: str = ""
+        self,
+        token: str,
+        request: OnlineMeetingRequest,
+        *,
+        user_id: str | None = None,
+        locale: str = "",
     ) -> OnlineMeeting:
         """POST /onlineMeetings/createOrGet: one meeting per (user, externalId)."""
         if request.external_id is None:

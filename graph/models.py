@@ -8,7 +8,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class MeetingRequest:
+class OnlineMeetingRequest:
     """The body of a create (or createOrGet) call. Times must be time-zone aware."""
 
     subject: str

@@ -24,7 +24,7 @@ from graph import (
     GraphUnauthorized,
     GraphUnavailable,
     GraphUnreachable,
-    MeetingRequest,
+    OnlineMeetingRequest,
 )
 from graph.client import RetryPolicy
 from sandbox.graph import SandboxGraph
@@ -34,7 +34,7 @@ from tests.conftest import ALEX, MEGAN, NO_AUDIO, UNLICENSED
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
 
 
-def request(**overrides: object) -> MeetingRequest:
+def request(**overrides: object) -> OnlineMeetingRequest:
     fields: dict[str, object] = {
         "subject": "Design review",
         "start": START,
@@ -44,7 +44,7 @@ def request(**overrides: object) -> MeetingRequest:
     fields.update(overrides)
     if "external_id" in overrides and "passcode_required" not in overrides:
         fields["passcode_required"] = None  # createOrGet takes no passcode setting
-    return MeetingRequest(**fields)  # type: ignore[arg-type]
+    return OnlineMeetingRequest(**fields)  # type: ignore[arg-type]
 
 
 async def test_create_returns_the_meeting_with_a_generated_passcode(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.meetings.request import MeetingAsk
+from bot.meetings.request import MeetingRequest
 from bot.meetings.waiting import WaitingRequests
 from bot.state.storage import SqliteStorage
 from bot.web.keys import SANDBOX, SETTINGS, STORAGE
@@ -167,7 +167,7 @@ async def test_waiting_requests_expire_and_say_so(make_bot: MakeBot, connector: 
 
     assert waiting is not None
     assert waiting.expired
-    assert isinstance(waiting.ask, MeetingAsk)
+    assert isinstance(waiting.ask, MeetingRequest)
     assert waiting.ask.address.conversation_id == "a:personal-chat"
 
 

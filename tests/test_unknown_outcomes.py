@@ -22,11 +22,11 @@ from bot.framework.transport import open_client
 from bot.identity.users import TeamsUser
 from bot.meetings.ledger import OutcomeUnknown, RequestInProgress, RequestLedger
 from bot.meetings.outbox import Outbox
-from bot.meetings.request import MeetingAsk
+from bot.meetings.request import MeetingRequest
 from bot.meetings.waiting import WaitingRequests
 from bot.state.storage import SqliteStorage
 from bot.web.keys import SANDBOX, STORAGE
-from graph import GraphClient, GraphOutcomeUnknown, MeetingRequest, OnlineMeeting
+from graph import GraphClient, GraphOutcomeUnknown, OnlineMeeting, OnlineMeetingRequest
 from tests.conftest import BotClient, Connector, MakeBot, activity, card_of, say, sign_in
 
 NOTHING_CREATED = "No meeting was created"
@@ -291,7 +291,7 @@ async def test_a_success_whose_body_cannot_be_read_is_an_unknown_outcome(
         with pytest.raises(GraphOutcomeUnknown):
             await client.create_meeting(
                 "token",
-                MeetingRequest(
+                OnlineMeetingRequest(
                     subject="Standup",
                     start=datetime(2026, 12, 1, 9, tzinfo=UTC),
                     end=datetime(2026, 12, 1, 10, tzinfo=UTC),
@@ -300,9 +300,9 @@ async def test_a_success_whose_body_cannot_be_read_is_an_unknown_outcome(
             )
 
 
-def an_ask() -> MeetingAsk:
+def an_ask() -> MeetingRequest:
     start = datetime(2026, 12, 1, 9, tzinfo=UTC)
-    return MeetingAsk(
+    return MeetingRequest(
         user=TeamsUser("29:alex", "alex-oid", "tenant", "Alex"),
         subject="Standup",
         start=start,

@@ -32,7 +32,7 @@ from bot.identity.tokens import NoWorkAccount, SignInFailed
 from bot.identity.users import SignInRequired
 from bot.meetings.ledger import OutcomeUnknown, RequestInProgress
 from bot.meetings.outbox import Outbox
-from bot.meetings.request import MeetingAsk
+from bot.meetings.request import MeetingRequest
 from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.waiting import WaitingRequests
 from graph import (
@@ -91,7 +91,7 @@ class Delivery:
     async def create(
         self,
         turn_context: TurnContext,
-        ask: MeetingAsk,
+        ask: MeetingRequest,
         *,
         replaces: str | None = None,
         owner: str | None = None,
@@ -168,7 +168,7 @@ class Delivery:
     async def _answer(
         self,
         turn_context: TurnContext,
-        ask: MeetingAsk,
+        ask: MeetingRequest,
         creation: asyncio.Future[OnlineMeeting],
         replaces: str | None,
         owner: str | None,
@@ -196,7 +196,7 @@ class Delivery:
     async def _deliver(
         self,
         turn_context: TurnContext,
-        ask: MeetingAsk,
+        ask: MeetingRequest,
         creation: asyncio.Future[OnlineMeeting],
         replaces: str | None,
     ) -> Shown:
@@ -258,7 +258,7 @@ class Delivery:
         return Shown(closed_card(text), card_id=posted, posted=True)
 
     async def _ask_to_sign_in(
-        self, turn_context: TurnContext, ask: MeetingAsk, replaces: str | None
+        self, turn_context: TurnContext, ask: MeetingRequest, replaces: str | None
     ) -> Shown:
         """The sign-in card in place of `replaces`; in a shared chat, for the requester only."""
         if ask.address.conversation_type not in SHARED_SCOPES:
@@ -286,7 +286,7 @@ class Delivery:
             log.exception("could not continue a conversation")
 
 
-def waiting_card(problem: str, ask: MeetingAsk, *, another: bool) -> dict[str, Any]:
+def waiting_card(problem: str, ask: MeetingRequest, *, another: bool) -> dict[str, Any]:
     """The card of a request kept for its requester: Retry, or Create another."""
     if another:
         return unknown_card(problem, request=ask.key)

@@ -12,7 +12,7 @@ from botbuilder.schema import Activity
 
 from bot.conversation.cards import others_card
 from bot.framework.address import ReplyAddress
-from bot.meetings.request import MeetingAsk
+from bot.meetings.request import MeetingRequest
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def card_message(card: dict[str, Any]) -> Activity:
     return MessageFactory.attachment(CardFactory.adaptive_card(card))
 
 
-def others_card_for(ask: MeetingAsk, doing: str) -> dict[str, Any]:
+def others_card_for(ask: MeetingRequest, doing: str) -> dict[str, Any]:
     """What everyone but the requester sees of `ask`'s card in a shared chat."""
     return others_card(
         name=ask.user.name or "",

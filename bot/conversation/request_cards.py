@@ -8,7 +8,6 @@ for their user id, or a press) holds the buttons and anything personal.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -32,12 +31,11 @@ from bot.conversation.sign_in import SignInCards
 from bot.conversation.teams import teams_user, user_locale
 from bot.framework.address import ReplyAddress
 from bot.meetings.open_requests import CONFIRM, EDIT, SUBMITTED, OpenRequest, OpenRequests
-from bot.meetings.request import MeetingAsk, person_key
+from bot.meetings.request import MeetingRequest, person_key
 from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.waiting import Waiting, WaitingRequests
 from dialogs.cards import PICKER_LEAD, next_quarter_hour
-from dialogs.meeting_dialog import MeetingRequestDraft
-from dialogs.request import RequestError, check_subject, validate_times
+from dialogs.request import MeetingDraft, RequestError, check_subject, validate_times
 from dialogs.zones import zone_from_text
 
 # The form's inputs, as they arrive with Create.
@@ -69,27 +67,21 @@ class RequestCards:
         self._ask_passcode = ask_passcode
         self._clock = clock
 
-    def ask_from(self, draft: MeetingRequestDraft, activity: Activity) -> MeetingAsk:
-        """The request from `draft`, missing fields filled with what the form proposes."""
+    def ask_from(self, draft: MeetingDraft, activity: Activity) -> MeetingRequest:
+        """The request `draft` describes, asked by `activity`'s sender; the form's default time
+        where it names none."""
         tz = zone_from_text(draft.timezone)
-        if draft.start and draft.end:
-            start, end = datetime.fromisoformat(draft.start), datetime.fromisoformat(draft.end)
-        else:
-            start = next_quarter_hour(self._clock().astimezone(tz) + PICKER_LEAD)
-            end = (start.astimezone(UTC) + self._default_length).astimezone(tz)
-        return MeetingAsk(
+        start = next_quarter_hour(self._clock().astimezone(tz) + PICKER_LEAD)
+        return MeetingRequest.from_draft(
+            draft,
             user=teams_user(activity),
-            subject=draft.subject or "",
-            start=start,
-            end=end,
-            timezone=draft.timezone,
-            locale=user_locale(activity),
-            passcode_required=draft.passcode_required,
-            request_id=draft.request_id or str(uuid.uuid4()),
             address=ReplyAddress.of(activity),
+            locale=user_locale(activity),
+            default_start=start,
+            default_length=self._default_length,
         )
 
-    async def offer(self, turn_context: TurnContext, draft: MeetingRequestDraft) -> None:
+    async def offer(self, turn_context: TurnContext, draft: MeetingDraft) -> None:
         """Post the request's card: the confirmation, or the form where something is missing.
 
         In a group chat or channel everyone else sees who is setting up a meeting; the
@@ -212,7 +204,7 @@ class RequestCards:
         shown = await self._delivery.create(turn_context, ask, replaces=request.card_id)
         return shown or Shown(closed_card("Creating the meeting…", ask.subject))
 
-    def _read_form(self, ask: MeetingAsk, value: dict[str, Any]) -> MeetingAsk | str:
+    def _read_form(self, ask: MeetingRequest, value: dict[str, Any]) -> MeetingRequest | str:
         """The request as the form now says, or what is wrong with it."""
         try:
             subject = check_subject(str(value.get("subject", ask.subject))[:1000])
@@ -273,5 +265,5 @@ def _field(value: dict[str, Any], name: str, default: str, longest: int) -> str:
     return text
 
 
-def _minutes(ask: MeetingAsk) -> int:
+def _minutes(ask: MeetingRequest) -> int:
     return int((ask.end - ask.start).total_seconds() // 60)

@@ -12,6 +12,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,8 +51,8 @@ from bot.meetings.request import WAIT_HOURS
 from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.waiting import WaitingRequests
 from bot.state.storage import ETagConflict, SqliteStorage
-from dialogs.meeting_dialog import MeetingDialog, MeetingRequestDraft
-from dialogs.request import RequestError, parse_request
+from dialogs.meeting_dialog import MeetingDialog
+from dialogs.request import MeetingDraft, RequestError, parse_request
 from dialogs.zones import zone_to_text
 
 __all__ = ["MeetingBot", "SignIn"]
@@ -281,27 +282,24 @@ class MeetingBot(ActivityHandler):
         except RequestError as error:
             await dialog.context.send_activity(explain(error))
             return
-        draft = MeetingRequestDraft(
+        complete = bool(parsed.subject and parsed.start)
+        draft = replace(
+            parsed,
             timezone=zone_to_text(tz),
-            subject=parsed.subject,
-            start=parsed.start.isoformat() if parsed.start else None,
-            end=parsed.end.isoformat() if parsed.end else None,
-            length_given=parsed.length_given,
-            complete_command=bool(parsed.subject and parsed.start),
             # A retried delivery of the same activity is the same request.
             request_id=f"{activity.conversation.id}|{activity.id or uuid.uuid4()}",
             # A complete command asks nothing, so "ask" falls back to requiring a passcode.
             passcode_required=True if self._ask_passcode and parsed.start else None,
         )
         await self._cards.replace_open_card(dialog.context)
-        if draft.complete_command and self._skip_confirmation:
+        if complete and self._skip_confirmation:
             # Nothing to ask and nothing to confirm.
             await self._delivery.create(dialog.context, self._cards.ask_from(draft, activity))
-        elif draft.complete_command or in_shared_chat(activity):
+        elif complete or in_shared_chat(activity):
             await self._cards.offer(dialog.context, draft)
         else:
             await self._finish(
-                dialog, await dialog.begin_dialog(MeetingDialog.__name__, draft.to_options())
+                dialog, await dialog.begin_dialog(MeetingDialog.__name__, draft.to_json())
             )
 
     async def _finish(self, dialog: DialogContext, result: DialogTurnResult) -> None:
@@ -312,7 +310,7 @@ class MeetingBot(ActivityHandler):
             await self._questions.close(dialog.context, "Not answered.")
             return
         await self._questions.close(dialog.context, answered(dialog.context.activity))
-        await self._cards.offer(dialog.context, MeetingRequestDraft(**result.result))
+        await self._cards.offer(dialog.context, MeetingDraft.from_json(result.result))
 
     # -- outside any turn: after a sign-in, and the recovery pass --------------------------------
 

@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from bot.identity.users import TeamsUser
-from bot.meetings.request import WAIT_HOURS, MeetingAsk, person_key, seal, unseal
+from bot.meetings.request import WAIT_HOURS, MeetingRequest, person_key, seal, unseal
 from bot.state.storage import SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ CONFIRM, EDIT, SUBMITTED = "confirm", "edit", "submitted"
 
 @dataclass(frozen=True)
 class OpenRequest:
-    ask: MeetingAsk
+    ask: MeetingRequest
     card_id: str | None  # the message that shows it
     view: str  # CONFIRM, EDIT or SUBMITTED
     length_given: bool  # the command or the dialog named a length (else the default applies)

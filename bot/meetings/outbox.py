@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from cryptography.fernet import Fernet
 
-from bot.meetings.request import MeetingAsk, seal, unseal
+from bot.meetings.request import MeetingRequest, seal, unseal
 from bot.state.storage import ETagConflict, SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ MAX_TRIES = 5
 
 @dataclass(frozen=True)
 class Unanswered:
-    ask: MeetingAsk
+    ask: MeetingRequest
     replaces: str | None  # the message the answer goes in place of ("Creating…", a card)
     owner: str  # which delivery owes the answer now (see Outbox.record)
 
@@ -43,7 +43,7 @@ class Outbox:
         self._fernet = fernet
         self._clock = clock
 
-    async def record(self, ask: MeetingAsk, replaces: str | None) -> str | None:
+    async def record(self, ask: MeetingRequest, replaces: str | None) -> str | None:
         """Owe `ask` an answer; returns this delivery's token, or None if another already does.
 
         Only the delivery holding the token strikes the entry, so a redelivery that is answered
@@ -58,7 +58,7 @@ class Outbox:
         }
         return owner if await self._storage.create(_key(ask.key), entry) else None
 
-    async def replaces(self, ask: MeetingAsk, owner: str, message_id: str | None) -> None:
+    async def replaces(self, ask: MeetingRequest, owner: str, message_id: str | None) -> None:
         """The answer will go in place of `message_id` (the "Creating…" note just sent)."""
         key = _key(ask.key)
         item = (await self._storage.read([key])).get(key)
@@ -66,7 +66,7 @@ class Outbox:
             with contextlib.suppress(ETagConflict):
                 await self._storage.write({key: {**item, "replaces": message_id}})
 
-    async def done(self, ask: MeetingAsk, owner: str) -> None:
+    async def done(self, ask: MeetingRequest, owner: str) -> None:
         await self._storage.delete_if(_key(ask.key), "owner", owner)
 
     async def overdue(self, older_than: float, *, limit: int = 50) -> list[Unanswered]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from bot.framework.address import ReplyAddress
 from bot.identity.users import TeamsUser
 from bot.state import codec
+from dialogs.request import MeetingDraft
 from dialogs.zones import zone_from_text
 
 # How long a request waits for its requester (to sign in, or to press Retry or Create another).
@@ -19,7 +20,7 @@ WAIT_HOURS = 24
 
 
 @dataclass(frozen=True)
-class MeetingAsk:
+class MeetingRequest:
     """Who asked for which meeting, and where the answer goes."""
 
     user: TeamsUser
@@ -46,7 +47,35 @@ class MeetingAsk:
         """This request among all users' requests: tenant, person and request."""
         return f"{person_key(self.user)}/{_short(self.request_id)}"
 
-    def again(self) -> MeetingAsk:
+    @classmethod
+    def from_draft(
+        cls,
+        draft: MeetingDraft,
+        *,
+        user: TeamsUser,
+        address: ReplyAddress,
+        locale: str,
+        default_start: datetime,
+        default_length: timedelta,
+    ) -> MeetingRequest:
+        """The request a draft describes; a draft without a start gets `default_start`."""
+        start, end = draft.start, draft.end
+        if start is None or end is None:
+            start = default_start
+            end = (start.astimezone(UTC) + default_length).astimezone(start.tzinfo)
+        return cls(
+            user=user,
+            subject=draft.subject or "",
+            start=start,
+            end=end,
+            timezone=draft.timezone,
+            locale=locale,
+            passcode_required=draft.passcode_required,
+            request_id=draft.request_id or str(uuid.uuid4()),
+            address=address,
+        )
+
+    def again(self) -> MeetingRequest:
         """The same meeting asked for anew: a new request, so a new meeting."""
         return replace(self, request_id=f"{self.request_id}+")
 
@@ -69,7 +98,7 @@ class MeetingAsk:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> MeetingAsk:
+    def from_json(cls, data: dict[str, Any]) -> MeetingRequest:
         """The request `to_json` wrote; TypeError or ValueError when it is not that."""
         user = data["user"]
         for name in ("id", "aad_object_id", "tenant_id", "name"):
@@ -96,15 +125,15 @@ class MeetingAsk:
         )
 
 
-def seal(ask: MeetingAsk, fernet: Fernet) -> str:
+def seal(ask: MeetingRequest, fernet: Fernet) -> str:
     """`ask` encrypted for the storage (its subject is the user's own words)."""
     return fernet.encrypt(codec.dumps(ask.to_json()).encode()).decode()
 
 
-def unseal(sealed: object, fernet: Fernet) -> MeetingAsk | None:
+def unseal(sealed: object, fernet: Fernet) -> MeetingRequest | None:
     """The request `seal` wrote, or None when the text is not that."""
     try:
-        return MeetingAsk.from_json(codec.loads(fernet.decrypt(str(sealed).encode()).decode()))
+        return MeetingRequest.from_json(codec.loads(fernet.decrypt(str(sealed).encode()).decode()))
     except (InvalidToken, codec.StoredValueError, KeyError, TypeError, ValueError):
         return None
 

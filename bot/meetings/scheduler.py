@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.identity.users import TokenProvider
 from bot.meetings.ledger import RequestLedger
-from bot.meetings.request import MeetingAsk
-from graph import GraphClient, MeetingRequest, OnlineMeeting
+from bot.meetings.request import MeetingRequest
+from graph import GraphClient, OnlineMeeting, OnlineMeetingRequest
 
 
 class MeetingScheduler:
@@ -29,14 +29,14 @@ class MeetingScheduler:
         # /users/{id}; delegated mode uses the requester's own token on /me.
         self._on_behalf_of_user = on_behalf_of_user
 
-    async def create(self, ask: MeetingAsk) -> OnlineMeeting:
+    async def create(self, ask: MeetingRequest) -> OnlineMeeting:
         """The meeting of `ask`: created once, however often it is asked for."""
         passcode = ask.passcode_required
         if passcode is None:
             passcode = self._passcode_required
         # createOrGet cannot say anything about a passcode (and Graph never changes one after
         # creation), so only a request that leaves it to the tenant is made repeatable by it.
-        request = MeetingRequest(
+        request = OnlineMeetingRequest(
             subject=ask.subject,
             start=ask.start,
             end=ask.end,
@@ -59,6 +59,6 @@ class MeetingScheduler:
 
         return await self._ledger.once(ask.key, create, repeatable=request.external_id is not None)
 
-    async def recall(self, ask: MeetingAsk) -> OnlineMeeting | None:
+    async def recall(self, ask: MeetingRequest) -> OnlineMeeting | None:
         """The meeting `ask` is known to have created, without creating anything."""
         return await self._ledger.recall(ask.key)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from cryptography.fernet import Fernet
 
 from bot.identity.users import TeamsUser
-from bot.meetings.request import WAIT_HOURS, MeetingAsk, person_key, seal, unseal
+from bot.meetings.request import WAIT_HOURS, MeetingRequest, person_key, seal, unseal
 from bot.state.storage import ETagConflict, SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Waiting:
-    ask: MeetingAsk
+    ask: MeetingRequest
     expired: bool
     card_id: str | None  # the card that says it waits: its answer takes that card's place
     for_sign_in: bool = False
@@ -41,7 +41,7 @@ class WaitingRequests:
 
     async def keep(
         self,
-        ask: MeetingAsk,
+        ask: MeetingRequest,
         *,
         for_sign_in: bool,
         card_id: str | None = None,
@@ -74,7 +74,7 @@ class WaitingRequests:
         return waiting if waiting is not None and not waiting.expired else None
 
     async def take(self, ask_key: str) -> Waiting | None:
-        """The request `ask_key` (see MeetingAsk.key), removed; None if it is not waiting."""
+        """The request `ask_key` (see MeetingRequest.key), removed; None if it is not waiting."""
         return await self._take(_key(ask_key))
 
     async def take_signed_in(self, user: TeamsUser) -> list[Waiting]:
