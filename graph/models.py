@@ -52,19 +52,11 @@ class OnlineMeeting:
     toll_number: str | None
     toll_free_number: str | None
     conference_id: str | None
-    dialin_url: str | None
-    chat_thread_id: str | None
-    organizer_id: str | None
-    organizer_upn: str | None
-    external_id: str | None
 
     @classmethod
     def from_graph(cls, body: dict[str, Any]) -> OnlineMeeting:
         join = body.get("joinMeetingIdSettings") or {}
         audio = body.get("audioConferencing") or {}
-        chat = body.get("chatInfo") or {}
-        organizer = (body.get("participants") or {}).get("organizer") or {}
-        user = (organizer.get("identity") or {}).get("user") or {}
         return cls(
             id=body["id"],
             subject=body.get("subject"),
@@ -78,16 +70,13 @@ class OnlineMeeting:
             toll_number=_first(audio.get("tollNumbers")) or audio.get("tollNumber"),
             toll_free_number=_first(audio.get("tollFreeNumbers")) or audio.get("tollFreeNumber"),
             conference_id=audio.get("conferenceId"),
-            dialin_url=audio.get("dialinUrl"),
-            chat_thread_id=chat.get("threadId"),
-            organizer_id=user.get("id"),
-            organizer_upn=organizer.get("upn"),
-            external_id=body.get("externalId"),
         )
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> OnlineMeeting:
-        """The meeting from its fields as plain JSON (ISO 8601 times); TypeError if malformed."""
+        """The meeting from its fields as plain JSON (ISO 8601 times); TypeError if malformed.
+
+        Fields an earlier version kept and this one no longer reads are ignored."""
         values: dict[str, Any] = {}
         for name in cls.__dataclass_fields__:
             value = fields[name]

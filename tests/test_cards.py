@@ -38,11 +38,6 @@ def meeting(**overrides: object) -> OnlineMeeting:
         toll_number=None,
         toll_free_number=None,
         conference_id=None,
-        dialin_url=None,
-        chat_thread_id=None,
-        organizer_id=None,
-        organizer_upn=None,
-        external_id=None,
     )
     fields.update(overrides)
     return OnlineMeeting(**fields)  # type: ignore[arg-type]
@@ -94,7 +89,6 @@ def test_the_largest_card_a_request_can_make_fits_a_teams_message() -> None:
                 toll_number="+1 425-555-0123",
                 toll_free_number="+1 800-555-0123",
                 conference_id="871893984",
-                dialin_url="https://dialin.teams.microsoft.com/x?id=871893984",
             ),
             ZoneInfo("America/Argentina/ComodRivadavia"),
         ),

@@ -64,12 +64,11 @@ async def test_create_returns_the_meeting_with_a_generated_passcode(
     assert meeting.passcode
     assert meeting.conference_id
     assert meeting.toll_number
-    assert meeting.chat_thread_id
-    assert meeting.chat_thread_id.startswith("19:meeting_")
-    assert meeting.organizer_id == ALEX.oid
-    assert meeting.organizer_upn == ALEX.upn
     [stored] = graph_server[0].meetings()
     assert stored["id"] == meeting.id
+    assert stored["chatInfo"]["threadId"].startswith("19:meeting_")
+    assert stored["participants"]["organizer"]["identity"]["user"]["id"] == ALEX.oid
+    assert stored["participants"]["organizer"]["upn"] == ALEX.upn
 
 
 async def test_create_sends_exactly_the_documented_body_and_headers(
@@ -148,7 +147,7 @@ async def test_create_or_get_returns_the_same_meeting_for_the_same_external_id(
     )
 
     assert first.id == second.id
-    assert first.external_id == "req-42"
+    assert graph_server[0].meetings()[0]["externalId"] == "req-42"
     assert other_user.id != first.id  # the key is (tenant, user, externalId)
     assert [r.status for r in graph_server[0].requests] == [201, 200, 201]
     assert len(graph_server[0].meetings()) == 2
@@ -196,7 +195,9 @@ async def test_application_token_creates_for_a_user_covered_by_an_access_policy(
         identity.issue_app_token(), request(), user_id=MEGAN.oid
     )
 
-    assert meeting.organizer_id == MEGAN.oid
+    [stored] = graph_server[0].meetings()
+    assert stored["participants"]["organizer"]["identity"]["user"]["id"] == MEGAN.oid
+    assert stored["id"] == meeting.id
     assert graph_server[0].requests[-1].path == f"/v1.0/users/{MEGAN.oid}/onlineMeetings"
 
 

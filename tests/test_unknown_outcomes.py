@@ -160,11 +160,6 @@ def a_meeting() -> OnlineMeeting:
             "toll_number": None,
             "toll_free_number": None,
             "conference_id": None,
-            "dialin_url": None,
-            "chat_thread_id": None,
-            "organizer_id": None,
-            "organizer_upn": None,
-            "external_id": None,
         }
     )
 
@@ -341,3 +336,22 @@ async def test_the_recovery_pass_forgets_requests_that_waited_too_long(tmp_path:
     await waiting.sweep()
     assert await storage.keys("waiting/") == []
     storage.close()
+
+
+def test_a_meeting_an_earlier_version_recorded_with_more_fields_still_reads() -> None:
+    earlier = {
+        "id": "m1",
+        "subject": "Standup",
+        "start": None,
+        "end": None,
+        "join_web_url": "https://teams.example/join",
+        "join_meeting_id": None,
+        "passcode": None,
+        "passcode_required": False,
+        "toll_number": None,
+        "toll_free_number": None,
+        "conference_id": None,
+        "chat_thread_id": "19:meeting_x",  # kept by an earlier version, no longer read
+        "organizer_upn": "alex@example.com",
+    }
+    assert OnlineMeeting.from_fields(earlier) == a_meeting()

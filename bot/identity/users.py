@@ -29,10 +29,3 @@ class TokenProvider(Protocol):
     async def token_for(self, user: TeamsUser) -> str:
         """A delegated Graph access token for `user`, or SignInRequired."""
         ...
-
-
-class SignInNotConfigured:
-    """Live mode before delegated sign-in exists: every request needs a sign-in we cannot offer."""
-
-    async def token_for(self, user: TeamsUser) -> str:
-        raise SignInRequired("Delegated sign-in is not configured on this bot yet.")
