@@ -197,12 +197,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             _recover(app[BOT], app[ADAPTER], settings.create_deadline_seconds)
         )
         stack.callback(recovery.cancel)
-        # Everything made so far lives as long as the app. Frozen, the collector stops walking
-        # it: a full collection of a warm bot otherwise stalls the event loop for ~100 ms.
-        gc.collect()
-        gc.freeze()
         yield
-        gc.unfreeze()
 
 
 def _open_storage(path: Path) -> SqliteStorage:
@@ -247,6 +242,11 @@ async def _serve(app: web.Application, host: str, port: int) -> None:
         lingering_time=LINGER_SECONDS,
     )
     await runner.setup()  # opens the bot's services (cleanup_ctx)
+    # Everything made so far lives as long as the process. Frozen, the collector stops walking
+    # it: a full collection of a warm bot otherwise stalls the event loop for ~100 ms. Done by
+    # the server, not the app factory: freezing is the process's business.
+    gc.collect()
+    gc.freeze()
     try:
         server = runner.server
         if server is None:
@@ -259,6 +259,7 @@ async def _serve(app: web.Application, host: str, port: int) -> None:
         finally:
             listener.close()
     finally:
+        gc.unfreeze()
         await runner.cleanup()  # finishes requests in flight, then closes the services
 
 
