@@ -1,19 +1,30 @@
 # The README's two commands: `make run` (bot in sandbox mode + Agents Playground) and `make test`.
+# `make run ARGS="--playground-port 56200"` passes options on to `python -m sandbox.playground`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ARGS ?=
+# pip's output goes to this file; if pip fails, its last INSTALL_LOG_TAIL lines are shown
+# (.ci/run shows all of it with INSTALL_LOG_TAIL=+1).
+INSTALL_LOG := $(VENV)/install.log
+INSTALL_LOG_TAIL ?= 40
+PIP := $(BIN)/python -m pip --disable-pip-version-check --no-input
 
 .PHONY: run test
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@echo "Installing the bot and its test tools into $(VENV) (pip's output: $(INSTALL_LOG))"
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(PIP) install --quiet --upgrade pip && $(PIP) install --quiet -e '.[test]'; } \
+		>$(INSTALL_LOG) 2>&1 || { \
+		tail -n $(INSTALL_LOG_TAIL) $(INSTALL_LOG) >&2; \
+		echo "pip failed: its whole output is in $(INSTALL_LOG)" >&2; \
+		exit 1; }
+	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m sandbox.playground
+	$(BIN)/python -m sandbox.playground $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

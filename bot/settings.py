@@ -185,10 +185,37 @@ def _check_live_auth(
         )
 
 
+@dataclass(frozen=True)
+class PackageSettings:
+    """What a Teams app package is built from: the bot's app id and public URL, nothing else.
+
+    Building a package needs no secret, so it must not fail for want of one.
+    """
+
+    app_id: str = ""
+    public_url: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PackageSettings:
+        return cls(
+            app_id=env.get("MicrosoftAppId", "").strip(),
+            public_url=env.get("PUBLIC_URL", "").strip().rstrip("/"),
+        )
+
+
 def load_settings(env_file: Path = Path(".env")) -> Settings:
     """Settings from the process environment, with `env_file` filling only unset names."""
+    return Settings.from_env(_environment(env_file))
+
+
+def load_package_settings(env_file: Path = Path(".env")) -> PackageSettings:
+    """The app package's settings, read from the same places as `load_settings`."""
+    return PackageSettings.from_env(_environment(env_file))
+
+
+def _environment(env_file: Path) -> dict[str, str]:
     file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
-    return Settings.from_env({**file_values, **os.environ})
+    return {**file_values, **os.environ}
 
 
 def _is_loopback(host: str) -> bool:

@@ -21,6 +21,8 @@ PACKAGE = "@microsoft/m365agentsplayground"
 VERSION = "0.2.28"
 ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / ".playground"  # git-ignored
+BOT_PORT = 3978  # the defaults of PORT and SANDBOX_PORT in bot/settings.py
+SANDBOX_PORT = 3979
 PLAYGROUND_PORT = 56150
 
 
@@ -129,28 +131,63 @@ def _port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _ports_taken_message(taken: dict[str, tuple[int, str]]) -> str:
+    """Which ports are taken, by what they are for, and the options that choose others."""
+    lines = [f"  {port} for {what} ({option})\n" for option, (port, what) in taken.items()]
+    options = " ".join(f"{option} PORT" for option in taken)
+    ports, others = ("ports", "others") if len(taken) > 1 else ("port", "another")
+    return (
+        f"error: {ports} already in use (is the bot already running?):\n"
+        f"{''.join(lines)}"
+        f'Choose {others} with make run ARGS="{options}"\n'
+        f"(or python -m sandbox.playground {options}).\n"
+    )
+
+
 def _exit_once(signum: int, frame: object) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the bot in sandbox mode with the Playground.")
-    parser.add_argument("--bot-port", type=int, default=int(os.environ.get("PORT", "3978")))
-    parser.add_argument("--playground-port", type=int, default=PLAYGROUND_PORT)
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.playground",
+        description="Run the bot in sandbox mode with the Playground.",
+    )
+    parser.add_argument(
+        "--bot-port",
+        type=int,
+        default=int(os.environ.get("PORT") or BOT_PORT),
+        help=f"the bot's /api/messages and /healthz (default: $PORT, else {BOT_PORT})",
+    )
+    parser.add_argument(
+        "--sandbox-port",
+        type=int,
+        default=int(os.environ.get("SANDBOX_PORT") or SANDBOX_PORT),
+        help=f"the sandbox's Graph and sign-in page (default: $SANDBOX_PORT, else {SANDBOX_PORT})",
+    )
+    parser.add_argument(
+        "--playground-port",
+        type=int,
+        default=PLAYGROUND_PORT,
+        help=f"the Agents Playground's web page (default: {PLAYGROUND_PORT})",
+    )
     args = parser.parse_args(argv)
-    for port in (args.bot_port, args.playground_port):
-        if _port_in_use(port):
-            sys.stderr.write(
-                f"error: port {port} is already in use (is the bot already running?)\n"
-            )
-            return 1
+    ports = {
+        "--bot-port": (args.bot_port, "the bot"),
+        "--sandbox-port": (args.sandbox_port, "the sandbox's Graph and sign-in page"),
+        "--playground-port": (args.playground_port, "the Agents Playground"),
+    }
+    taken = {option: used for option, used in ports.items() if _port_in_use(used[0])}
+    if taken:
+        sys.stderr.write(_ports_taken_message(taken))
+        return 1
     # Turn SIGTERM into the same clean exit as Ctrl-C, so both children are always stopped.
     signal.signal(signal.SIGTERM, _exit_once)
 
     bot = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")],
-        env={**os.environ, "PORT": str(args.bot_port)},
+        env={**os.environ, "PORT": str(args.bot_port), "SANDBOX_PORT": str(args.sandbox_port)},
         start_new_session=True,
     )
     playground = None

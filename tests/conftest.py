@@ -194,6 +194,17 @@ async def say(
     return connector.activities[before:]
 
 
+async def post(
+    bot: BotClient, connector: Connector, payload: dict[str, Any], **activity_args: Any
+) -> list[dict[str, Any]]:
+    """Send a message activity with `payload`'s fields laid over it; return the replies."""
+    before = len(connector.activities)
+    body = activity("", service_url=connector.url, **activity_args) | payload
+    response = await bot.post("/api/messages", json=body)
+    assert response.status in (200, 201), await response.text()
+    return connector.activities[before:]
+
+
 async def press(
     bot: BotClient,
     connector: Connector,

@@ -14,7 +14,7 @@ from bot.state.data_dir import UnsafeDataDir, secure_data_dir
 from bot.web.keys import SETTINGS
 from bot.web.server import create_app
 from tests.conftest import BotClient, Connector, MakeBot, say, sign_in
-from tests.test_app_process import run_until_it_stops, start
+from tests.processes import run_until_it_stops, start
 
 NOBODY = 65534
 needs_root = pytest.mark.skipif(

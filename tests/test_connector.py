@@ -22,7 +22,7 @@ from botframework.connector.auth import MicrosoftAppCredentials
 from bot.framework.connector import Connector, ConnectorError
 from bot.framework.transport import open_client
 from graph.client import RetryPolicy
-from tests.test_graph_client import Sleeps
+from tests.sleeps import Sleeps
 
 CONVERSATION = "19:abc@thread.tacv2;messageid=1700000000000"
 

@@ -18,8 +18,8 @@ from cryptography.fernet import Fernet
 from bot.web.routes import BODY_TIMEOUT_SECONDS
 from bot.web.server import MAX_OPEN_CONNECTIONS
 from tests.conftest import ALEX, activity, complete_sign_in, sign_in_url
+from tests.processes import RunningApp, run_until_it_stops, start
 from tests.sink import Sink
-from tests.test_app_process import RunningApp, run_until_it_stops, start
 
 
 @pytest.fixture(scope="module")

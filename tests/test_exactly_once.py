@@ -28,8 +28,8 @@ from tests.conftest import (
     sign_in,
     sign_in_url,
 )
+from tests.processes import RunningApp, start
 from tests.sink import Sink
-from tests.test_app_process import RunningApp, start
 
 
 def join_urls(replies: list[dict[str, Any]]) -> list[str]:

@@ -30,6 +30,7 @@ from graph.client import RetryPolicy
 from sandbox.graph import SandboxGraph
 from sandbox.identity import SANDBOX_CLIENT_ID, SandboxIdentity
 from tests.conftest import ALEX, MEGAN, NO_AUDIO, UNLICENSED
+from tests.sleeps import Sleeps
 
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
 
@@ -354,16 +355,6 @@ async def test_a_5xx_on_a_plain_create_is_an_unknown_outcome_and_not_sent_again(
 
 
 # -- retries ------------------------------------------------------------------------------------
-
-
-class Sleeps:
-    """Records the waits the retry policy asks for, instead of waiting."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from bot.conversation.teams import command_text
 from bot.framework.schema import MAX_JSON_DEPTH
 from dialogs.request import RequestError, parse_request
 from tests.conftest import activity
+from tests.processes import start
 from tests.sink import Sink
-from tests.test_app_process import start
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=BERLIN)

@@ -12,7 +12,7 @@ import httpx
 
 from bot.web.logs import JsonFormatter, ReadableFormatter, _Redact, _TurnContext, activity_id
 from tests.conftest import ALEX, Connector, activity, card_of, complete_sign_in, sign_in_url
-from tests.test_app_process import start
+from tests.processes import start
 
 
 def record(message: str, *args: object) -> logging.LogRecord:

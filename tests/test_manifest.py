@@ -34,28 +34,32 @@ def teams_schema() -> Draft4Validator:
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("package") / "appPackage.zip"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "manifest",
-            "build",
-            "--out",
-            str(out),
-            "--app-id",
-            APP_ID,
-            "--public-url",
-            "https://meet.example.com",
-        ],
-        cwd=tmp_path_factory.mktemp("cwd"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        check=False,
+    result = build(
+        tmp_path_factory.mktemp("cwd"),
+        "--out",
+        str(out),
+        "--app-id",
+        APP_ID,
+        "--public-url",
+        "https://meet.example.com",
     )
     assert result.returncode == 0, result.stderr
     return zipfile.ZipFile(out)
+
+
+def build(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m manifest build ARGS` in `cwd` (reading its .env, if any) with only `env` set."""
+    return subprocess.run(
+        [sys.executable, "-m", "manifest", "build", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"} | (env or {}),
+        check=False,
+    )
 
 
 def manifest_of(package: zipfile.ZipFile) -> dict[str, Any]:
@@ -110,18 +114,31 @@ def test_icons_have_the_sizes_and_transparency_teams_requires(package: zipfile.Z
 
 
 def test_building_without_an_app_id_says_what_is_missing(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "manifest", "build", "--out", str(tmp_path / "p.zip")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        check=False,
-    )
+    result = build(tmp_path, "--out", str(tmp_path / "p.zip"))
     assert result.returncode == 2
     assert "MicrosoftAppId" in result.stderr
     assert not (tmp_path / "p.zip").exists()
+
+
+def test_building_from_configuration_needs_only_the_app_id_and_public_url(tmp_path: Path) -> None:
+    # The bot's own settings would refuse an app id without its secret; a package needs none.
+    (tmp_path / ".env").write_text("PUBLIC_URL=https://meet.example.com/\n")
+
+    result = build(tmp_path, env={"MicrosoftAppId": APP_ID})
+
+    assert result.returncode == 0, result.stderr
+    manifest = manifest_of(zipfile.ZipFile(tmp_path / "appPackage.zip"))
+    assert manifest["id"] == APP_ID
+    assert manifest["developer"]["privacyUrl"] == "https://meet.example.com/privacy"
+    assert manifest["validDomains"] == ["meet.example.com"]
+
+
+def test_building_without_a_public_url_says_what_is_missing(tmp_path: Path) -> None:
+    result = build(tmp_path, env={"MicrosoftAppId": APP_ID})
+    assert result.returncode == 2
+    assert "PUBLIC_URL" in result.stderr
+    assert "--public-url" in result.stderr
+    assert not (tmp_path / "appPackage.zip").exists()
 
 
 async def test_the_privacy_and_terms_pages_the_manifest_links_exist(

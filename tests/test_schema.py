@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from bot.conversation.cards import help_card, meeting_card, others_card, request_card, sign_in_card
 from bot.framework.schema import from_json, to_json
 from tests.conftest import activity as teams_activity
-from tests.test_cards import meeting
+from tests.online_meetings import meeting
 
 json_values = st.recursive(
     st.none()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import pytest
 
@@ -18,25 +17,17 @@ from tests.conftest import (
     MakeBot,
     card_of,
     complete_sign_in,
+    post,
     press,
     sign_in,
     titles,
 )
-from tests.test_teams_surfaces import mentioned, post
-
-CHAT = "19:group@thread.v2"
-IN_GROUP: dict[str, Any] = {"conversation_id": CHAT, "conversation_type": "groupChat"}
-GROUP_CHAT = {"conversation": {"id": CHAT, "conversationType": "groupChat"}}
+from tests.teams_messages import GROUP_CHAT, IN_GROUP, mentioned, showing
 
 
 @pytest.fixture
 async def bot(make_bot: MakeBot) -> BotClient:
     return await make_bot()
-
-
-def showing(message: dict[str, Any], card: dict[str, Any]) -> dict[str, Any]:
-    """`message` as the requester's client shows it after an invoke answered with `card`."""
-    return message | {"attachments": [{**message["attachments"][0], "content": card}]}
 
 
 async def test_create_signs_in_privately_then_the_card_everyone_sees_becomes_the_meeting(

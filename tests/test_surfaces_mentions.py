@@ -18,19 +18,12 @@ from tests.conftest import (
     card_of,
     facts_of,
     form_inputs,
+    post,
     press,
     sign_in,
     titles,
 )
-from tests.test_teams_surfaces import BOT_NAME, mentioned, post
-
-GROUP_CHAT = {
-    "conversation": {"id": "19:group@thread.v2", "conversationType": "groupChat"},
-}
-IN_GROUP: dict[str, Any] = {
-    "conversation_id": "19:group@thread.v2",
-    "conversation_type": "groupChat",
-}
+from tests.teams_messages import BOT_NAME, GROUP_CHAT, IN_GROUP, mentioned, showing
 
 
 def mentioning(person: str, text: str) -> dict[str, Any]:
@@ -64,9 +57,8 @@ async def test_in_a_group_chat_meet_alone_answers_with_one_form_for_the_asker(
     assert fields["minutes"] == "60"
     assert titles(form) == ["Create", "Cancel"]
 
-    shown_form = base | {"attachments": [{**base["attachments"][0], "content": form}]}
     meeting = await press(
-        bot, connector, shown_form, "Create", inputs={"subject": "Roadmap"}, **IN_GROUP
+        bot, connector, showing(base, form), "Create", inputs={"subject": "Roadmap"}, **IN_GROUP
     )
 
     assert meeting["body"][0]["text"] == "Roadmap"

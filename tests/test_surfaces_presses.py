@@ -11,13 +11,13 @@ from tests.conftest import (
     Connector,
     MakeBot,
     card_of,
+    post,
     press,
     say,
     sign_in,
     titles,
 )
-from tests.test_surfaces_cards import GROUP_CHAT, IN_GROUP, showing
-from tests.test_teams_surfaces import mentioned, post
+from tests.teams_messages import GROUP_CHAT, IN_GROUP, mentioned, showing
 
 
 async def test_typed_ok_after_create_another_keeps_the_meeting_card(

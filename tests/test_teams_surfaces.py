@@ -17,58 +17,15 @@ from tests.conftest import (
     BotClient,
     Connector,
     MakeBot,
-    activity,
     card_of,
     complete_sign_in,
+    post,
     press,
     say,
     sign_in,
     titles,
 )
-
-CHANNEL = "19:general@thread.tacv2"
-BOT_NAME = "Meet (Dev)"  # a name with regex characters, as people do name bots
-
-
-def mentioned(text: str, **kwargs: Any) -> dict[str, Any]:
-    """A channel or group-chat message that @mentions the bot, as Teams sends it."""
-    return {
-        "text": f"<at>{BOT_NAME}</at> {text}",
-        "entities": [
-            {
-                "type": "mention",
-                "text": f"<at>{BOT_NAME}</at>",
-                "mentioned": {"id": "28:bot", "name": BOT_NAME},
-            },
-        ],
-        **kwargs,
-    }
-
-
-async def post(
-    bot: BotClient, connector: Connector, payload: dict[str, Any], **activity_args: Any
-) -> list[dict[str, Any]]:
-    before = len(connector.activities)
-    body = activity("", service_url=connector.url, **activity_args) | payload
-    response = await bot.post("/api/messages", json=body)
-    assert response.status in (200, 201), await response.text()
-    return connector.activities[before:]
-
-
-def in_channel(body: dict[str, Any], message_id: str) -> dict[str, Any]:
-    return body | {
-        "id": message_id,
-        "conversation": {
-            "id": CHANNEL,
-            "conversationType": "channel",
-            "tenantId": SANDBOX_TENANT_ID,
-        },
-        "channelData": {
-            "tenant": {"id": SANDBOX_TENANT_ID},
-            "channel": {"id": CHANNEL},
-            "team": {"id": "19:team@thread.tacv2"},
-        },
-    }
+from tests.teams_messages import CHANNEL, IN_GROUP, in_channel, mentioned, showing
 
 
 @pytest.fixture
@@ -183,25 +140,21 @@ async def test_someone_else_cannot_confirm_or_cancel_my_request(
     confirming_bot: BotClient, connector: Connector
 ) -> None:
     bot = confirming_bot
-    chat: dict[str, Any] = {
-        "conversation_id": "19:group@thread.v2",
-        "conversation_type": "groupChat",
-    }
-    [base] = await say(bot, connector, "/meet Standup tomorrow 9am", **chat)
-    alexs = await press(bot, connector, base, "", verb="refresh", **chat)
+    [base] = await say(bot, connector, "/meet Standup tomorrow 9am", **IN_GROUP)
+    alexs = await press(bot, connector, base, "", verb="refresh", **IN_GROUP)
     assert titles(alexs) == ["Create", "Change", "Cancel"]
 
     # Megan sees Alex's card as it is, with no buttons of Alex's: also when she sends the
     # data of Alex's Cancel button herself.
-    megans = await press(bot, connector, base, "Open", user=MEGAN, **chat)
-    on_alexs_screen = base | {"attachments": [{**base["attachments"][0], "content": alexs}]}
-    forged = await press(bot, connector, on_alexs_screen, "Cancel", user=MEGAN, **chat)
+    megans = await press(bot, connector, base, "Open", user=MEGAN, **IN_GROUP)
+    forged = await press(bot, connector, showing(base, alexs), "Cancel", user=MEGAN, **IN_GROUP)
 
     for view in (megans, forged):
         assert view["body"][0]["text"].startswith("Only ")
         assert titles(view) == []
     assert connector.updates == []
-    assert titles(await press(bot, connector, base, "", verb="refresh", **chat)) == titles(alexs)
+    alexs_again = await press(bot, connector, base, "", verb="refresh", **IN_GROUP)
+    assert titles(alexs_again) == titles(alexs)
 
 
 # -- welcome and help -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from sandbox import playground
-from tests.test_app_process import free_port, start
+from tests.processes import free_port, start
 
 ROOT = Path(__file__).resolve().parents[2]
 
