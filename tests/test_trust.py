@@ -99,7 +99,9 @@ async def test_a_huge_message_gets_a_line_and_stalls_nobody(
     )
 
     assert posted.status in (200, 201)
-    assert latency < 0.1
+    # The freeze this guards against lasted minutes; the margin absorbs a busy CI machine
+    # (speed itself is measured in benchmarks/, not here).
+    assert latency < 2.0
     [reply] = connector.activities
     assert "too long" in reply["text"]
 
