@@ -146,22 +146,24 @@ class Clock:
         return self.now
 
 
+# A recorded meeting's fields, as the ledger keeps them.
+MEETING_FIELDS: dict[str, Any] = {
+    "id": "m1",
+    "subject": "Standup",
+    "start": None,
+    "end": None,
+    "join_web_url": "https://teams.example/join",
+    "join_meeting_id": None,
+    "passcode": None,
+    "passcode_required": False,
+    "toll_number": None,
+    "toll_free_number": None,
+    "conference_id": None,
+}
+
+
 def a_meeting() -> OnlineMeeting:
-    return OnlineMeeting.from_fields(
-        {
-            "id": "m1",
-            "subject": "Standup",
-            "start": None,
-            "end": None,
-            "join_web_url": "https://teams.example/join",
-            "join_meeting_id": None,
-            "passcode": None,
-            "passcode_required": False,
-            "toll_number": None,
-            "toll_free_number": None,
-            "conference_id": None,
-        }
-    )
+    return OnlineMeeting.from_fields(MEETING_FIELDS)
 
 
 async def test_a_clock_jump_never_frees_a_claim_that_is_still_creating(tmp_path: Path) -> None:
@@ -340,17 +342,7 @@ async def test_the_recovery_pass_forgets_requests_that_waited_too_long(tmp_path:
 
 def test_a_meeting_an_earlier_version_recorded_with_more_fields_still_reads() -> None:
     earlier = {
-        "id": "m1",
-        "subject": "Standup",
-        "start": None,
-        "end": None,
-        "join_web_url": "https://teams.example/join",
-        "join_meeting_id": None,
-        "passcode": None,
-        "passcode_required": False,
-        "toll_number": None,
-        "toll_free_number": None,
-        "conference_id": None,
+        **MEETING_FIELDS,
         "chat_thread_id": "19:meeting_x",  # kept by an earlier version, no longer read
         "organizer_upn": "alex@example.com",
     }
