@@ -89,7 +89,7 @@ class RequestCards:
         """
         ask = self.ask_from(draft, turn_context.activity)
         editing = not (draft.subject and draft.start)
-        request = OpenRequest(ask, None, EDIT if editing else CONFIRM, draft.length_given)
+        request = OpenRequest(ask, None, EDIT if editing else CONFIRM)
         await self.replace_open_card(turn_context)
         await self._open.put(request)  # before the card: its refresh may come at once
         if ask.address.conversation_type in SHARED_SCOPES:
@@ -251,7 +251,7 @@ class RequestCards:
             )
         ask = waiting.ask.again() if how == "another" else waiting.ask
         # The card shown is now this request's: a later press or typed word reaches its outcome.
-        await self._open.put(OpenRequest(ask, waiting.card_id, SUBMITTED, length_given=True))
+        await self._open.put(OpenRequest(ask, waiting.card_id, SUBMITTED))
         shown = await self._delivery.create(turn_context, ask, replaces=waiting.card_id)
         return shown or Shown(closed_card(CREATING_NOTE, ask.subject))
 

@@ -32,7 +32,6 @@ class OpenRequest:
     ask: MeetingRequest
     card_id: str | None  # the message that shows it
     view: str  # CONFIRM, EDIT or SUBMITTED
-    length_given: bool  # the command or the dialog named a length (else the default applies)
 
 
 class OpenRequests:
@@ -72,7 +71,6 @@ class OpenRequests:
             ask,
             card_id if isinstance(card_id, str) else None,
             str(view),
-            item.get("length_given") is True,
         )
 
     async def put(self, request: OpenRequest) -> None:
@@ -83,7 +81,6 @@ class OpenRequests:
                     "sealed": seal(request.ask, self._fernet),
                     "card_id": request.card_id,
                     "view": request.view,
-                    "length_given": request.length_given,
                     "expires": self._clock() + WAIT_HOURS * 3600,
                 }
             }
