@@ -133,7 +133,16 @@ _DANGLING_WORD = re.compile(r"at|on|for|from|in", re.IGNORECASE)
 
 
 class RequestError(ValueError):
-    """The text describes a meeting that cannot exist; the message is for the user."""
+    """The text describes a meeting that cannot exist; the message is for the user.
+
+    `template` is the English message with `{name}` fields, and `params` fills them: the
+    template is the message catalog's key, so a reply can be translated before it is filled.
+    """
+
+    def __init__(self, template: str, **params: object) -> None:
+        super().__init__(template.format(**params) if params else template)
+        self.template = template
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -186,8 +195,8 @@ def parse_request(
     """Read `text` as a meeting request in zone `tz` at time `now`."""
     if len(text) > MAX_COMMAND_CHARS:
         raise RequestError(
-            "That's too long for me to read: "
-            f"keep a request to {MAX_COMMAND_CHARS:,} characters or fewer."
+            "That's too long for me to read: keep a request to {limit:,} characters or fewer.",
+            limit=MAX_COMMAND_CHARS,
         )
     _check_readable(text)
     try:
@@ -251,7 +260,8 @@ def _read(text: str, *, now: datetime, tz: tzinfo, default_length: timedelta) ->
             start += timedelta(days=7)  # "Friday 9am" on a Friday at noon: next week's
     elif start is None and day is not None:
         raise RequestError(
-            f"What time on {day:%a %d %b}? Add one, for example 'Friday 2pm' or 'tomorrow 10:30'."
+            "What time on {day:%a %d %b}? Add one, for example 'Friday 2pm' or 'tomorrow 10:30'.",
+            day=day,
         )
     if start is None:
         if length is not None or end_clock is not None:
@@ -287,7 +297,8 @@ def check_subject(text: str) -> str:
     subject = " ".join(text.split())
     if len(subject) > MAX_SUBJECT_CHARS:
         raise RequestError(
-            f"That subject is too long: keep it to {MAX_SUBJECT_CHARS} characters or fewer."
+            "That subject is too long: keep it to {limit} characters or fewer.",
+            limit=MAX_SUBJECT_CHARS,
         )
     _check_readable(subject)
     return subject
@@ -386,10 +397,10 @@ def _clock(text: str) -> time:
     hour, minute = int(hour_text), int(minute_text or 0)
     if suffix:
         if not 1 <= hour <= 12:
-            raise RequestError(f"{text} is not a time I can read.")
+            raise RequestError("{text} is not a time I can read.", text=text)
         hour = hour % 12 + (12 if suffix == "pm" else 0)
     if hour > 23 or minute > 59:
-        raise RequestError(f"{text} is not a time I can read.")
+        raise RequestError("{text} is not a time I can read.", text=text)
     return time(hour, minute)
 
 
@@ -414,7 +425,7 @@ def _meridiem(text: str) -> str:
 def _business_hour(hour: int) -> time:
     """A bare hour ("at 3") in working hours: 1-7 are afternoon, 8-12 morning, 13-23 as said."""
     if hour > 23:
-        raise RequestError(f"{hour} is not an hour of the day.")
+        raise RequestError("{hour} is not an hour of the day.", hour=hour)
     return time(hour + 12 if 1 <= hour <= 7 else hour)
 
 
@@ -441,12 +452,14 @@ def _month_day(match: re.Match[str], today: date) -> date:
     try:
         result = date(year, month, day)
     except ValueError:
-        raise RequestError(f"{match.group(0).strip()} is not a date.") from None
+        raise RequestError("{text} is not a date.", text=match.group(0).strip()) from None
     if not match.group("year") and result < today:
         try:
             result = result.replace(year=year + 1)  # "Jan 5" in December is next January
         except ValueError:  # no Feb 29 next year, or no year after 9999
-            raise RequestError(f"{match.group(0).strip()} is not a date next year.") from None
+            raise RequestError(
+                "{text} is not a date next year.", text=match.group(0).strip()
+            ) from None
     return result
 
 
@@ -454,7 +467,7 @@ def _iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise RequestError(f"{text} is not a date I can read.") from None
+        raise RequestError("{text} is not a date I can read.", text=text) from None
 
 
 def _iso_start(match: re.Match[str], tz: tzinfo) -> datetime:
@@ -466,6 +479,8 @@ def _iso_start(match: re.Match[str], tz: tzinfo) -> datetime:
     try:
         start = datetime.fromisoformat(f"{match.group('date')}T{clock}{offset}")
     except ValueError:
-        raise RequestError(f"{match.group(0).strip()} is not a date and time I can read.") from None
+        raise RequestError(
+            "{text} is not a date and time I can read.", text=match.group(0).strip()
+        ) from None
     # A time written without an offset is wall-clock time in the user's zone.
     return start.replace(tzinfo=tz) if start.tzinfo is None else start
