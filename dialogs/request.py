@@ -135,14 +135,27 @@ _DANGLING_WORD = re.compile(r"at|on|for|from|in", re.IGNORECASE)
 class RequestError(ValueError):
     """The text describes a meeting that cannot exist; the message is for the user.
 
-    `template` is the English message with `{name}` fields, and `params` fills them: the
-    template is the message catalog's key, so a reply can be translated before it is filled.
+    `template` is the English message with plain `{name}` fields (no format specs), and `params`
+    fills them with values, not text: numbers, dates, strings the user typed. The template is the
+    message catalog's key, so a reply can be translated, and its values formatted for the user's
+    locale, before it is filled; str() is the English message.
     """
 
     def __init__(self, template: str, **params: object) -> None:
-        super().__init__(template.format(**params) if params else template)
+        english = {name: _english(value) for name, value in params.items()}
+        super().__init__(template.format(**english) if params else template)
         self.template = template
         self.params = params
+
+
+def _english(value: object) -> str:
+    if isinstance(value, datetime):
+        return f"{value:%a %d %b %H:%M}"
+    if isinstance(value, date):
+        return f"{value:%a %d %b}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -195,7 +208,7 @@ def parse_request(
     """Read `text` as a meeting request in zone `tz` at time `now`."""
     if len(text) > MAX_COMMAND_CHARS:
         raise RequestError(
-            "That's too long for me to read: keep a request to {limit:,} characters or fewer.",
+            "That's too long for me to read: keep a request to {limit} characters or fewer.",
             limit=MAX_COMMAND_CHARS,
         )
     _check_readable(text)
@@ -260,7 +273,7 @@ def _read(text: str, *, now: datetime, tz: tzinfo, default_length: timedelta) ->
             start += timedelta(days=7)  # "Friday 9am" on a Friday at noon: next week's
     elif start is None and day is not None:
         raise RequestError(
-            "What time on {day:%a %d %b}? Add one, for example 'Friday 2pm' or 'tomorrow 10:30'.",
+            "What time on {day}? Add one, for example 'Friday 2pm' or 'tomorrow 10:30'.",
             day=day,
         )
     if start is None:
@@ -425,7 +438,7 @@ def _meridiem(text: str) -> str:
 def _business_hour(hour: int) -> time:
     """A bare hour ("at 3") in working hours: 1-7 are afternoon, 8-12 morning, 13-23 as said."""
     if hour > 23:
-        raise RequestError("{hour} is not an hour of the day.", hour=hour)
+        raise RequestError("{hour} is not an hour of the day.", hour=str(hour))
     return time(hour + 12 if 1 <= hour <= 7 else hour)
 
 
