@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from dialogs.language import N_
+
 # How far in the past a start may be before it is a mistake rather than "now, give or take".
 PAST_TOLERANCE = timedelta(minutes=5)
 MAX_LENGTH = timedelta(hours=24)
@@ -39,7 +41,7 @@ MAX_SUBJECT_CHARS = 255
 # zone or adding up to a day to it, as the dialog's length step does, cannot overflow.
 _EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=2)
 _LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
-_OFF_CALENDAR = "That date is too far from today for me to work with: pick one nearer now."
+_OFF_CALENDAR = N_("That date is too far from today for me to work with: pick one nearer now.")
 # Longer than any meeting, yet small enough to add to any date a meeting may have.
 _TOO_LONG = MAX_LENGTH + timedelta(minutes=1)
 

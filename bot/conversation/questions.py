@@ -9,14 +9,16 @@ from botbuilder.schema import Activity
 
 from bot.conversation.messages import card_message
 from dialogs.cards import answered_card
+from dialogs.meeting_dialog import LanguageOf
 
 log = logging.getLogger(__name__)
 
 
 class QuestionCards:
-    def __init__(self, asked: StatePropertyAccessor) -> None:
+    def __init__(self, asked: StatePropertyAccessor, language: LanguageOf) -> None:
         # The open question card, {"id", "question"}, kept with the dialog's state.
         self._asked = asked
+        self._language = language
 
     async def ask(self, turn_context: TurnContext, question: Activity) -> None:
         """Post the dialog's next question card; the one before it was answered by this turn."""
@@ -34,12 +36,16 @@ class QuestionCards:
         return not asked or asked.get("id") == activity.reply_to_id
 
     async def close(self, turn_context: TurnContext, outcome: str) -> None:
-        """Put the last question card, if any, in its final state: no buttons left to press."""
+        """Put the last question card, if any, in its final state: no buttons left to press.
+
+        `outcome` is in the language of this turn, as the question was in the turn that asked.
+        """
         asked = await self._asked.get(turn_context)
         if not asked:
             return
         await self._asked.delete(turn_context)
-        closed = card_message(answered_card(asked["question"], outcome))
+        lang = self._language(turn_context)
+        closed = card_message(answered_card(asked["question"], outcome, lang=lang))
         closed.id = asked["id"]
         try:
             await turn_context.update_activity(closed)
@@ -53,7 +59,9 @@ def pressed_answer(value: object) -> bool:
 
 
 def answered(activity: Activity) -> str:
-    """The answer a message gave, as the question card it answered shows it."""
+    """The answer a message gave, as the question card it answered shows it: a quick answer by
+    its button's title (in the user's language), a typed one as typed."""
     value = activity.value if isinstance(activity.value, dict) else {}
     picked = f"{value.get('date', '')} {value.get('time', '')}".strip()
-    return f"✓ {(activity.text or picked)[:100]}"
+    shown = value.get("shown") if isinstance(value.get("shown"), str) else None
+    return f"✓ {(shown or activity.text or picked)[:100]}"

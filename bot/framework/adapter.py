@@ -22,6 +22,9 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Words an error that ended a turn for that turn's sender.
+Explain = Callable[[TurnContext, Exception], str]
+
 
 class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
     """Bot Framework authentication that refuses rather than crashes, and reuses its clients.
@@ -113,11 +116,11 @@ def _app_id(claims_identity: Any) -> str:
 
 
 def create_adapter(
-    settings: Settings, http: httpx.AsyncClient, *, explain: Callable[[Exception], str]
+    settings: Settings, http: httpx.AsyncClient, *, explain: Explain
 ) -> CloudAdapter:
     """A CloudAdapter; with an empty app id the SDK accepts unauthenticated (sandbox) traffic.
 
-    `explain` words an unexpected error for the chat (the conversation knows how).
+    `explain` words an unexpected error for the turn's sender (the conversation knows how).
     """
     configuration = SimpleNamespace(
         APP_ID=settings.app_id,
@@ -149,9 +152,7 @@ def create_adapter(
     return adapter
 
 
-async def _on_turn_error(
-    turn_context: TurnContext, error: Exception, *, explain: Callable[[Exception], str]
-) -> None:
+async def _on_turn_error(turn_context: TurnContext, error: Exception, *, explain: Explain) -> None:
     # The traceback goes to the log (no tokens or message text in it); the chat gets one line.
     log.error(
         "unhandled error in turn for activity %s",
@@ -159,7 +160,7 @@ async def _on_turn_error(
         exc_info=(type(error), error, error.__traceback__),
     )
     try:
-        await turn_context.send_activity(explain(error))
+        await turn_context.send_activity(explain(turn_context, error))
     except Exception:
         log.exception(
             "could not tell the user about the error in activity %s", turn_context.activity.id

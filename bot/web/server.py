@@ -17,7 +17,7 @@ import httpx
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from bot.conversation.replies import explain
+from bot.conversation.catalogs import read_catalogs
 from bot.conversation.router import MeetingBot
 from bot.conversation.sign_in import SignIn
 from bot.framework.adapter import create_adapter
@@ -166,6 +166,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 turnstile=app[TURNSTILE],
             )
         )
+        # Every language's messages, read once: a turn only looks its sender's up.
+        languages = await asyncio.to_thread(read_catalogs)
         scheduler = MeetingScheduler(
             GraphClient(
                 http,
@@ -186,13 +188,14 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             sign_in=sign_in,
             default_minutes=settings.default_meeting_minutes,
             default_timezone=settings.default_timezone,
+            languages=languages,
             ask_passcode=settings.passcode_policy is PasscodePolicy.ASK,
             skip_confirmation=settings.skip_confirmation,
             answer_within_seconds=settings.answer_within_seconds,
             app_id=settings.app_id,
         )
         stack.push_async_callback(app[BOT].drain)
-        app[ADAPTER] = create_adapter(settings, http, explain=explain)
+        app[ADAPTER] = create_adapter(settings, http, explain=app[BOT].explain)
         recovery = asyncio.create_task(
             _recover(app[BOT], app[ADAPTER], settings.create_deadline_seconds)
         )
