@@ -9,6 +9,7 @@ messages then wait there, untranslated, for a translator.
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -74,9 +75,16 @@ def extract() -> Catalog:
 
 def update(folder: Path = LOCALES) -> None:
     """Write messages.pot anew, then merge it into each language's catalog (pybabel update):
-    new messages come in untranslated, and ones no longer in the code go."""
+    new messages come in untranslated, and ones no longer in the code go. A catalog whose
+    messages did not change is left as it is, creation date and all."""
     template = extract()
-    _write(folder / f"{DOMAIN}.pot", template)
+    pot = folder / f"{DOMAIN}.pot"
+    if pot.exists():
+        with pot.open("rb") as file:
+            before = read_po(file)
+        if _messages(before) == _messages(template):
+            template.creation_date = before.creation_date
+    _write(pot, template)
     for path in sorted(folder.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         with path.open("rb") as file:
             catalog = read_po(file, locale=path.parent.parent.name)
@@ -84,10 +92,17 @@ def update(folder: Path = LOCALES) -> None:
         _write(path, catalog)
 
 
+def _messages(catalog: Catalog) -> list[tuple[object, ...]]:
+    return [(m.id, m.auto_comments, m.locations) for m in catalog if m.id]
+
+
 def _write(path: Path, catalog: Catalog) -> None:
-    with path.open("wb") as file:
-        # No line numbers: they would change the catalogs with every edit of the code.
-        write_po(file, catalog, width=100, include_lineno=False, ignore_obsolete=True)
+    """Write `catalog` to `path`, unless that is what the file already says."""
+    text = io.BytesIO()
+    # No line numbers: they would change the catalogs with every edit of the code.
+    write_po(text, catalog, width=100, include_lineno=False, ignore_obsolete=True)
+    if not path.exists() or path.read_bytes() != text.getvalue():
+        path.write_bytes(text.getvalue())
 
 
 if __name__ == "__main__":
