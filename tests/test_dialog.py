@@ -393,7 +393,7 @@ async def test_a_picked_date_and_time_closes_the_start_card_with_them(
     start = tomorrow_at(11, 30)
     await say(bot, connector, "", value={"date": f"{start:%Y-%m-%d}", "time": "11:30"})
     [closed] = connector.updates
-    assert card_of(closed)["body"][-1]["text"] == f"✓ {start:%Y-%m-%d} 11:30"
+    assert card_of(closed)["body"][-1]["text"] == f"✓ {start:%a}, {start:%b} {start.day}, 11:30 AM"
 
 
 async def test_a_wrong_answer_leaves_the_question_card_open(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime, time
 
 from botbuilder.core import StatePropertyAccessor, TurnContext
 from botbuilder.schema import Activity
 
 from bot.conversation.messages import card_message
 from dialogs.cards import answered_card
+from dialogs.language import Language
 from dialogs.meeting_dialog import LanguageOf
 
 log = logging.getLogger(__name__)
@@ -22,7 +24,9 @@ class QuestionCards:
 
     async def ask(self, turn_context: TurnContext, question: Activity) -> None:
         """Post the dialog's next question card; the one before it was answered by this turn."""
-        await self.close(turn_context, answered(turn_context.activity))
+        await self.close(
+            turn_context, answered(turn_context.activity, self._language(turn_context))
+        )
         sent = await turn_context.send_activity(question)
         if sent is not None and sent.id:
             await self._asked.set(turn_context, {"id": sent.id, "question": question.summary or ""})
@@ -58,10 +62,19 @@ def pressed_answer(value: object) -> bool:
     return isinstance(value, dict) and isinstance(value.get("answer"), str) and "meet" not in value
 
 
-def answered(activity: Activity) -> str:
+def answered(activity: Activity, lang: Language) -> str:
     """The answer a message gave, as the question card it answered shows it: a quick answer by
-    its button's title (in the user's language), a typed one as typed."""
+    its button's title (in the user's language), a typed one as typed, a picked date and time
+    as the user's locale writes them."""
     value = activity.value if isinstance(activity.value, dict) else {}
-    picked = f"{value.get('date', '')} {value.get('time', '')}".strip()
     shown = value.get("shown") if isinstance(value.get("shown"), str) else None
-    return f"✓ {(shown or activity.text or picked)[:100]}"
+    return f"✓ {(shown or activity.text or _picked(value, lang))[:100]}"
+
+
+def _picked(value: dict[str, object], lang: Language) -> str:
+    """The date and time picked on the start card ("Tue, Dec 1, 11:30 AM"), as sent if odd."""
+    day, at = str(value.get("date") or "")[:10], str(value.get("time") or "")[:8]
+    try:
+        return lang.value(datetime.combine(date.fromisoformat(day), time.fromisoformat(at)))
+    except ValueError:
+        return f"{day} {at}".strip()

@@ -346,7 +346,8 @@ class MeetingBot(ActivityHandler):
             not_answered = self._language(dialog.context).gettext("Not answered.")
             await self._questions.close(dialog.context, not_answered)
             return
-        await self._questions.close(dialog.context, answered(dialog.context.activity))
+        lang = self._language(dialog.context)
+        await self._questions.close(dialog.context, answered(dialog.context.activity, lang))
         await self._cards.offer(dialog.context, MeetingDraft.from_json(result.result))
 
     # -- outside any turn: after a sign-in, and the recovery pass --------------------------------
