@@ -32,6 +32,8 @@ SOURCE_LANGUAGE = "en"
 # Distinct language tags whose Language is kept. Tags come from the sender's activity (checked
 # to look like one); past this many, a rare tag is worked out anew each time instead of kept.
 MAX_KEPT_TAGS = 256
+# Meeting lengths kept written out per language: the form's few, and those people ask for.
+MAX_KEPT_LENGTHS = 64
 
 
 def N_(message: str) -> str:
@@ -61,6 +63,8 @@ class Language:
         # How a date and a time (or a span of times) go together: "{1}, {0}", fr "{1} 'à' {0}".
         self._date_time = str(locale.datetime_formats["medium"]).replace("'", "")
         self._range = str(locale.interval_formats.get(None) or "{0} – {1}")
+        # A short time depends on the hour and minute alone: each is written once, at most 1,440.
+        self._times: dict[tuple[int, int], str] = {}
         self._lengths: dict[int, str] = {}
 
     @property
@@ -98,7 +102,10 @@ class Language:
 
     def time(self, moment: datetime) -> str:
         """The wall-clock time of `moment` in its own zone: "3:00 PM", "15:00"."""
-        return str(self._time.apply(moment, self.locale))
+        key = (moment.hour, moment.minute)
+        if (known := self._times.get(key)) is None:
+            known = self._times[key] = str(self._time.apply(moment, self.locale))
+        return known
 
     def day(self, moment: datetime | date) -> str:
         """The date with weekday and year: "Tue, Dec 1, 2026", "Di., 1. Dez. 2026"."""
@@ -134,7 +141,7 @@ class Language:
         if rest or not hours:
             parts.append(self.duration(rest, "minute", "short"))
         text = str(format_list(parts, style="unit-short", locale=self.locale))
-        if len(self._lengths) <= 24 * 60:  # every length a meeting may have, at most
+        if len(self._lengths) < MAX_KEPT_LENGTHS:
             self._lengths[minutes] = text
         return text
 

@@ -15,6 +15,7 @@ from graph.models import OnlineMeeting
 def meeting_card(meeting: OnlineMeeting, tz: tzinfo, lang: Language) -> dict[str, Any]:
     """The answer to a created meeting: when, a Join button, the ID, passcode and dial-in."""
     _ = lang.gettext
+    when = meeting_time(meeting, tz, lang)
     facts = []
     if meeting.join_meeting_id:
         facts.append(_fact(_("Meeting ID"), group_digits(meeting.join_meeting_id)))
@@ -36,7 +37,7 @@ def meeting_card(meeting: OnlineMeeting, tz: tzinfo, lang: Language) -> dict[str
         },
         {
             "type": "TextBlock",
-            "text": meeting_time(meeting, tz, lang),
+            "text": when,
             "wrap": True,
             "spacing": "None",
         },
@@ -60,7 +61,7 @@ def meeting_card(meeting: OnlineMeeting, tz: tzinfo, lang: Language) -> dict[str
         actions=[
             {"type": "Action.OpenUrl", "title": _("Join meeting"), "url": meeting.join_web_url}
         ],
-        fallback=meeting_summary(meeting, tz, lang),
+        fallback=meeting_summary(meeting, when, lang),
         lang=lang.code,
     )
 
@@ -418,8 +419,9 @@ def sign_in_card(url: str, *, pending_subject: str | None, lang: Language) -> di
     )
 
 
-def meeting_summary(meeting: OnlineMeeting, tz: tzinfo, lang: Language) -> str:
-    """The meeting in one line of plain text, for notifications and clients without cards."""
+def meeting_summary(meeting: OnlineMeeting, when: str, lang: Language) -> str:
+    """The meeting in one line of plain text, for notifications and clients without cards;
+    `when` is its time as `meeting_time` writes it."""
     _ = lang.gettext
     details = []
     if meeting.join_meeting_id:
@@ -430,7 +432,7 @@ def meeting_summary(meeting: OnlineMeeting, tz: tzinfo, lang: Language) -> str:
     return _(
         "{subject}, {when}. {details}",
         subject=meeting.subject or _("Teams meeting"),
-        when=meeting_time(meeting, tz, lang),
+        when=when,
         details=", ".join(details),
     )
 

@@ -20,7 +20,6 @@ from botbuilder.schema import Activity, ActivityTypes
 from bot.conversation.cards import (
     closed_card,
     meeting_card,
-    meeting_summary,
     retry_card,
     unknown_card,
 )
@@ -246,7 +245,7 @@ class Delivery:
         else:
             card = meeting_card(meeting, ask.tz, lang)
             answer = card_message(card)
-            answer.summary = meeting_summary(meeting, ask.tz, lang)
+            answer.summary = card["fallbackText"]  # the meeting in one line
             posted = await reply(turn_context, answer, replaces)
             return Shown(card, card_id=posted, posted=True)
         # Kept for a Retry or Create another press, which only the requester may make: in a
