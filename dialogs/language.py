@@ -158,8 +158,11 @@ class Languages:
     """The languages the bot speaks; picks the best for a language tag, English by default."""
 
     def __init__(self, catalogs: Mapping[str, Mapping[str, str]]) -> None:
-        # Each catalog by its language code ("de"), English (the messages themselves) included.
-        self._catalogs = {code.lower(): dict(texts) for code, texts in catalogs.items()}
+        # Each catalog by its language tag, lower case ("de", "pt-br" for a folder pt_BR),
+        # English (the messages themselves) included.
+        self._catalogs = {
+            code.lower().replace("_", "-"): dict(texts) for code, texts in catalogs.items()
+        }
         self._catalogs.setdefault(SOURCE_LANGUAGE, {})
         self._kept: dict[str, Language] = {}
 
@@ -167,10 +170,6 @@ class Languages:
     def codes(self) -> list[str]:
         """The languages spoken: English first, then the catalogs' in order of their codes."""
         return [SOURCE_LANGUAGE, *sorted(set(self._catalogs) - {SOURCE_LANGUAGE})]
-
-    def translations(self, code: str) -> Mapping[str, str]:
-        """The catalog of language `code`, English message → translation."""
-        return self._catalogs[code]
 
     def pick(self, tag: str) -> Language:
         """The language for a BCP 47 tag ("de-AT": German, written as in Austria); English
@@ -188,10 +187,10 @@ class Languages:
             locale = Locale.parse(tag, sep="-")
         except (ValueError, TypeError, UnknownLocaleError):
             locale = None
-        if locale is None or locale.language != code:
+        if locale is None or locale.language != code.split("-")[0]:
             # Values written as the text's language writes them: a Portuguese user reads
             # English text, so English dates; a German one in Austria, Austrian dates.
-            locale = Locale.parse(code)
+            locale = Locale.parse(code, sep="-")
         return Language(locale, self._catalogs[code])
 
 

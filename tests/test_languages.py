@@ -102,3 +102,10 @@ def test_a_tag_is_worked_out_once_and_strangers_tags_do_not_pile_up() -> None:
     for n in range(MAX_KEPT_TAGS + 50):
         assert languages.pick(f"de-x-{n:04d}").code == "de"
     assert len(languages._kept) == MAX_KEPT_TAGS
+
+
+def test_a_regional_catalog_serves_its_region_and_the_language_falls_back_to_english() -> None:
+    languages = Languages({"pt_BR": {"Cancelled.": "Cancelado."}})
+    assert languages.pick("pt-BR").gettext("Cancelled.") == "Cancelado."
+    assert str(languages.pick("pt-BR").locale) == "pt_BR"
+    assert languages.pick("pt-PT").gettext("Cancelled.") == "Cancelled."
