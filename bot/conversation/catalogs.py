@@ -12,13 +12,14 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel.messages.catalog import Catalog
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
-from babel.messages.frontend import parse_mapping
 from babel.messages.pofile import read_po, write_po
 
 from dialogs.language import Languages
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 LOCALES = Path(__file__).parent / "locales"
 DOMAIN = "messages"
@@ -57,6 +58,12 @@ def read_catalogs(folder: Path = LOCALES) -> Languages:
 
 def extract() -> Catalog:
     """Every message in the code, as `pybabel extract` with the project's keywords finds them."""
+    # Imported here, for the tool alone: pybabel's frontend brings in distutils, which would
+    # add 20 MB and a second to every bot process that only reads its catalogs.
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.frontend import parse_mapping
+
     template = Catalog(project=PROJECT, copyright_holder="Meet bot contributors", charset="utf-8")
     with MAPPING.open() as file:
         methods, options = parse_mapping(file)
