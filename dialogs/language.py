@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
 from babel import Locale, UnknownLocaleError, negotiate_locale
@@ -94,14 +94,16 @@ class Language:
             return self._date_time.format(self.time(value), self._short_day_of(value))
         if isinstance(value, date):
             return self._short_day_of(value)
+        if isinstance(value, time):
+            return self.time(value)
         if isinstance(value, timedelta):
             return self.length(value)
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, int | float) and not isinstance(value, bool):
             return str(format_decimal(value, locale=self.locale))
         return str(value)
 
-    def time(self, moment: datetime) -> str:
-        """The wall-clock time of `moment` in its own zone: "3:00 PM", "15:00"."""
+    def time(self, moment: datetime | time) -> str:
+        """The wall-clock time of `moment` (in its own zone): "3:00 PM", "15:00"."""
         key = (moment.hour, moment.minute)
         if (known := self._times.get(key)) is None:
             known = self._times[key] = str(self._time.apply(moment, self.locale))

@@ -75,6 +75,9 @@ def test_a_request_error_is_translated_and_its_values_written_for_the_locale() -
     assert american.message(RequestError("Keep it to {limit} characters.", limit=1000)) == (
         "Keep it to 1,000 characters."
     )
+    # Times and fractions too, should a template take them.
+    assert american.value(THREE_PM.timetz()) == "3:00 PM"
+    assert german.value(1.5) == "1,5"
     # A template no catalog has yet (the parser adds them before translators do): English.
     later = RequestError("{text} is not a time yet.", text="25pm")
     assert german.message(later) == str(later) == "25pm is not a time yet."
