@@ -68,12 +68,13 @@ def request_card(
     request: str,
     editing: bool,
     ask_passcode: bool,
+    zone_guessed: bool = False,
     error: str | None = None,
 ) -> dict[str, Any]:
     """The requester's card: the request as understood (Create / Change / Cancel), or the form.
 
     The form is the request's fields, prefilled, with Create and Cancel; an `error` from the
-    last Create shows above them.
+    last Create shows above them. Times read in a zone nobody chose come with a way to fix it.
     """
     data = {"request": request}
     if editing:
@@ -108,6 +109,18 @@ def request_card(
     head = [{"type": "TextBlock", "text": title, "isSubtle": True, "wrap": True}]
     if error:
         head.append({"type": "TextBlock", "text": error, "color": "Attention", "wrap": True})
+    if zone_guessed:
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": f"Times are in {zone_name(start.astimezone(tz))}, which may not be "
+                "yours: tell me your zone with “timezone” and your city, for example "
+                "timezone Berlin.",
+                "isSubtle": True,
+                "size": "Small",
+                "wrap": True,
+            }
+        )
     return adaptive_card(
         head + body,
         actions=actions,
@@ -251,6 +264,7 @@ COMMANDS = (
     ("/meet Design review tomorrow 3pm for 45m", "Create a meeting; anything missing is asked."),
     ("/meet", "Start a short conversation: subject, time, length."),
     ("cancel", "Stop the request in progress."),
+    ("/timezone Berlin", "Read and show your times in that city's zone."),
     ("/signin", "Sign in ahead of time."),
     ("/signout", "Forget your saved sign-in."),
     ("/help", "This list."),

@@ -123,6 +123,7 @@ class RequestCards:
             request=ask.key,
             editing=request.view == EDIT or error is not None,
             ask_passcode=self._ask_passcode,
+            zone_guessed=ask.zone_guessed,
             error=error,
         )
 
