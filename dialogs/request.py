@@ -174,6 +174,7 @@ class MeetingDraft:
     end: datetime | None
     length_given: bool = False
     timezone: str = "UTC"  # the zone it was read in, as dialogs.zones writes it
+    zone_guessed: bool = False  # read in a zone nobody chose (a client's UTC): the card says so
     passcode_required: bool | None = None  # None: the configured policy decides
     request_id: str = ""  # the asking activity: however often it is confirmed, one meeting
 
@@ -185,6 +186,7 @@ class MeetingDraft:
             "end": self.end.isoformat() if self.end else None,
             "length_given": self.length_given,
             "timezone": self.timezone,
+            "zone_guessed": self.zone_guessed,
             "passcode_required": self.passcode_required,
             "request_id": self.request_id,
         }
@@ -199,6 +201,7 @@ class MeetingDraft:
             end=datetime.fromisoformat(end) if end else None,
             length_given=bool(data.get("length_given")),
             timezone=str(data.get("timezone") or "UTC"),
+            zone_guessed=data.get("zone_guessed") is True,
             passcode_required=data.get("passcode_required"),
             request_id=str(data.get("request_id") or ""),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -134,3 +135,20 @@ async def test_every_card_names_its_language(bot: BotClient, connector: Connecto
     assert len(cards) >= 4
     assert all(card["lang"] in ("ja", "es", "fr", "en") for card in cards)
     assert {card["lang"] for card in cards} >= {"ja", "es", "fr"}
+
+
+async def test_timezone_answers_in_the_users_language_and_clock(
+    bot: BotClient, connector: Connector
+) -> None:
+    [german] = await say(bot, connector, "/timezone Berlin", locale="de-DE")
+    [american] = await say(bot, connector, "/timezone Berlin", locale="en-US")
+
+    assert re.fullmatch(
+        r"Ihre Zeitzone ist jetzt Europe/Berlin, dort ist es [0-9]{2}:[0-9]{2}\. "
+        r"Ich lese und zeige Ihre Besprechungszeiten in dieser Zone\.",
+        german["text"],
+    )
+    assert re.match(
+        r"Your time zone is now Europe/Berlin, where it's [0-9]{1,2}:[0-9]{2} [AP]M\.",
+        american["text"],
+    )

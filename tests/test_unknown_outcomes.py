@@ -305,6 +305,7 @@ def an_ask() -> MeetingRequest:
         start=start,
         end=start + timedelta(minutes=30),
         timezone="UTC",
+        zone_guessed=False,
         locale="en-US",
         passcode_required=None,
         request_id="a:chat|activity-1",

@@ -81,12 +81,13 @@ def request_card(
     editing: bool,
     ask_passcode: bool,
     lang: Language,
+    zone_guessed: bool = False,
     error: str | None = None,
 ) -> dict[str, Any]:
     """The requester's card: the request as understood (Create / Change / Cancel), or the form.
 
     The form is the request's fields, prefilled, with Create and Cancel; an `error` from the
-    last Create shows above them.
+    last Create shows above them. Times read in a zone nobody chose come with a way to fix it.
     """
     _ = lang.gettext
     data = {"request": request}
@@ -124,6 +125,21 @@ def request_card(
     head = [{"type": "TextBlock", "text": title, "isSubtle": True, "wrap": True}]
     if error:
         head.append({"type": "TextBlock", "text": error, "color": "Attention", "wrap": True})
+    if zone_guessed:
+        body.append(
+            {
+                "type": "TextBlock",
+                # Translators: “timezone” and “timezone Berlin” are what the bot reads; keep them.
+                "text": _(
+                    "Times are in {zone}, which may not be yours: tell me your zone with "
+                    "“timezone” and your city, for example timezone Berlin.",
+                    zone=zone_name(start.astimezone(tz)),
+                ),
+                "isSubtle": True,
+                "size": "Small",
+                "wrap": True,
+            }
+        )
     when = lang.span(start, end, tz)
     return adaptive_card(
         head + body,
@@ -287,6 +303,7 @@ COMMANDS = (
     ),
     ("/meet", N_("Start a short conversation: subject, time, length.")),
     ("cancel", N_("Stop the request in progress.")),
+    ("/timezone Berlin", N_("Read and show your times in that city's zone.")),
     ("/signin", N_("Sign in ahead of time.")),
     ("/signout", N_("Forget your saved sign-in.")),
     ("/help", N_("This list.")),

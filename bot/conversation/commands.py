@@ -1,4 +1,4 @@
-"""Recognising commands in message text: `/meet …`, `meet …`, `/help`."""
+"""Recognising commands in message text: `/meet …`, `meet …`, `/help`, `/timezone …`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ class CommandName(StrEnum):
     SIGNIN = "signin"
     SIGNOUT = "signout"
     CANCEL = "cancel"
+    TIMEZONE = "timezone"
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,7 @@ class RequestCards:
             editing=request.view == EDIT or error is not None,
             ask_passcode=self._ask_passcode,
             lang=lang,
+            zone_guessed=ask.zone_guessed,
             error=error,
         )
 

@@ -47,11 +47,12 @@ from bot.conversation.teams import (
     teams_user,
     text_without_mentions,
     user_language,
-    user_timezone,
 )
+from bot.conversation.time_zones import TimeZones
 from bot.framework.address import ReplyAddress
 from bot.identity.tokens import SignInFailed
 from bot.identity.users import TeamsUser
+from bot.meetings.chosen_zones import ChosenZones
 from bot.meetings.open_requests import SUBMITTED, OpenRequests
 from bot.meetings.outbox import Outbox
 from bot.meetings.request import WAIT_HOURS
@@ -61,7 +62,6 @@ from bot.state.storage import ETagConflict, SqliteStorage
 from dialogs.language import N_, Language, Languages
 from dialogs.meeting_dialog import MeetingDialog
 from dialogs.request import MeetingDraft, RequestError, parse_request
-from dialogs.zones import zone_to_text
 
 __all__ = ["MeetingBot", "SignIn"]
 
@@ -97,6 +97,7 @@ class MeetingBot(ActivityHandler):
         waiting: WaitingRequests,
         outbox: Outbox,
         open_requests: OpenRequests,
+        chosen_zones: ChosenZones,
         sign_in: SignIn | None,
         default_minutes: int,
         default_timezone: str,
@@ -109,7 +110,9 @@ class MeetingBot(ActivityHandler):
     ) -> None:
         super().__init__()
         self._default_length = timedelta(minutes=default_minutes)
-        self._default_timezone = default_timezone
+        self._zones = TimeZones(
+            chosen_zones, default_timezone=default_timezone, clock=clock, languages=languages
+        )
         self._ask_passcode = ask_passcode
         self._skip_confirmation = skip_confirmation
         self._clock = clock
@@ -207,6 +210,8 @@ class MeetingBot(ActivityHandler):
             if dialog.active_dialog is not None:
                 await self._questions.close(turn_context, lang.gettext("Asked again below."))
                 await dialog.reprompt_dialog()
+        elif command.name is CommandName.TIMEZONE:
+            await self._zones.command(turn_context, command.argument)
         elif command.name is CommandName.SIGNIN:
             await self._sign_in.sign_in(turn_context)
         elif command.name is CommandName.SIGNOUT:
@@ -310,10 +315,10 @@ class MeetingBot(ActivityHandler):
         asked there in words: the form on the card holds every field.
         """
         activity = dialog.context.activity
-        tz = user_timezone(activity, self._default_timezone)
+        zone = await self._zones.of(dialog.context)
         try:
             parsed = parse_request(
-                text, now=self._clock(), tz=tz, default_length=self._default_length
+                text, now=self._clock(), tz=zone.zone, default_length=self._default_length
             )
         except RequestError as error:
             await dialog.context.send_activity(explain(error, self._language(dialog.context)))
@@ -321,7 +326,8 @@ class MeetingBot(ActivityHandler):
         complete = bool(parsed.subject and parsed.start)
         draft = replace(
             parsed,
-            timezone=zone_to_text(tz),
+            timezone=zone.text,
+            zone_guessed=zone.guessed,
             # A retried delivery of the same activity is the same request.
             request_id=f"{activity.conversation.id}|{activity.id or uuid.uuid4()}",
             # A complete command asks nothing, so "ask" falls back to requiring a passcode.

@@ -31,8 +31,8 @@ def tenant_id(activity: Activity) -> str | None:
     return getattr(activity.conversation, "tenant_id", None) or None
 
 
-def user_timezone(activity: Activity, default: str) -> tzinfo:
-    """The sender's zone: clientInfo's zone, else localTimezone, else localTimestamp's offset."""
+def client_timezone(activity: Activity) -> tzinfo | None:
+    """The client's zone: clientInfo's, else localTimezone, else localTimestamp's offset."""
     for name in (_client_info(activity).get("timezone"), activity.local_timezone):
         if isinstance(name, str) and name:
             try:
@@ -43,7 +43,7 @@ def user_timezone(activity: Activity, default: str) -> tzinfo:
     if stamp is not None and stamp.utcoffset() is not None:
         offset: timedelta = stamp.utcoffset()
         return timezone(offset)
-    return ZoneInfo(default)
+    return None
 
 
 # A BCP 47 language tag as Teams sends it ("en-US", "zh-Hant-TW", "es-419"): ASCII letters, then

@@ -28,6 +28,7 @@ class MeetingRequest:
     start: datetime
     end: datetime
     timezone: str  # as dialogs.zones writes it: an IANA name or a fixed offset
+    zone_guessed: bool  # a zone nobody chose: the card offers /timezone
     locale: str
     passcode_required: bool | None  # None: the tenant's meeting policy decides
     request_id: str  # the asking activity: however often it is delivered, one meeting
@@ -69,6 +70,7 @@ class MeetingRequest:
             start=start,
             end=end,
             timezone=draft.timezone,
+            zone_guessed=draft.zone_guessed,
             locale=locale,
             passcode_required=draft.passcode_required,
             request_id=draft.request_id or str(uuid.uuid4()),
@@ -91,6 +93,7 @@ class MeetingRequest:
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "timezone": self.timezone,
+            "zone_guessed": self.zone_guessed,
             "locale": self.locale,
             "passcode_required": self.passcode_required,
             "request_id": self.request_id,
@@ -118,6 +121,7 @@ class MeetingRequest:
             start=start,
             end=end,
             timezone=data["timezone"],
+            zone_guessed=data.get("zone_guessed") is True,  # absent in records before it
             locale=data["locale"],
             passcode_required=data["passcode_required"],
             request_id=data["request_id"],

@@ -119,7 +119,8 @@ async def privacy(request: web.Request) -> web.Response:
         "answer to be posted (encrypted); the chat to answer in (ids only); and, for each "
         "request, whether its meeting was created and the meeting itself (its join link and "
         "passcode encrypted), so that a request Teams delivers twice gets the same meeting, not "
-        "a second one. It logs no tokens, passcodes, join links or message text. /signout "
+        "a second one; and the time zone you chose with /timezone, until /timezone auto. It "
+        "logs no tokens, passcodes, join links or message text. /signout "
         "deletes your sign-in. The organisation running this bot controls where its data is "
         "stored.",
     )

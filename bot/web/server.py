@@ -33,6 +33,7 @@ from bot.identity.tokens import (
     load_cache_key,
 )
 from bot.identity.users import TokenProvider
+from bot.meetings.chosen_zones import ChosenZones
 from bot.meetings.ledger import RequestLedger
 from bot.meetings.open_requests import OpenRequests
 from bot.meetings.outbox import Outbox
@@ -185,6 +186,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             waiting=WaitingRequests(storage, fernet),
             outbox=Outbox(storage, fernet),
             open_requests=OpenRequests(storage, fernet),
+            chosen_zones=ChosenZones(storage),
             sign_in=sign_in,
             default_minutes=settings.default_meeting_minutes,
             default_timezone=settings.default_timezone,
