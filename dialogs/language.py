@@ -13,7 +13,7 @@ whose fields don't match it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
@@ -182,6 +182,17 @@ class Languages:
         if len(self._kept) < MAX_KEPT_TAGS:
             self._kept[tag] = language
         return language
+
+    def warm(self, tags: Iterable[str]) -> None:
+        """Work out the languages of `tags` now and write a value of each kind in each, so
+        Babel has read their CLDR data before the first turn needs it (blocking: at start-up)."""
+        moment = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
+        for tag in tags:
+            language = self.pick(tag)
+            language.span(moment, moment + timedelta(minutes=90), UTC)
+            for value in (moment, moment.date(), moment.timetz(), timedelta(minutes=45), 1_000):
+                language.value(value)
+            language.duration(24, "hour")
 
     def _work_out(self, tag: str) -> Language:
         code = (negotiate_locale([tag], list(self._catalogs), sep="-") or SOURCE_LANGUAGE).lower()

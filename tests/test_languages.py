@@ -112,3 +112,10 @@ def test_a_regional_catalog_serves_its_region_and_the_language_falls_back_to_eng
     assert languages.pick("pt-BR").gettext("Cancelled.") == "Cancelado."
     assert str(languages.pick("pt-BR").locale) == "pt_BR"
     assert languages.pick("pt-PT").gettext("Cancelled.") == "Cancelled."
+
+
+def test_warming_works_the_languages_out_before_any_turn() -> None:
+    languages = Languages({"de": GERMAN})
+    languages.warm(["en-US", "de"])
+    assert set(languages._kept) == {"en-US", "de"}
+    assert languages.pick("de")._times  # a time was written, so CLDR's data is read

@@ -50,6 +50,8 @@ from graph.client import RetryPolicy
 
 log = logging.getLogger(__name__)
 
+# The locale most Teams clients send: its language is made ready at start-up with the catalogs'.
+DEFAULT_LOCALE = "en-US"
 # Bot Framework activities are small; anything near this is garbage or an attack.
 MAX_ACTIVITY_BYTES = 256 * 1024
 # Connections per host to Graph and the Bot Connector: beyond this, requests wait for a free one.
@@ -167,8 +169,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 turnstile=app[TURNSTILE],
             )
         )
-        # Every language's messages, read once: a turn only looks its sender's up.
+        # Every language's messages and CLDR data, read once (and before the server freezes
+        # what start-up made): a turn only looks its sender's up.
         languages = await asyncio.to_thread(read_catalogs)
+        await asyncio.to_thread(languages.warm, [DEFAULT_LOCALE, *languages.codes])
         scheduler = MeetingScheduler(
             GraphClient(
                 http,
