@@ -1,9 +1,70 @@
-"""Storing a user's time zone as text: an IANA name, or a fixed offset like '+05:30'."""
+"""Time zones as text: storing a user's zone, and reading a zone a person names.
+
+A zone is stored as an IANA name, or a fixed offset like '+05:30'. A person may name one as
+an abbreviation ("ET", "CEST"), a region ("Pacific"), a city ("Tokyo", "New York time"), an
+IANA name in any case ("europe/berlin") or an offset from UTC ("UTC+5:30", "GMT-3").
+"""
 
 from __future__ import annotations
 
+import functools
+import re
+import unicodedata
+import zoneinfo
+from dataclasses import dataclass
 from datetime import timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
+
+# What people write for a zone, each meaning the zone's local time with its own DST rules:
+# "EST" in July is New York's time, as people mean it, not a fixed UTC-5. GMT is UTC (as in
+# "GMT+2"); "BST" or "London time" is London's.
+ABBREVIATIONS = {
+    **dict.fromkeys(("ET", "EST", "EDT"), "America/New_York"),
+    **dict.fromkeys(("CT", "CST", "CDT"), "America/Chicago"),
+    **dict.fromkeys(("MT", "MST", "MDT"), "America/Denver"),
+    **dict.fromkeys(("PT", "PST", "PDT"), "America/Los_Angeles"),
+    **dict.fromkeys(("CET", "CEST", "MEZ", "MESZ"), "Europe/Berlin"),
+    **dict.fromkeys(("WET", "WEST"), "Europe/Lisbon"),
+    **dict.fromkeys(("EET", "EEST"), "Europe/Athens"),
+    "BST": "Europe/London",
+    "GMT": "UTC",
+    "UTC": "UTC",
+}
+# Regions of North America, shown as their abbreviation.
+REGIONS = {
+    "eastern": ("America/New_York", "ET"),
+    "central": ("America/Chicago", "CT"),
+    "mountain": ("America/Denver", "MT"),
+    "pacific": ("America/Los_Angeles", "PT"),
+}
+# IANA's areas: the last part of their zones' names is a city ("America/New_York").
+_AREAS = frozenset(
+    (
+        "Africa",
+        "America",
+        "Antarctica",
+        "Arctic",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    )
+)
+_OFFSET = re.compile(
+    r"(?P<base>UTC|GMT)\s?(?:(?P<sign>[+\-−])\s?(?P<hours>[0-9]{1,2})(?::?(?P<minutes>[0-9]{2}))?)?",
+    re.IGNORECASE,
+)
+MAX_ZONE_NAME_CHARS = 64  # IANA's longest name is 32; a longer text is no zone
+
+
+@dataclass(frozen=True)
+class NamedZone:
+    """A zone a person named, and the label to show for it ("ET", "Tokyo", "UTC+5:30")."""
+
+    zone: tzinfo
+    label: str
 
 
 def zone_to_text(zone: tzinfo) -> str:
@@ -20,3 +81,70 @@ def zone_from_text(text: str) -> tzinfo:
         sign = 1 if text[0] == "+" else -1
         return timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
     return ZoneInfo(text)
+
+
+def zone_named(text: str) -> tzinfo | None:
+    """The zone `text` names (see the module's docstring), or None when it names none."""
+    named = read_zone(text)
+    return named.zone if named else None
+
+
+def read_zone(text: str) -> NamedZone | None:
+    """The zone `text` names with the label to show for it, or None when it names none."""
+    if len(text) > MAX_ZONE_NAME_CHARS:
+        return None
+    words = " ".join(text.strip().strip("()").split())
+    if words[-5:].lower() == " time":  # "Tokyo time", "Eastern time"
+        words = words[:-5]
+    if match := _OFFSET.fullmatch(words):
+        return _offset(match)
+    if key := ABBREVIATIONS.get(words.upper()):
+        return NamedZone(ZoneInfo(key), words.upper())
+    if region := REGIONS.get(words.lower()):
+        return NamedZone(ZoneInfo(region[0]), region[1])
+    keys, cities = _index()
+    if key := keys.get(words.lower()):
+        return NamedZone(ZoneInfo(key), key)
+    if key := cities.get(_folded(words)):
+        return NamedZone(ZoneInfo(key), key.rpartition("/")[2].replace("_", " "))
+    return None
+
+
+def _offset(match: re.Match[str]) -> NamedZone | None:
+    base = match.group("base").upper()
+    if not match.group("sign"):
+        return NamedZone(ZoneInfo("UTC"), base)
+    hours, minutes = int(match.group("hours")), int(match.group("minutes") or 0)
+    if hours > 14 or minutes > 59 or (hours == 14 and minutes):
+        return None  # no place on Earth is further from UTC than 14 hours
+    sign = 1 if match.group("sign") == "+" else -1
+    if not hours and not minutes:
+        return NamedZone(ZoneInfo("UTC"), base)
+    label = f"{base}{'+' if sign > 0 else '-'}{hours}" + (f":{minutes:02d}" if minutes else "")
+    return NamedZone(timezone(sign * timedelta(hours=hours, minutes=minutes)), label)
+
+
+@functools.cache
+def _index() -> tuple[dict[str, str], dict[str, str]]:
+    """IANA's names by their lower case, and its cities by name: built once, when first asked.
+
+    Reading the zone database's folder takes a few hundred milliseconds, so it waits for the
+    first zone a person names; every lookup after that is a dictionary's.
+    """
+    keys: dict[str, str] = {}
+    cities: dict[str, str] = {}
+    # Shorter names first, so a city in two areas' names keeps the plainer one.
+    for key in sorted(zoneinfo.available_timezones(), key=lambda key: (key.count("/"), key)):
+        if key == "localtime" or key.startswith(("posix", "right", "Factory")):
+            continue
+        keys.setdefault(key.lower(), key)
+        area, _, city = key.rpartition("/")
+        if area.partition("/")[0] in _AREAS:
+            cities.setdefault(_folded(city.replace("_", " ")), key)
+    return keys, cities
+
+
+def _folded(text: str) -> str:
+    """`text` in lower case without accents, so "São Paulo" finds "Sao_Paulo"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
