@@ -2,7 +2,8 @@
 
 A zone is stored as an IANA name, or a fixed offset like '+05:30'. A person may name one as
 an abbreviation ("ET", "CEST"), a region ("Pacific"), a city ("Tokyo", "New York time"), an
-IANA name in any case ("europe/berlin") or an offset from UTC ("UTC+5:30", "GMT-3").
+IANA name in any case ("europe/berlin") or an offset from UTC ("UTC+5:30", "GMT-3"). Cities
+go by IANA's English names and by CLDR's German, French and Spanish ones ("Tokio", "Viena").
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
+
+from babel import Locale
 
 # What people write for a zone, each meaning the zone's local time with its own DST rules:
 # "EST" in July is New York's time, as people mean it, not a fixed UTC-5. GMT is UTC (as in
@@ -105,8 +108,8 @@ def read_zone(text: str) -> NamedZone | None:
     keys, cities = _index()
     if key := keys.get(words.lower()):
         return NamedZone(ZoneInfo(key), key)
-    if key := cities.get(_folded(words)):
-        return NamedZone(ZoneInfo(key), key.rpartition("/")[2].replace("_", " "))
+    if city := cities.get(_folded(words)):
+        return NamedZone(ZoneInfo(city[0]), city[1])
     return None
 
 
@@ -124,15 +127,19 @@ def _offset(match: re.Match[str]) -> NamedZone | None:
     return NamedZone(timezone(sign * timedelta(hours=hours, minutes=minutes)), label)
 
 
+# Languages whose names for cities (CLDR's: "Tokio", "Nueva York", "Vienne") are read too.
+CITY_LANGUAGES = ("de", "fr", "es")
+
+
 @functools.cache
-def _index() -> tuple[dict[str, str], dict[str, str]]:
+def _index() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """IANA's names by their lower case, and its cities by name: built once, when first asked.
 
-    Reading the zone database's folder takes a few hundred milliseconds, so it waits for the
-    first zone a person names; every lookup after that is a dictionary's.
+    Reading the zone database's folder and CLDR's city names takes a tenth of a second, so it
+    waits for the first zone a person names; every lookup after that is a dictionary's.
     """
     keys: dict[str, str] = {}
-    cities: dict[str, str] = {}
+    cities: dict[str, tuple[str, str]] = {}  # city → zone, and the city's name to show
     # Shorter names first, so a city in two areas' names keeps the plainer one.
     for key in sorted(zoneinfo.available_timezones(), key=lambda key: (key.count("/"), key)):
         if key == "localtime" or key.startswith(("posix", "right", "Factory")):
@@ -140,7 +147,13 @@ def _index() -> tuple[dict[str, str], dict[str, str]]:
         keys.setdefault(key.lower(), key)
         area, _, city = key.rpartition("/")
         if area.partition("/")[0] in _AREAS:
-            cities.setdefault(_folded(city.replace("_", " ")), key)
+            name = city.replace("_", " ")
+            cities.setdefault(_folded(name), (key, name))
+    for language in CITY_LANGUAGES:
+        for cldr_key, names in Locale.parse(language).time_zones.items():
+            local_name, iana = names.get("city"), keys.get(str(cldr_key).lower())
+            if isinstance(local_name, str) and iana:
+                cities.setdefault(_folded(local_name), (iana, local_name))
     return keys, cities
 
 

@@ -52,6 +52,12 @@ from dialogs.zones import read_zone, zone_named, zone_to_text
         ("São Paulo", "America/Sao_Paulo", "Sao Paulo"),
         ("Berlin", "Europe/Berlin", "Berlin"),
         ("Kolkata", "Asia/Kolkata", "Kolkata"),
+        # CLDR's German, French and Spanish names of cities.
+        ("Tokio", "Asia/Tokyo", "Tokio"),
+        ("nueva york", "America/New_York", "Nueva York"),
+        ("Wien", "Europe/Vienna", "Wien"),
+        ("Vienne", "Europe/Vienna", "Vienne"),
+        ("Ciudad de México", "America/Mexico_City", "Ciudad de México"),
     ],
 )
 def test_a_zone_is_named_by_what_people_write(text: str, zone: str, label: str | None) -> None:
