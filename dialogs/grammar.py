@@ -39,6 +39,7 @@ NEVER = r"(?!)"
 PLACE = r"[^\W\d_]\w*+(?:(?:[ '’-]|\. ?)[^\W\d_]\w*+){0,3}"
 _DASH = r"[-–]"
 _LOCALE_TAG = re.compile(r"[A-Za-z]{2,3}(?:_[A-Za-z0-9]{2,8}){0,3}")
+MAX_LOCALE_CHARS = 35
 
 
 @dataclass(frozen=True)
@@ -85,17 +86,20 @@ def language_of(locale: str) -> str:
     return language if language in LANGUAGES else "en"
 
 
-@functools.lru_cache(maxsize=256)
 def day_first(locale: str) -> bool:
     """Whether `locale` writes the day before the month ("12/3" is 12 March), per CLDR.
 
-    Unknown or malformed tags read as en-US, month first. Cached: locales come from clients,
-    so the cache is bounded.
+    Unknown or malformed tags read as en-US, month first.
     """
     tag = locale.replace("-", "_")
+    if len(tag) > MAX_LOCALE_CHARS or not _LOCALE_TAG.fullmatch(tag):
+        tag = "en_US"
+    return _day_first(tag)
+
+
+@functools.lru_cache(maxsize=256)  # tags come from clients: the cache is bounded
+def _day_first(tag: str) -> bool:
     for candidate in (tag, tag.partition("_")[0], "en_US"):
-        if not _LOCALE_TAG.fullmatch(candidate):
-            continue
         try:
             pattern = str(Locale.parse(candidate).date_formats["short"].pattern)
         except (UnknownLocaleError, ValueError, TypeError, KeyError):
