@@ -42,7 +42,13 @@ from bot.conversation.questions import QuestionCards, answered, pressed_answer
 from bot.conversation.replies import explain
 from bot.conversation.request_cards import RequestCards
 from bot.conversation.sign_in import SignIn, SignInCards
-from bot.conversation.teams import command_text, teams_user, text_without_mentions, user_timezone
+from bot.conversation.teams import (
+    command_text,
+    teams_user,
+    text_without_mentions,
+    user_locale,
+    user_timezone,
+)
 from bot.framework.address import ReplyAddress
 from bot.identity.users import TeamsUser
 from bot.meetings.open_requests import SUBMITTED, OpenRequests
@@ -277,7 +283,11 @@ class MeetingBot(ActivityHandler):
         tz = user_timezone(activity, self._default_timezone)
         try:
             parsed = parse_request(
-                text, now=self._clock(), tz=tz, default_length=self._default_length
+                text,
+                now=self._clock(),
+                tz=tz,
+                default_length=self._default_length,
+                locale=user_locale(activity),
             )
         except RequestError as error:
             await dialog.context.send_activity(explain(error))
