@@ -256,9 +256,9 @@ def grammar(language: str) -> Grammar:
     return Grammar(
         language=other.language,
         iso_datetime=compiled(
-            rf"{B}(?:{on}|{at} )?(?P<date>[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})"
-            r"[T ](?P<time>[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)"
-            rf"(?P<offset>Z|[+-][0-9]{{2}}:?[0-9]{{2}})?{E}"
+            rf"{B}(?P<when>(?:{on}|{at} )?(?P<date>[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})"
+            r"[T ](?P<time>[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?))"
+            rf"(?:(?P<offset>Z|[+-][0-9]{{2}}:?[0-9]{{2}})|{zoned}){E}"
         ),
         now=compiled(rf"{B}{alt(words('now'))}{E}"),
         in_=compiled(rf"{B}{alt(words('in_'))} (?P<length>{length(alt(all_hours))}){E}"),

@@ -35,7 +35,7 @@ from typing import Any
 
 from dialogs.grammar import Grammar, day_first, grammar, key, language_of
 from dialogs.vocabulary import AFTERNOON, EVENING, MORNING
-from dialogs.zones import NamedZone, read_zone, zone_to_text
+from dialogs.zones import NamedZone, is_zone_like, read_zone, zone_to_text
 
 # How far in the past a start may be before it is a mistake rather than "now, give or take".
 PAST_TOLERANCE = timedelta(minutes=5)
@@ -60,6 +60,7 @@ _NOT_A_TIME = "{text} is not a time I can read."
 _DISAGREE = "'{first}' and '{second}' don't agree: which one do you mean?"
 
 _QUOTED = re.compile(r"[\"“”](?P<subject>[^\"“”]+)[\"“”]")
+_EMPTY_BRACKETS = re.compile(r"\(\s*+\)|\[\s*+\]")
 # Trimmed from the leftover subject: punctuation at its edges, and a word left dangling at its end
 # once the phrase after it was cut ("Lunch at" from "Lunch at noon"). No trailing "." ("Sync.").
 _LEADING_EDGE = " ,;:.-–"
@@ -206,8 +207,11 @@ class _Reading:
 
         start: datetime | None = None
         start_said = ""
+        zone: NamedZone | None = None
         if match := self.take(words.iso_datetime):
-            start, start_said = _iso_start(match, self.tz), match.group(0).strip()
+            zone = self.zone  # "2026-12-01T10:00 ET": 10:00 in New York
+            start = _iso_start(match, zone.zone if zone else self.tz)
+            start_said = match.group("when").strip()
         if match := self.take(words.now):
             start_said = _only_start(start_said, match)
             start = now_local
@@ -220,7 +224,6 @@ class _Reading:
         clock: _Clock | None = None
         end_clock: time | None = None
         length: timedelta | None = None
-        zone: NamedZone | None = None
         if match := self.take(words.range):
             clock, end_clock = _range(words, match)
             zone = self.zone
@@ -356,8 +359,8 @@ class _Reading:
             said: str | None = match.group(0)
             if match.group("abbreviation") and len(match.group(0)) < 3 and not has_time:
                 continue  # "CT scan review": two capitals are a zone only beside a time
-            if match.group("iana") and not read_zone(match.group("iana")):
-                continue  # "and/or"
+            if match.group("iana") and not is_zone_like(match.group("iana")):
+                continue  # "and/or"; "Europe/Nowhere" is asked about
             if match.group("place") or match.group("place2"):
                 said = _zone_phrase(match)  # "Tokyo time" in "Sync Tokyo time", or none
             if said is None:
@@ -369,7 +372,8 @@ class _Reading:
             )
 
     def _subject(self) -> str | None:
-        words = " ".join(self.text.split()).lstrip(_LEADING_EDGE).split()
+        rest = _EMPTY_BRACKETS.sub(" ", self.text)  # "(30 min)" once its length was cut
+        words = " ".join(rest.split()).lstrip(_LEADING_EDGE).split()
         # From the end, one word at a time and each word once: stripping one dangling word per
         # pass over the whole text was quadratic ("x at at at ..." froze the bot for seconds).
         while words:
@@ -656,7 +660,7 @@ def _iso_start(match: re.Match[str], tz: tzinfo) -> datetime:
         start = datetime.fromisoformat(f"{match.group('date')}T{clock}{offset}")
     except ValueError:
         raise RequestError(
-            "{text} is not a date and time I can read.", text=match.group(0).strip()
+            "{text} is not a date and time I can read.", text=match.group("when").strip()
         ) from None
     # A time written without an offset is wall-clock time in the user's zone.
     return start.replace(tzinfo=tz) if start.tzinfo is None else start

@@ -55,6 +55,7 @@ _AREAS = frozenset(
         "Pacific",
     )
 )
+_AREA_NAMES = frozenset(area.lower() for area in (*_AREAS, "Etc", "US", "Canada", "Brazil"))
 _OFFSET = re.compile(
     r"(?P<base>UTC|GMT)\s?(?:(?P<sign>[+\-−])\s?(?P<hours>[0-9]{1,2})(?::?(?P<minutes>[0-9]{2}))?)?",
     re.IGNORECASE,
@@ -84,6 +85,12 @@ def zone_from_text(text: str) -> tzinfo:
         sign = 1 if text[0] == "+" else -1
         return timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
     return ZoneInfo(text)
+
+
+def is_zone_like(text: str) -> bool:
+    """Whether `text` is written like an IANA name ("Europe/Nowhere"), whether or not it is one."""
+    area, slash, _ = text.partition("/")
+    return bool(slash) and area.lower() in _AREA_NAMES
 
 
 def zone_named(text: str) -> tzinfo | None:

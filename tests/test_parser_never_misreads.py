@@ -253,3 +253,9 @@ def test_ranges_give_start_and_end(locale: str, text: str, start: str, end: str)
         datetime.fromisoformat(f"{start}:00+01:00"),
         datetime.fromisoformat(f"{end}:00+01:00"),
     )
+
+
+def test_a_length_in_brackets_leaves_no_empty_brackets() -> None:
+    draft = parse("Sync tomorrow 3pm (45 min)")
+    assert draft.subject == "Sync"
+    assert draft.end == datetime.fromisoformat("2026-11-24T15:45:00+01:00")

@@ -247,6 +247,8 @@ def test_no_zone_named_no_zone_kept(text: str, subject: str) -> None:
         ("Sync Europe/London tomorrow 4pm", "'Europe/London'"),
         ("Sync Tokyo time tomorrow 4pm", "'Tokyo time'"),
         ("Sync tomorrow 4pm CET ET", "'ET'"),
+        ("Sync tomorrow 4pm Europe/Nowhere", "'Europe/Nowhere'"),
+        ("Sync 2026-12-01T10:00+01:00 ET", "'ET'"),
         ("CT scan review tomorrow 3pm", "'CT'"),
     ],
 )
@@ -266,3 +268,9 @@ def test_a_draft_stored_before_named_zones_reads_without_one() -> None:
     older = {"subject": "Sync", "start": None, "end": None, "timezone": "Europe/Berlin"}
     draft = MeetingDraft.from_json(older)
     assert (draft.named_timezone, draft.named_timezone_label) == (None, None)
+
+
+def test_an_iso_time_without_an_offset_may_name_its_zone() -> None:
+    draft = parse("Sync 2026-12-01T10:00 ET")
+    assert draft.start == datetime.fromisoformat("2026-12-01T16:00:00+01:00")
+    assert (draft.named_timezone, draft.named_timezone_label) == ("America/New_York", "ET")
