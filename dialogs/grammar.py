@@ -26,7 +26,7 @@ T = TypeVar("T")
 # A phrase never starts inside "12/3" or "3.12." either; what is left over is looked at more
 # loosely, so no part of such a token is missed there.
 LOOSE_B, E = r"(?=[^\W_])(?<![\w:])", r"(?![\w:])"
-B = LOOSE_B + r"(?<!/)(?<![0-9]\.)"
+B = r"(?=[^\W_])(?<![\w:/])(?<![0-9]\.)"
 # Digits are ASCII [0-9], never \d: superscript or other-script digits ("²", "٣") are text here,
 # not numbers (int() refuses some and quietly reads others); as \w they also keep "٣3pm" one word.
 HOUR = r"[0-9]{1,2}"
@@ -228,16 +228,20 @@ def grammar(language: str) -> Grammar:
         rf"){E}"
     )
     leftover = (
-        rf"{LOOSE_B}(?:(?:"
-        rf"{HOUR}(?:[:.]{MINUTES})? ?(?:{alt(meridiems)}|{markers})(?: ?{MINUTES})?"
+        rf"{LOOSE_B}(?:"
+        # Led by a digit: times, lengths, dates.
+        rf"(?=[0-9])(?:{HOUR}(?:[:.]{MINUTES})? ?(?:{alt(meridiems)}|{markers})(?: ?{MINUTES})?"
         rf"|{HOUR}:{MINUTES}"
         rf"|{NUMBER} ?(?:{alt(all_hours)}|{minute})(?: ?{COUNT})?"
         r"|[0-9]{1,4}/[0-9]{1,2}(?:/[0-9]{2,4})?"
         r"|[0-9]{1,2}\.[0-9]{1,2}\.(?:[0-9]{2,4})?"
         r"|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9:]++)?"
-        rf"|{at} {HOUR}|{half} {HOUR}"
+        rf"|[0-9]{{1,2}}\.? (?:{of} )?{month}"
+        rf"){E}"
+        # Led by a word: "at 3", days, zones.
+        rf"|(?:{at} {HOUR}|{half} {HOUR}"
         rf"|{alt(relative_days)}|{weekday}|{alt(words('next_week'))}"
-        rf"|{month}\.? [0-9]{{1,2}}|[0-9]{{1,2}}\.? (?:{of} )?{month}"
+        rf"|{month}\.? [0-9]{{1,2}}"
         rf"|(?P<offset>(?:UTC|GMT)(?: ?[+\-−] ?{HOUR}(?::?{MINUTES})?)?)"
         rf"|(?P<abbreviation>(?-i:{alt(sorted(ABBREVIATIONS))}))"
         rf"|(?P<iana>[A-Za-z]++(?:/[A-Za-z0-9_+\-]++){{1,2}})"
