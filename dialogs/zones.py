@@ -113,9 +113,9 @@ def read_zone(text: str) -> NamedZone | None:
     if region := REGIONS.get(words.lower()):
         return NamedZone(ZoneInfo(region[0]), region[1])
     keys, cities = _index()
-    if key := keys.get(words.lower()):
+    if key := keys.get(words.lower().replace(" ", "_")):  # "america/new york" too
         return NamedZone(ZoneInfo(key), key)
-    if city := cities.get(_folded(words)):
+    if city := cities.get(_folded(words.replace("_", " "))):  # "sao_paulo" too
         return NamedZone(ZoneInfo(city[0]), city[1])
     return None
 

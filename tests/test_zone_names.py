@@ -50,6 +50,8 @@ from dialogs.zones import read_zone, zone_named, zone_to_text
         ("New York", "America/New_York", "New York"),
         ("new york time", "America/New_York", "New York"),
         ("São Paulo", "America/Sao_Paulo", "Sao Paulo"),
+        ("sao_paulo", "America/Sao_Paulo", "Sao Paulo"),
+        ("america/new york", "America/New_York", "America/New_York"),
         ("Berlin", "Europe/Berlin", "Berlin"),
         ("Kolkata", "Asia/Kolkata", "Kolkata"),
         # CLDR's German, French and Spanish names of cities.
