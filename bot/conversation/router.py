@@ -42,7 +42,7 @@ from bot.conversation.questions import QuestionCards, answered, pressed_answer
 from bot.conversation.replies import explain
 from bot.conversation.request_cards import RequestCards
 from bot.conversation.sign_in import SignIn, SignInCards
-from bot.conversation.teams import command_text, teams_user, text_without_mentions
+from bot.conversation.teams import command_text, teams_user, text_without_mentions, user_locale
 from bot.conversation.time_zones import TimeZones
 from bot.framework.address import ReplyAddress
 from bot.identity.users import TeamsUser
@@ -281,7 +281,11 @@ class MeetingBot(ActivityHandler):
         zone = await self._zones.of(dialog.context)
         try:
             parsed = parse_request(
-                text, now=self._clock(), tz=zone.zone, default_length=self._default_length
+                text,
+                now=self._clock(),
+                tz=zone.zone,
+                default_length=self._default_length,
+                locale=user_locale(activity),
             )
         except RequestError as error:
             await dialog.context.send_activity(explain(error))
