@@ -45,6 +45,7 @@ from bot.state.storage import SqliteStorage
 from bot.web import auth_routes, routes
 from bot.web.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
 from bot.web.logs import AccessLogger
+from dialogs.request import warm_up
 from graph import GraphClient
 from graph.client import RetryPolicy
 
@@ -244,6 +245,7 @@ async def _serve(app: web.Application, host: str, port: int) -> None:
         lingering_time=LINGER_SECONDS,
     )
     await runner.setup()  # opens the bot's services (cleanup_ctx)
+    await asyncio.to_thread(warm_up)  # the parser's patterns, off the loop and before any turn
     # Everything made so far lives as long as the process. Frozen, the collector stops walking
     # it: a full collection of a warm bot otherwise stalls the event loop for ~100 ms. Done by
     # the server, not the app factory: freezing is the process's business.
