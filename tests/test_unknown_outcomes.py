@@ -217,6 +217,27 @@ async def test_a_crash_before_recording_leaves_the_request_unknown(tmp_path: Pat
     storage.close()
 
 
+async def test_a_meeting_sealed_under_a_dropped_key_is_reported_unknown_not_made_again(
+    tmp_path: Path,
+) -> None:
+    storage = SqliteStorage(tmp_path / "bot.sqlite3")
+    before = RequestLedger(storage, Fernet(Fernet.generate_key()), busy_after_seconds=60)
+    after = RequestLedger(storage, Fernet(Fernet.generate_key()), busy_after_seconds=60)
+    calls = 0
+
+    async def create() -> OnlineMeeting:
+        nonlocal calls
+        calls += 1
+        return a_meeting()
+
+    await before.once("k", create, repeatable=False)
+    with pytest.raises(OutcomeUnknown):
+        await after.once("k", create, repeatable=False)
+
+    assert calls == 1
+    storage.close()
+
+
 def test_stored_ledger_text_is_plain_json(tmp_path: Path) -> None:
     storage = SqliteStorage(tmp_path / "bot.sqlite3")
     ledger = RequestLedger(storage, Fernet(Fernet.generate_key()), busy_after_seconds=60)

@@ -20,11 +20,12 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 
 from bot.identity.tokens import NoWorkAccount, SignInFailed
 from bot.identity.users import SignInRequired
 from bot.state import codec
+from bot.state.keyring import Cipher
 from bot.state.storage import ETagConflict, SqliteStorage
 from graph import GraphError, GraphOutcomeUnknown, OnlineMeeting
 
@@ -55,7 +56,7 @@ class RequestLedger:
     def __init__(
         self,
         storage: SqliteStorage,
-        fernet: Fernet,
+        fernet: Cipher,
         *,
         busy_after_seconds: float,
         wait_seconds: float = 10.0,
@@ -88,7 +89,12 @@ class RequestLedger:
             item = (await self._storage.read([storage_key])).get(storage_key)
             if item is not None and item.get("state") == "created":
                 log.info("request already created; answering with its meeting")
-                return self._open(item["meeting"])
+                try:
+                    return self._open(item["meeting"])
+                except codec.StoredValueError:
+                    # Sealed under a key TOKEN_CACHE_KEY no longer holds: it exists, unseen.
+                    log.warning("a recorded meeting could not be read; reporting it as unknown")
+                    raise OutcomeUnknown from None
             # Repeating is safe only if the first attempt was a createOrGet too (a setting
             # may have changed since): its externalId then finds what it made.
             if item is not None and repeatable and item.get("repeatable") is True:

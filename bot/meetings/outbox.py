@@ -15,9 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet
-
 from bot.meetings.request import MeetingRequest, seal, unseal
+from bot.state.keyring import Cipher
 from bot.state.storage import ETagConflict, SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ class Unanswered:
 
 class Outbox:
     def __init__(
-        self, storage: SqliteStorage, fernet: Fernet, *, clock: Callable[[], float] = time.time
+        self, storage: SqliteStorage, fernet: Cipher, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._storage = storage
         self._fernet = fernet

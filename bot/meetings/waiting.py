@@ -12,10 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet
-
 from bot.identity.users import TeamsUser
 from bot.meetings.request import WAIT_HOURS, MeetingRequest, person_key, seal, unseal
+from bot.state.keyring import Cipher
 from bot.state.storage import ETagConflict, SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ class Waiting:
 
 class WaitingRequests:
     def __init__(
-        self, storage: SqliteStorage, fernet: Fernet, *, clock: Callable[[], float] = time.time
+        self, storage: SqliteStorage, fernet: Cipher, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._storage = storage
         self._fernet = fernet

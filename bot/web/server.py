@@ -30,7 +30,6 @@ from bot.identity.tokens import (
     MsalApps,
     MsalConfig,
     TokenCacheStore,
-    load_cache_key,
 )
 from bot.identity.users import TokenProvider
 from bot.meetings.chosen_zones import ChosenZones
@@ -41,6 +40,7 @@ from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.waiting import WaitingRequests
 from bot.settings import GraphPermission, Mode, PasscodePolicy, Settings
 from bot.state.data_dir import secure_data_dir
+from bot.state.keyring import load_keyring
 from bot.state.storage import SqliteStorage
 from bot.web import auth_routes, routes
 from bot.web.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
@@ -142,9 +142,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         apps = MsalApps(msal_config)
         stack.callback(apps.close)
 
-        # One key for everything kept at rest: token caches and the meetings in the ledger.
-        fernet = load_cache_key(
-            settings.token_cache_key, settings.data_dir, generate=settings.mode is Mode.SANDBOX
+        # One key ring for everything kept at rest: token caches, the meetings in the ledger,
+        # requests and sign-in flows. The newest key seals; older ones still open.
+        fernet = await asyncio.to_thread(
+            load_keyring,
+            settings.token_cache_keys,
+            settings.data_dir,
+            generate=settings.mode is Mode.SANDBOX,
         )
         tokens: TokenProvider
         sign_in: SignIn | None = None
