@@ -77,6 +77,8 @@ class Settings:
     answer_within_seconds: float = 5.0
     sandbox_virtual_users: int = 0
     sandbox_graph_latency_seconds: float = 0.0
+    # How long the request ledger keeps a request's record after its meeting's end.
+    ledger_retention_days: int = 7
 
     @property
     def create_deadline_seconds(self) -> float:
@@ -155,6 +157,9 @@ class Settings:
             graph_retry_budget_seconds=_float(
                 env, "GRAPH_RETRY_BUDGET_SECONDS", 8.0, allow_zero=True
             ),
+            # At least two days: longer than anything that can ask for the same request again
+            # (bot.meetings.ledger says what), whatever the meeting's time.
+            ledger_retention_days=_int(env, "LEDGER_RETENTION_DAYS", 7, low=2, high=3650),
         )
 
 

@@ -64,13 +64,15 @@ class SignInFlows:
     async def begin(self, user: TeamsUser, address: ReplyAddress, login_hint: str) -> str:
         """A new attempt for `user`; returns the link that starts it."""
         attempt_id = secrets.token_urlsafe(32)
+        created = self._clock()
         await self._storage.write(
             {
                 _key(attempt_id): {
                     "user": asdict(user),
                     "address": address.to_json(),
                     "login_hint": login_hint,
-                    "created": self._clock(),
+                    "created": created,
+                    "expires": created + SIGN_IN_TTL_SECONDS,
                     "flow": None,
                 }
             }

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,9 @@ log = logging.getLogger(__name__)
 GRAPH_DELEGATED_SCOPES = ["https://graph.microsoft.com/OnlineMeetings.ReadWrite"]
 GRAPH_APP_SCOPES = ["https://graph.microsoft.com/.default"]
 CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"  # personal Microsoft accounts
+# A stored token cache is deleted this long after it was last written (at sign-in, and whenever
+# the bot renews the user's tokens). Entra's refresh tokens lapse after 90 days unused anyway.
+TOKEN_CACHE_DAYS = 90
 
 
 class NoWorkAccount(Exception):
@@ -99,11 +104,17 @@ class MsalApps:
 
 
 class TokenCacheStore:
-    """Each user's MSAL cache in the bot's storage, encrypted with Fernet (AES-128-CBC + HMAC)."""
+    """Each user's MSAL cache in the bot's storage, encrypted with Fernet (AES-128-CBC + HMAC).
 
-    def __init__(self, storage: Storage, fernet: Cipher) -> None:
+    Kept until /signout, or TOKEN_CACHE_DAYS after it was last written.
+    """
+
+    def __init__(
+        self, storage: Storage, fernet: Cipher, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._storage = storage
         self._fernet = fernet
+        self._clock = clock
 
     async def read(self, user: TeamsUser) -> StoredCache | None:
         """The user's encrypted cache and its ETag, as stored."""
@@ -125,7 +136,10 @@ class TokenCacheStore:
         if cache.has_state_changed:
             # Sealed under the newest key, whichever key sealed what was read.
             blob = self._fernet.encrypt(cache.serialize().encode()).decode()
-            await self._storage.write({_cache_key(user): {"blob": blob, "e_tag": "*"}})
+            expires = self._clock() + TOKEN_CACHE_DAYS * 86400
+            await self._storage.write(
+                {_cache_key(user): {"blob": blob, "expires": expires, "e_tag": "*"}}
+            )
 
     async def delete(self, user: TeamsUser) -> None:
         await self._storage.delete([_cache_key(user)])

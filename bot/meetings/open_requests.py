@@ -51,9 +51,9 @@ class OpenRequests:
 
     async def sweep(self, *, limit: int = 1000) -> list[OpenRequest]:
         """Forget requests left open too long; those whose card still has buttons, returned."""
-        now = self._clock()
-        items = await self._storage.read(await self._storage.keys("open/", limit=limit))
-        stale = {k: v for k, v in items.items() if not now < float(v.get("expires", 0))}
+        stale = await self._storage.read(
+            await self._storage.expired("open/", self._clock(), limit=limit)
+        )
         if stale:
             await self._storage.delete(list(stale))
         ended = (self._read(item) for item in stale.values())

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 # An answer that could not be posted this many times is given up (and logged): a conversation
 # the bot was removed from, say.
 MAX_TRIES = 5
+# An answer no process could post (the bot was stopped) is owed until the meeting's end, and at
+# least this long after it was written down; then the storage's purge deletes it. The request
+# ledger keeps the outcome longer, so an answer given late is never a second meeting.
+OWED_AT_LEAST_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,10 @@ class Outbox:
         first (say, "still working on it") never cancels what the first one still owes.
         """
         owner = secrets.token_hex(8)
+        now = self._clock()
         entry = {
-            "since": self._clock(),
+            "since": now,
+            "expires": max(ask.end.timestamp(), now + OWED_AT_LEAST_HOURS * 3600),
             "sealed": seal(ask, self._fernet),
             "replaces": replaces,
             "owner": owner,

@@ -178,7 +178,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 retry=RetryPolicy(budget_seconds=settings.graph_retry_budget_seconds),
             ),
             tokens,
-            RequestLedger(storage, fernet, busy_after_seconds=settings.create_deadline_seconds),
+            RequestLedger(
+                storage,
+                fernet,
+                busy_after_seconds=settings.create_deadline_seconds,
+                keep_after_end_seconds=settings.ledger_retention_days * 86400,
+            ),
             passcode_required=settings.passcode_policy.passcode_required,
             on_behalf_of_user=application_mode,
         )

@@ -1,0 +1,188 @@
+"""Retention: every record the bot keeps has the expiry README and /privacy state, and one
+background pass deletes whatever is past it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.framework.address import ReplyAddress
+from bot.identity.users import TeamsUser
+from bot.meetings.chosen_zones import ChosenZones
+from bot.meetings.ledger import RequestLedger
+from bot.meetings.outbox import Outbox
+from bot.meetings.request import MeetingRequest
+from bot.settings import Settings, SettingsError
+from bot.state.storage import SqliteStorage
+from graph import OnlineMeeting
+
+DAY = 86400.0
+BERLIN = ZoneInfo("Europe/Berlin")
+ALEX = TeamsUser("29:alex", "alex-oid", "tenant", "Alex")
+
+
+class Clock:
+    """The bot's clock, standing still unless a test moves it."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def stored(bot_data: Path) -> dict[str, float | None]:
+    """Every key in the bot's database and its expiry, as the file holds them."""
+    with closing(sqlite3.connect(bot_data / "bot.sqlite3")) as db:
+        return dict(db.execute("SELECT key, expires FROM items").fetchall())
+
+
+def kind(key: str) -> str:
+    # botbuilder keys dialog state "<channel>/conversations/<conversation>/users/<user>".
+    return "dialog" if "/conversations/" in key else key.split("/")[0]
+
+
+def kinds(bot_data: Path) -> set[str]:
+    return {kind(key) for key in stored(bot_data)}
+
+
+async def after_a_pass(bot_data: Path, done: Callable[[set[str]], bool]) -> set[str]:
+    """The kinds of record left once the background pass a start runs at once has run."""
+    for _ in range(200):
+        if done(left := kinds(bot_data)):
+            return left
+        await asyncio.sleep(0.05)
+    return kinds(bot_data)
+
+
+# -- each store's expiry, on its own ------------------------------------------------------------
+
+
+def an_ask() -> MeetingRequest:
+    start = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    return MeetingRequest(
+        user=ALEX,
+        subject="Standup",
+        start=start,
+        end=start + timedelta(minutes=30),
+        timezone="UTC",
+        zone_guessed=False,
+        locale="en-US",
+        passcode_required=None,
+        request_id="a:chat|activity-1",
+        address=ReplyAddress.from_json(
+            dict.fromkeys(ReplyAddress.__dataclass_fields__, None)
+            | {"service_url": "https://smba.example/", "channel_id": "msteams"}
+            | {"conversation_id": "a:chat", "bot_id": "28:bot", "user_id": "29:alex"}
+        ),
+    )
+
+
+def a_meeting() -> OnlineMeeting:
+    return OnlineMeeting.from_fields(
+        dict.fromkeys(OnlineMeeting.__dataclass_fields__, None)
+        | {"id": "m1", "join_web_url": "https://teams.example/join", "passcode_required": False}
+    )
+
+
+async def expiry_of(storage: SqliteStorage, prefix: str) -> float:
+    [key] = await storage.keys(prefix)
+    [expires] = await storage.expired(prefix, float("inf"))
+    assert expires == key
+    value = (await storage.read([key]))[key]
+    return float(value["expires"])
+
+
+async def test_an_answer_is_owed_until_the_meeting_ends_and_at_least_a_day(
+    tmp_path: Path,
+) -> None:
+    storage = SqliteStorage(tmp_path / "bot.sqlite3")
+    ask = an_ask()
+    clock = Clock(ask.end.timestamp() - 7 * DAY)  # a meeting a week ahead
+    outbox = Outbox(storage, Fernet(Fernet.generate_key()), clock=clock)
+
+    await outbox.record(ask, None)
+    assert await expiry_of(storage, "outbox/") == ask.end.timestamp()
+
+    await storage.delete(await storage.keys("outbox/"))
+    clock.now = ask.end.timestamp() - 3600  # a meeting in an hour
+    await outbox.record(ask, None)
+    assert await expiry_of(storage, "outbox/") == clock.now + DAY
+    storage.close()
+
+
+async def test_the_ledger_keeps_a_request_for_days_after_its_meeting_and_outlives_its_answer(
+    tmp_path: Path,
+) -> None:
+    storage = SqliteStorage(tmp_path / "bot.sqlite3")
+    ask = an_ask()
+    clock = Clock(ask.end.timestamp() - 3600)
+    ledger = RequestLedger(
+        storage,
+        Fernet(Fernet.generate_key()),
+        busy_after_seconds=60,
+        keep_after_end_seconds=2 * DAY,
+        clock=clock,
+    )
+
+    async def create() -> OnlineMeeting:
+        return a_meeting()
+
+    await ledger.once("ahead", create, repeatable=False, ends=ask.end)
+    assert await expiry_of(storage, "request/ahead") == ask.end.timestamp() + 2 * DAY
+    # A meeting whose end has passed (a card pressed late): counted from the request.
+    clock.now = ask.end.timestamp() + DAY
+    await ledger.once("late", create, repeatable=False, ends=ask.end)
+    assert await expiry_of(storage, "request/late") == clock.now + 2 * DAY
+    # Even at the shortest setting, whatever can ask for the request again ends first.
+    outbox = Outbox(storage, Fernet(Fernet.generate_key()), clock=clock)
+    await outbox.record(ask, None)
+    assert await expiry_of(storage, "outbox/") < clock.now + 2 * DAY
+    storage.close()
+
+
+async def test_a_chosen_zone_is_renewed_by_use_once_a_day(tmp_path: Path) -> None:
+    storage = SqliteStorage(tmp_path / "bot.sqlite3")
+    clock = Clock(1_800_000_000.0)
+    zones = ChosenZones(storage, clock=clock)
+    alex = ALEX
+    await zones.choose(alex, "Europe/Berlin")
+    chosen_at = clock.now
+
+    clock.now += 3600
+    assert await zones.get(alex) == "Europe/Berlin"
+    assert await expiry_of(storage, "zone/") == chosen_at + 365 * DAY  # not rewritten within a day
+    clock.now += DAY
+    assert await zones.get(alex) == "Europe/Berlin"
+    assert await expiry_of(storage, "zone/") == clock.now + 365 * DAY
+    storage.close()
+
+
+async def test_a_zone_an_earlier_version_kept_gets_its_expiry_when_next_used(
+    tmp_path: Path,
+) -> None:
+    storage = SqliteStorage(tmp_path / "bot.sqlite3")
+    clock = Clock(1_800_000_000.0)
+    alex = ALEX
+    key = f"zone/{alex.tenant_id}/{alex.person_id}"
+    await storage.write({key: {"zone": "Europe/Berlin"}})  # no "expires": an earlier version's
+
+    assert await ChosenZones(storage, clock=clock).get(alex) == "Europe/Berlin"
+
+    assert await expiry_of(storage, "zone/") == clock.now + 365 * DAY
+    storage.close()
+
+
+def test_the_ledger_keeps_requests_a_week_after_their_meeting_and_at_least_two_days() -> None:
+    assert Settings.from_env({}).ledger_retention_days == 7
+    assert Settings.from_env({"LEDGER_RETENTION_DAYS": "30"}).ledger_retention_days == 30
+    with pytest.raises(SettingsError, match="between 2 and 3650"):
+        Settings.from_env({"LEDGER_RETENTION_DAYS": "1"})
