@@ -4,11 +4,14 @@ background pass deletes whatever is past it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +25,9 @@ from bot.meetings.outbox import Outbox
 from bot.meetings.request import MeetingRequest
 from bot.settings import Settings, SettingsError
 from bot.state.storage import SqliteStorage
+from bot.web.keys import SETTINGS
 from graph import OnlineMeeting
+from tests.conftest import MEGAN, Connector, MakeBot, card_of, post, press, say, sign_in
 
 DAY = 86400.0
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -61,6 +66,89 @@ async def after_a_pass(bot_data: Path, done: Callable[[set[str]], bool]) -> set[
             return left
         await asyncio.sleep(0.05)
     return kinds(bot_data)
+
+
+async def test_every_record_a_conversation_leaves_has_its_documented_expiry_and_goes_then(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    clock = Clock(datetime.now(UTC).timestamp())
+    now = clock.now
+    bot = await make_bot(clock=clock)
+    data = bot.app[SETTINGS].data_dir
+    await post(bot, connector, {"type": "installationUpdate", "action": "add", "text": None})
+    await say(bot, connector, "/timezone Berlin")
+    await sign_in(bot, connector)
+    [confirmation] = await say(bot, connector, "/meet Standup tomorrow 9am")
+    created = await press(bot, connector, confirmation, "Create")
+    assert created["body"][0]["text"] == "Standup"
+    await say(bot, connector, "/meet")  # a question: the dialog's state is kept
+    megan: dict[str, Any] = {"user": MEGAN, "conversation_id": "a:megan-chat"}
+    [megans] = await say(bot, connector, "/meet Review tomorrow 10am", **megan)
+    await press(bot, connector, megans, "Create", **megan)  # waits for her to sign in
+    await say(bot, connector, "/signin", **megan)  # its card becomes "Signed in" later
+
+    tomorrow = datetime.fromtimestamp(now, BERLIN).date() + timedelta(days=1)
+    meeting_end = datetime.combine(tomorrow, clock_time(9, 30), BERLIN).timestamp()
+    documented = {
+        "welcome": now + 365 * DAY,  # until the bot is removed, or a year
+        "zone": now + 365 * DAY,  # until /timezone auto, or a year unused
+        "msal-cache": now + 90 * DAY,  # until /signout, or 90 days after it was last renewed
+        "request": meeting_end + 7 * DAY,  # LEDGER_RETENTION_DAYS after the meeting's end
+        "open": now + DAY,
+        "waiting": now + DAY,
+        "dialog": now + DAY,  # a day after it last changed
+        "signin": now + 600,  # a sign-in link lasts ten minutes
+        "signin-card": now + 600,
+    }
+    records = stored(data)
+    assert {kind(key) for key in records} == set(documented)
+    assert {key: documented[kind(key)] for key in records} == records
+
+    await bot.close()
+    clock.now = now + DAY + 1
+    bot = await make_bot(clock=clock)
+    expected = {"welcome", "zone", "msal-cache", "request"}
+    assert await after_a_pass(data, lambda left: left == expected) == expected
+    # Megan's request waited a day: its card says so and keeps no buttons.
+    ended = card_of(connector.updates[-1])
+    assert "has ended" in json.dumps(ended)
+    assert ended["actions"] == []
+
+    await bot.close()
+    clock.now = meeting_end + 7 * DAY + 1
+    bot = await make_bot(clock=clock)
+    expected = {"welcome", "zone", "msal-cache"}
+    assert await after_a_pass(data, lambda left: left == expected) == expected
+
+    await bot.close()
+    clock.now = now + 90 * DAY + 1
+    bot = await make_bot(clock=clock)
+    expected = {"welcome", "zone"}
+    assert await after_a_pass(data, lambda left: left == expected) == expected
+
+    await bot.close()
+    clock.now = now + 365 * DAY + 1
+    bot = await make_bot(clock=clock)
+    assert await after_a_pass(data, lambda left: not left) == set()
+
+
+async def test_a_start_purges_at_once_and_a_shutdown_stops_the_pass(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    clock = Clock(datetime.now(UTC).timestamp())
+    bot = await make_bot(clock=clock)
+    data = bot.app[SETTINGS].data_dir
+    await say(bot, connector, "/meet")
+    await bot.close()
+    assert kinds(data) == {"dialog"}
+
+    clock.now += DAY + 1
+    bot = await make_bot(clock=clock)
+
+    assert await after_a_pass(data, lambda left: not left) == set()
+    await bot.close()
+    tasks = [task for task in asyncio.all_tasks() if "_upkeep" in repr(task.get_coro())]
+    assert tasks == []
 
 
 # -- each store's expiry, on its own ------------------------------------------------------------

@@ -8,8 +8,9 @@ import logging
 import signal
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -43,7 +44,7 @@ from bot.state.data_dir import secure_data_dir
 from bot.state.keyring import load_keyring
 from bot.state.storage import SqliteStorage
 from bot.web import auth_routes, routes
-from bot.web.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
+from bot.web.keys import ADAPTER, BOT, CLOCK, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
 from bot.web.logs import AccessLogger
 from graph import GraphClient
 from graph.client import RetryPolicy
@@ -74,23 +75,48 @@ class DatabaseUnavailable(Exception):
     """The bot's database file can't be opened: not SQLite, damaged, or not accessible."""
 
 
-async def _recover(bot: MeetingBot, adapter: object, overdue_after: float) -> None:
-    """Now and then, answer what a process that died (this one's predecessor, say) still owed."""
+async def _upkeep(
+    bot: MeetingBot,
+    adapter: object,
+    storage: SqliteStorage,
+    *,
+    overdue_after: float,
+    clock: Callable[[], float],
+) -> None:
+    """Now and then: answer what a process that died (this one's predecessor, say) still owed,
+    end requests that waited too long, then delete every record past its expiry."""
     while True:
+        # Taken before the stores' sweeps: whatever the purge deletes, they have seen expire
+        # (and closed its card).
+        now = clock()
         try:
             await bot.recover(adapter, overdue_after)
         except Exception:
             log.exception("recovering unanswered requests failed; trying again later")
+        try:
+            await storage.purge(now)
+        except Exception:
+            log.exception("deleting expired records failed; trying again later")
         await asyncio.sleep(overdue_after / 2)
 
 
-def create_app(settings: Settings) -> web.Application:
-    """The bot's aiohttp application; its clients open on startup and close on cleanup."""
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait until it has ended (a pass may be using the storage)."""
+    task.cancel()
+    await asyncio.wait({task})
+
+
+def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> web.Application:
+    """The bot's aiohttp application; its clients open on startup and close on cleanup.
+
+    `clock` (seconds since the epoch) dates what is kept and decides when it has expired.
+    """
     middlewares = [routes.body_deadline]
     if settings.mode is Mode.SANDBOX:  # no inbound authentication: refuse DNS rebinding first
         middlewares.insert(0, routes.loopback_host_only)
     app = web.Application(client_max_size=MAX_ACTIVITY_BYTES, middlewares=middlewares)
     app[SETTINGS] = settings
+    app[CLOCK] = clock
     app[TURNSTILE] = Turnstile(per_pass=TURNS_STARTED_PER_LOOP_PASS)
     app.cleanup_ctx.append(_services)
     app.router.add_post("/api/messages", routes.messages)
@@ -104,7 +130,7 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
+    settings, clock = app[SETTINGS], app[CLOCK]
     application_mode = settings.graph_permission is GraphPermission.APPLICATION
     await secure_data_dir(settings.data_dir, private_files=["bot.sqlite3"])
     async with AsyncExitStack() as stack:
@@ -136,7 +162,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             tenant = settings.app_tenant_id
             msal_config = MsalConfig(settings.app_id, settings.app_password, settings.authority)
 
-        storage = _open_storage(settings.data_dir / "bot.sqlite3")
+        storage = _open_storage(settings.data_dir / "bot.sqlite3", clock)
         stack.callback(storage.close)
         app[STORAGE] = storage
         apps = MsalApps(msal_config)
@@ -155,10 +181,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         if application_mode:
             tokens = AppTokenProvider(apps, tenant)
         else:
-            delegated = DelegatedTokenProvider(apps, TokenCacheStore(storage, fernet))
+            delegated = DelegatedTokenProvider(apps, TokenCacheStore(storage, fernet, clock=clock))
             tokens = delegated
             sign_in = SignIn(
-                flows=SignInFlows(storage, fernet, apps, settings.public_url), tokens=delegated
+                flows=SignInFlows(storage, fernet, apps, settings.public_url, clock=clock),
+                tokens=delegated,
             )
             app[SIGN_IN] = sign_in
 
@@ -183,6 +210,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 fernet,
                 busy_after_seconds=settings.create_deadline_seconds,
                 keep_after_end_seconds=settings.ledger_retention_days * 86400,
+                clock=clock,
             ),
             passcode_required=settings.passcode_policy.passcode_required,
             on_behalf_of_user=application_mode,
@@ -190,10 +218,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         app[BOT] = MeetingBot(
             scheduler,
             storage,
-            waiting=WaitingRequests(storage, fernet),
-            outbox=Outbox(storage, fernet),
-            open_requests=OpenRequests(storage, fernet),
-            chosen_zones=ChosenZones(storage),
+            waiting=WaitingRequests(storage, fernet, clock=clock),
+            outbox=Outbox(storage, fernet, clock=clock),
+            open_requests=OpenRequests(storage, fernet, clock=clock),
+            chosen_zones=ChosenZones(storage, clock=clock),
             sign_in=sign_in,
             default_minutes=settings.default_meeting_minutes,
             default_timezone=settings.default_timezone,
@@ -201,19 +229,26 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             skip_confirmation=settings.skip_confirmation,
             answer_within_seconds=settings.answer_within_seconds,
             app_id=settings.app_id,
+            clock=lambda: datetime.fromtimestamp(clock(), UTC),
         )
         stack.push_async_callback(app[BOT].drain)
         app[ADAPTER] = create_adapter(settings, http, explain=explain)
-        recovery = asyncio.create_task(
-            _recover(app[BOT], app[ADAPTER], settings.create_deadline_seconds)
+        upkeep = asyncio.create_task(
+            _upkeep(
+                app[BOT],
+                app[ADAPTER],
+                storage,
+                overdue_after=settings.create_deadline_seconds,
+                clock=clock,
+            )
         )
-        stack.callback(recovery.cancel)
+        stack.push_async_callback(_stop, upkeep)
         yield
 
 
-def _open_storage(path: Path) -> SqliteStorage:
+def _open_storage(path: Path, clock: Callable[[], float]) -> SqliteStorage:
     try:
-        return SqliteStorage(path)
+        return SqliteStorage(path, clock=clock)
     except sqlite3.DatabaseError as exc:
         # What a person should do differs: a damaged file needs setting aside; a locked or
         # unreadable one needs its permissions or the process holding it looked at.
