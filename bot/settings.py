@@ -91,6 +91,11 @@ class Settings:
         return worst + 5  # and a token refresh
 
     @property
+    def upkeep_seconds(self) -> float:
+        """How often the background pass runs: answers a dead process owed, then the purge."""
+        return self.create_deadline_seconds / 2
+
+    @property
     def mode(self) -> Mode:
         # Sandbox exactly when no Bot Framework credentials are set: that is also when the SDK
         # switches inbound authentication off, so the two must never diverge.

@@ -17,14 +17,22 @@ from zoneinfo import ZoneInfo
 import pytest
 from cryptography.fernet import Fernet
 
+from bot.conversation.router import WELCOME_DAYS
 from bot.framework.address import ReplyAddress
+from bot.identity.signin import SIGN_IN_TTL_SECONDS
+from bot.identity.tokens import TOKEN_CACHE_DAYS
 from bot.identity.users import TeamsUser
-from bot.meetings.chosen_zones import ChosenZones
+from bot.meetings.chosen_zones import ZONE_DAYS, ChosenZones
 from bot.meetings.ledger import RequestLedger
-from bot.meetings.outbox import Outbox
-from bot.meetings.request import MeetingRequest
+from bot.meetings.outbox import OWED_AT_LEAST_HOURS, Outbox
+from bot.meetings.request import WAIT_HOURS, MeetingRequest
 from bot.settings import Settings, SettingsError
-from bot.state.storage import SqliteStorage
+from bot.state.storage import (
+    EARLIER_VERSION_LIFETIME_SECONDS,
+    PURGE_BATCH,
+    UNNAMED_LIFETIME_SECONDS,
+    SqliteStorage,
+)
 from bot.web.keys import SETTINGS
 from graph import OnlineMeeting
 from tests.conftest import MEGAN, Connector, MakeBot, card_of, post, press, say, sign_in
@@ -274,3 +282,45 @@ def test_the_ledger_keeps_requests_a_week_after_their_meeting_and_at_least_two_d
     assert Settings.from_env({"LEDGER_RETENTION_DAYS": "30"}).ledger_retention_days == 30
     with pytest.raises(SettingsError, match="between 2 and 3650"):
         Settings.from_env({"LEDGER_RETENTION_DAYS": "1"})
+
+
+# -- what /privacy and README say is what the code does ------------------------------------------
+
+
+async def test_the_privacy_page_states_each_period_as_configured(make_bot: MakeBot) -> None:
+    bot = await make_bot(LEDGER_RETENTION_DAYS="10")
+
+    page = await (await bot.get("/privacy")).text()
+
+    for period in (
+        "until /signout, or 90 days after the bot last renewed it",
+        "in a 1:1 chat: 24 hours after it last changed",
+        "24 hours after the card last changed",
+        "press Retry or Create another (encrypted): 24 hours",
+        "until the meeting&#x27;s end, and at least 24 hours",
+        "a second one: 10 days after the meeting&#x27;s end",
+        "until it is used, at most 10 minutes",
+        "until /timezone auto, or 365 days after you last used it",
+        "until it is removed from the chat, or 365 days",
+        "A pass about every 46 seconds deletes whatever has expired",
+    ):
+        assert period in page
+
+
+def test_the_readme_states_the_periods_the_code_applies() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("### What the bot keeps, and for how long")[1].split("\n## ")[0]
+
+    for period in (
+        f"{TOKEN_CACHE_DAYS} days after",
+        f"{UNNAMED_LIFETIME_SECONDS // 3600} hours after it last changed",
+        f"{WAIT_HOURS} hours after the card last changed",
+        f"at least {OWED_AT_LEAST_HOURS} hours",
+        f"`LEDGER_RETENTION_DAYS` ({Settings().ledger_retention_days}) after the meeting's end",
+        f"{SIGN_IN_TTL_SECONDS // 60} minutes",
+        f"{ZONE_DAYS} days after it was last used",
+        f"{WELCOME_DAYS} days after the last install",
+        f"{EARLIER_VERSION_LIFETIME_SECONDS // 86400} days",
+        f"{PURGE_BATCH} records",
+    ):
+        assert period in section

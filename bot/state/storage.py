@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 # keeps, only botbuilder's dialog state does so: a conversation left alone for a day is over.
 UNNAMED_LIFETIME_SECONDS = 24 * 3600
 # A record an earlier version wrote has no expiry: a purge pass gives it its own "expires" field
-# if it has one, else this long from then. The longest any record lives unused (a token cache),
-# so no one loses a sign-in or a chosen zone early; whatever is written again gets its own.
+# if it has one, else this long from then: as long as an unused sign-in (token cache) is kept, so
+# no one signs in again because of an upgrade. Whatever is written again gets its own expiry.
 EARLIER_VERSION_LIFETIME_SECONDS = 90 * 86400
 # At most this many records are deleted, and this many undated ones dated, in one purge pass.
 PURGE_BATCH = 500

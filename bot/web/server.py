@@ -81,6 +81,7 @@ async def _upkeep(
     storage: SqliteStorage,
     *,
     overdue_after: float,
+    every: float,
     clock: Callable[[], float],
 ) -> None:
     """Now and then: answer what a process that died (this one's predecessor, say) still owed,
@@ -97,7 +98,7 @@ async def _upkeep(
             await storage.purge(now)
         except Exception:
             log.exception("deleting expired records failed; trying again later")
-        await asyncio.sleep(overdue_after / 2)
+        await asyncio.sleep(every)
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
@@ -239,6 +240,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 app[ADAPTER],
                 storage,
                 overdue_after=settings.create_deadline_seconds,
+                every=settings.upkeep_seconds,
                 clock=clock,
             )
         )
