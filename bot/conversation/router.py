@@ -70,6 +70,10 @@ TYPED_CHOICES = {
     "no": "cancel",
 }
 
+# A chat's welcome marker (so Teams' two install announcements, and later app upgrades, don't
+# greet twice) is deleted when the bot is removed, or this long after the last announcement.
+WELCOME_DAYS = 365
+
 HELP_TEXT = (
     "I create Teams meetings with you as the organizer. Try “/meet Design review tomorrow 3pm "
     "for 45m”, or just /meet and I'll ask. Without a length a meeting lasts {minutes} "
@@ -121,7 +125,7 @@ class MeetingBot(ActivityHandler):
                 clock=clock,
             )
         )
-        self._sign_in = SignInCards(sign_in, storage)
+        self._sign_in = SignInCards(sign_in, storage, clock=lambda: clock().timestamp())
         self._delivery = Delivery(
             scheduler,
             outbox=outbox,
@@ -402,10 +406,11 @@ class MeetingBot(ActivityHandler):
     async def _welcome(self, turn_context: TurnContext) -> None:
         """One welcome per installation: Teams announces an install twice (two activities)."""
         key = _welcome_key(turn_context.activity)
-        if await self._storage.read([key]):
-            return
-        await self._storage.write({key: {"welcomed": True}})
-        await turn_context.send_activity(card_message(welcome_card(self._help())))
+        welcomed = await self._storage.read([key])
+        expires = self._clock().timestamp() + WELCOME_DAYS * 86400
+        await self._storage.write({key: {"welcomed": True, "expires": expires}})
+        if not welcomed:
+            await turn_context.send_activity(card_message(welcome_card(self._help())))
 
     def _help(self) -> str:
         return HELP_TEXT.format(minutes=int(self._default_length.total_seconds() // 60))

@@ -7,11 +7,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 
 from bot.framework.address import ReplyAddress
 from bot.identity.users import TeamsUser
 from bot.state import codec
+from bot.state.keyring import Cipher
 from dialogs.request import MeetingDraft
 from dialogs.zones import zone_from_text
 
@@ -146,12 +147,12 @@ class MeetingRequest:
         )
 
 
-def seal(ask: MeetingRequest, fernet: Fernet) -> str:
+def seal(ask: MeetingRequest, fernet: Cipher) -> str:
     """`ask` encrypted for the storage (its subject is the user's own words)."""
     return fernet.encrypt(codec.dumps(ask.to_json()).encode()).decode()
 
 
-def unseal(sealed: object, fernet: Fernet) -> MeetingRequest | None:
+def unseal(sealed: object, fernet: Cipher) -> MeetingRequest | None:
     """The request `seal` wrote, or None when the text is not that."""
     try:
         return MeetingRequest.from_json(codec.loads(fernet.decrypt(str(sealed).encode()).decode()))
