@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
 E = TypeVar("E", bound=StrEnum)
@@ -67,7 +68,8 @@ class Settings:
     log_level: str = "INFO"
     public_url: str = "http://localhost:3978"
     graph_permission: GraphPermission = GraphPermission.DELEGATED
-    token_cache_key: str = field(default="", repr=False)
+    # Fernet keys, newest first: the newest seals, any of them opens (see bot.state.keyring).
+    token_cache_keys: tuple[str, ...] = field(default=(), repr=False)
     authority: str = "https://login.microsoftonline.com/organizations"
     skip_confirmation: bool = False
     graph_retry_budget_seconds: float = 8.0
@@ -75,6 +77,8 @@ class Settings:
     answer_within_seconds: float = 5.0
     sandbox_virtual_users: int = 0
     sandbox_graph_latency_seconds: float = 0.0
+    # How long the request ledger keeps a request's record after its meeting's end.
+    ledger_retention_days: int = 7
 
     @property
     def create_deadline_seconds(self) -> float:
@@ -85,6 +89,11 @@ class Settings:
         attempts = 4  # graph.client.RetryPolicy.max_attempts; each may connect, then read
         worst = attempts * 2 * self.graph_timeout_seconds + self.graph_retry_budget_seconds
         return worst + 5  # and a token refresh
+
+    @property
+    def upkeep_seconds(self) -> float:
+        """How often the background pass runs: answers a dead process owed, then the purge."""
+        return self.create_deadline_seconds / 2
 
     @property
     def mode(self) -> Mode:
@@ -118,9 +127,9 @@ class Settings:
         permission = _choice(env, "GRAPH_PERMISSION", GraphPermission, GraphPermission.DELEGATED)
         tenant = env.get("MicrosoftAppTenantId", "").strip()
         public_url = env.get("PUBLIC_URL", "").strip().rstrip("/")
-        token_cache_key = env.get("TOKEN_CACHE_KEY", "").strip()
+        token_cache_keys = fernet_keys(env.get("TOKEN_CACHE_KEY", ""))
         if not sandbox:
-            _check_live_auth(permission, app_type, tenant, public_url, token_cache_key)
+            _check_live_auth(permission, app_type, tenant, public_url, token_cache_keys)
         return cls(
             app_id=app_id,
             app_password=app_password,
@@ -140,7 +149,7 @@ class Settings:
             log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
             public_url=public_url or f"http://localhost:{port}",
             graph_permission=permission,
-            token_cache_key=token_cache_key,
+            token_cache_keys=token_cache_keys,
             authority=env.get("AUTH_AUTHORITY", "").strip().rstrip("/")
             or f"https://login.microsoftonline.com/{tenant or 'organizations'}",
             skip_confirmation=_bool(env, "SKIP_CONFIRMATION"),
@@ -153,18 +162,50 @@ class Settings:
             graph_retry_budget_seconds=_float(
                 env, "GRAPH_RETRY_BUDGET_SECONDS", 8.0, allow_zero=True
             ),
+            # At least two days: longer than anything that can ask for the same request again
+            # (bot.meetings.ledger says what), whatever the meeting's time.
+            ledger_retention_days=_int(env, "LEDGER_RETENTION_DAYS", 7, low=2, high=3650),
         )
 
 
+_GENERATE_KEY = (
+    "Generate one with: python -c 'from cryptography.fernet import Fernet; "
+    "print(Fernet.generate_key().decode())'"
+)
+
+
+def fernet_keys(text: str, *, name: str = "TOKEN_CACHE_KEY") -> tuple[str, ...]:
+    """Fernet keys from comma-separated `text`, newest first; () for none.
+
+    The error names which key is wrong, never its text: it is a secret even when mistyped.
+    """
+    if not text.strip():
+        return ()
+    keys = tuple(part.strip() for part in text.split(","))
+    for number, key in enumerate(keys, 1):
+        try:
+            Fernet(key)
+        except ValueError:  # wrong length, not base64, not ASCII
+            which = f"key {number} of {len(keys)}" if len(keys) > 1 else "its value"
+            raise SettingsError(
+                f"{name} must hold Fernet keys (44 characters of URL-safe base64 each; several "
+                f"are separated by commas, newest first), and {which} is not one. "
+                f"{_GENERATE_KEY}"
+            ) from None
+    return keys
+
+
 def _check_live_auth(
-    permission: GraphPermission, app_type: str, tenant: str, public_url: str, cache_key: str
+    permission: GraphPermission,
+    app_type: str,
+    tenant: str,
+    public_url: str,
+    cache_keys: tuple[str, ...],
 ) -> None:
-    if not cache_key:
+    if not cache_keys:
         raise SettingsError(
             "TOKEN_CACHE_KEY is required: it encrypts what the bot keeps at rest (users' tokens, "
-            "the meetings it created). Generate one with: "
-            "python -c 'from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())'"
+            f"the meetings it created). {_GENERATE_KEY}"
         )
     if permission is GraphPermission.APPLICATION:
         if not tenant:

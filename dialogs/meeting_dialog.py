@@ -217,6 +217,7 @@ class MeetingDialog(ComponentDialog):
                 now=self._clock(),
                 tz=zone_from_text(draft.timezone),
                 default_length=self._default_length,
+                locale=_locale(prompt.context),
             )
         except RequestError as exc:
             return await _retry(prompt, self._language(prompt.context).message(exc))
@@ -226,11 +227,13 @@ class MeetingDialog(ComponentDialog):
             "start": parsed.start.isoformat(),
             "end": parsed.end.isoformat(),
             "length_given": parsed.length_given,
+            "named_timezone": parsed.named_timezone,
+            "named_timezone_label": parsed.named_timezone_label,
         }
         return True
 
     async def _valid_length(self, prompt: PromptValidatorContext) -> bool:
-        length = parse_length(prompt.context.activity.text or "")
+        length = parse_length(prompt.context.activity.text or "", locale=_locale(prompt.context))
         if length is None or not timedelta(0) < length <= timedelta(hours=24):
             return await _retry(prompt, None)
         prompt.recognized.value = int(length.total_seconds() // 60)
@@ -261,6 +264,12 @@ async def _retry(prompt: PromptValidatorContext, hint: str | None) -> bool:
     if hint:
         await prompt.context.send_activity(hint)
     return False
+
+
+def _locale(turn_context: TurnContext) -> str:
+    """The language the answer is in: the turn's activity's (the parser reads any tag safely)."""
+    locale = turn_context.activity.locale
+    return locale if isinstance(locale, str) else ""
 
 
 def _prompt(text: str) -> PromptOptions:

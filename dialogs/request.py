@@ -1,15 +1,24 @@
 """Understanding the text after `/meet`: subject, start and length, read in the user's zone.
 
-Pure: the caller passes the clock and the zone. Phrases it reads (case-insensitive):
+Pure: the caller passes the clock, the zone and the locale. English is always understood, and
+the locale's language too when it is German, French or Spanish (dialogs.vocabulary holds their
+words). Phrases it reads (case-insensitive), in English:
 
 - start: "now", "in 2 hours", "3pm", "10:30", "noon", "midnight", "at 3", "tonight 11:30",
-  with a day: "today", "tomorrow", "day after tomorrow", "Friday", "next Monday", "Dec 3",
-  "3 December 2027", "2026-12-01"; or ISO "2026-12-01T10:00[+01:00]";
-- end or length: "to 4:30pm", "3pm-4pm", "3-4pm", "for 45m", "for 1h30", "90 min",
-  "half an hour", "an hour";
+  with a day: "today", "tomorrow", "day after tomorrow", "Friday", "next Monday",
+  "Friday next week", "Dec 3", "3 December 2027", "12/3" (day and month in the locale's
+  order), "3.12.", "2026-12-01"; or ISO "2026-12-01T10:00[+01:00]";
+- a zone right after the time: "4pm ET", "9:00 CEST", "10am Tokyo time", "9 UTC+5:30",
+  "15:00 (Europe/Berlin)": the meeting is at that instant, and the draft names the zone;
+- end or length: "to 4:30pm", "3pm-4pm", "3-4pm", "from 9 to 17", "for 45m", "for 1h30",
+  "90 min", "half an hour", "an hour";
 - subject: what is left, or a "quoted subject" taken verbatim.
 
 A weekday or time already past today means the next one; a named day must come with a time.
+Nothing is silently misread: words for the past ("yesterday", "last Monday", "gestern"),
+impossible dates and times ("Feb 30", "31/4", "25:00"), days or times that disagree, and
+anything left over that looks like a day, a time or a zone ("3pm" twice) are explained in a
+RequestError that names them, never dropped or kept in the subject.
 
 Bounded for any input: text over MAX_COMMAND_CHARS is refused before any pattern runs, reading
 is linear in the text, digits are ASCII only, and whatever cannot become a meeting (a subject
@@ -24,7 +33,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from dialogs.grammar import Grammar, day_first, grammar, key, language_of
 from dialogs.language import N_
+from dialogs.vocabulary import AFTERNOON, EVENING, LANGUAGES, MORNING
+from dialogs.zones import NamedZone, is_zone_like, read_zone, zone_to_text
 
 # How far in the past a start may be before it is a mistake rather than "now, give or take".
 PAST_TOLERANCE = timedelta(minutes=5)
@@ -36,6 +48,7 @@ MAX_COMMAND_CHARS = 1_000
 # only "String"). 255 is the nearest documented Microsoft limit, Exchange's for an item's subject
 # (EWS `Subject`), so the subject would also fit the meeting's calendar event.
 MAX_SUBJECT_CHARS = 255
+DEFAULT_LOCALE = "en-US"
 
 # A meeting keeps two days clear of the calendar's ends (years 1 and 9999), so showing it in any
 # zone or adding up to a day to it, as the dialog's length step does, cannot overflow.
@@ -44,94 +57,30 @@ _LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
 _OFF_CALENDAR = N_("That date is too far from today for me to work with: pick one nearer now.")
 # Longer than any meeting, yet small enough to add to any date a meeting may have.
 _TOO_LONG = MAX_LENGTH + timedelta(minutes=1)
-
-_WEEKDAYS = {
-    name: index
-    for index, names in enumerate(
-        [
-            ("monday", "mon"),
-            ("tuesday", "tue", "tues"),
-            ("wednesday", "wed"),
-            ("thursday", "thu", "thur", "thurs"),
-            ("friday", "fri"),
-            ("saturday", "sat"),
-            ("sunday", "sun"),
-        ]
-    )
-    for name in names
-}
-_MONTHS = {
-    name: index + 1
-    for index, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ]
-    )
-    for name in names
-}
-_WEEKDAY = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_B, _E = r"(?<![\w:])", r"(?![\w:])"  # word edges that also keep "10:30" whole
-# Digits are ASCII [0-9], never \d: superscript or other-script digits ("²", "٣") are text here,
-# not numbers (int() refuses some and quietly reads others); as \w they also keep "٣3pm" one word.
-
-_CLOCK = r"(?:[0-9]{1,2}(?::[0-9]{2})?\s*(?:[ap]\.?m\.?)|[0-9]{1,2}:[0-9]{2}|noon|midday|midnight)"
-_LENGTH = (
-    r"(?:(?P<hours>[0-9]+(?:[.,][0-9]+)?)\s*(?:h|hrs?|hours?)"
-    r"(?:\s*(?P<hmin>[0-9]+)\s*(?:m|mins?|minutes?)?)?"
-    r"|(?P<minutes>[0-9]+)\s*(?:m|mins?|minutes?)"
-    r"|(?P<half>half\s+an?\s+hour|half\s+hour)"
-    r"|(?P<quarter>(?:a\s+)?quarter\s+(?:of\s+)?an?\s+hour)"
-    r"|(?P<one>an?\s+hour|one\s+hour))"
-)
+_NOT_A_TIME = N_("{text} is not a time I can read.")
+_DISAGREE = N_("'{first}' and '{second}' don't agree: which one do you mean?")
 
 _QUOTED = re.compile(r"[\"“”](?P<subject>[^\"“”]+)[\"“”]")
-_ISO_DATETIME = re.compile(
-    _B + r"(?:on\s+|at\s+)?(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
-    r"[T ](?P<time>[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)"
-    r"(?P<offset>Z|[+-][0-9]{2}:?[0-9]{2})?" + _E,
-    re.IGNORECASE,
-)
-_NOW = re.compile(_B + r"(?:right\s+)?now" + _E, re.IGNORECASE)
-_IN = re.compile(_B + r"in\s+" + _LENGTH + _E, re.IGNORECASE)
-_FOR = re.compile(_B + r"(?:for\s+)?" + _LENGTH + _E, re.IGNORECASE)
-_RANGE = re.compile(
-    _B + r"(?:from\s+|at\s+)?(?P<first>" + _CLOCK + r"|[0-9]{1,2})\s*(?:-|–|to|until|till)\s*"
-    r"(?P<second>" + _CLOCK + r")" + _E,
-    re.IGNORECASE,
-)
-_CLOCK_AT = re.compile(_B + r"(?:at\s+)?(?P<clock>" + _CLOCK + r")" + _E, re.IGNORECASE)
-_BARE_AT = re.compile(_B + r"at\s+(?P<hour>[0-9]{1,2})" + _E, re.IGNORECASE)
-_RELATIVE_DAY = re.compile(
-    _B + r"(?:on\s+)?(?P<day>day\s+after\s+tomorrow|today|tonight|tomorrow|tmrw|tmr)" + _E,
-    re.IGNORECASE,
-)
-_WEEKDAY_DAY = re.compile(
-    _B + r"(?:on\s+)?(?P<next>next\s+|this\s+)?(?P<weekday>" + _WEEKDAY + r")" + _E, re.IGNORECASE
-)
-_MONTH_DAY = re.compile(
-    _B + r"(?:on\s+)?(?:(?P<month>" + _MONTH + r")\.?\s+(?P<day>[0-9]{1,2})(?:st|nd|rd|th)?"
-    r"|(?P<day2>[0-9]{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month2>" + _MONTH + r")\.?)"
-    r"(?:,?\s+(?P<year>[0-9]{4}))?" + _E,
-    re.IGNORECASE,
-)
-_ISO_DATE = re.compile(_B + r"(?:on\s+)?(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})" + _E)
+_EMPTY_BRACKETS = re.compile(r"\(\s*+\)|\[\s*+\]")
 # Trimmed from the leftover subject: punctuation at its edges, and a word left dangling at its end
 # once the phrase after it was cut ("Lunch at" from "Lunch at noon"). No trailing "." ("Sync.").
 _LEADING_EDGE = " ,;:.-–"
 _TRAILING_EDGE = " ,;:-–"
-_DANGLING_WORD = re.compile(r"at|on|for|from|in", re.IGNORECASE)
+# How a time was written, which decides how a range or a part of the day reads it.
+# A bare hour ("at 3", "um 10") is read with the part of the day, or as working hours; a range's
+# start is read with its end.
+_AM, _PM, _MARKED, _PLAIN, _WORD = "am", "pm", "marked", "plain", "word"
+_BARE, _RANGE = "bare", "range"
+
+
+def warm_up() -> None:
+    """Compile every language's patterns and the zone index now, not on someone's first request.
+
+    Each takes about 0.1 s once per process; a server calls this before it takes requests.
+    """
+    for language in LANGUAGES:
+        grammar(language)
+    read_zone("Berlin")
 
 
 class RequestError(ValueError):
@@ -177,6 +126,10 @@ class MeetingDraft:
     zone_guessed: bool = False  # read in a zone nobody chose (a client's UTC): the card says so
     passcode_required: bool | None = None  # None: the configured policy decides
     request_id: str = ""  # the asking activity: however often it is confirmed, one meeting
+    # The zone the text named for its time ("4pm ET"), as dialogs.zones writes it, and the
+    # label to show for it as the user wrote it ("ET", "Tokyo"); None when it named none.
+    named_timezone: str | None = None
+    named_timezone_label: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON, for the dialog's stored state."""
@@ -189,11 +142,13 @@ class MeetingDraft:
             "zone_guessed": self.zone_guessed,
             "passcode_required": self.passcode_required,
             "request_id": self.request_id,
+            "named_timezone": self.named_timezone,
+            "named_timezone_label": self.named_timezone_label,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MeetingDraft:
-        """The draft `to_json` wrote."""
+        """The draft `to_json` wrote (one written before a field existed reads it as unset)."""
         start, end = data.get("start"), data.get("end")
         return cls(
             subject=data.get("subject"),
@@ -204,13 +159,24 @@ class MeetingDraft:
             zone_guessed=data.get("zone_guessed") is True,
             passcode_required=data.get("passcode_required"),
             request_id=str(data.get("request_id") or ""),
+            named_timezone=_text_or_none(data.get("named_timezone")),
+            named_timezone_label=_text_or_none(data.get("named_timezone_label")),
         )
 
 
+def _text_or_none(value: object) -> str | None:
+    return str(value) if value else None
+
+
 def parse_request(
-    text: str, *, now: datetime, tz: tzinfo, default_length: timedelta
+    text: str,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    default_length: timedelta,
+    locale: str = DEFAULT_LOCALE,
 ) -> MeetingDraft:
-    """Read `text` as a meeting request in zone `tz` at time `now`."""
+    """Read `text` as a meeting request in zone `tz` at time `now`, in `locale`'s language."""
     if len(text) > MAX_COMMAND_CHARS:
         raise RequestError(
             "That's too long for me to read: keep a request to {limit} characters or fewer.",
@@ -218,84 +184,248 @@ def parse_request(
         )
     _check_readable(text)
     try:
-        return _read(" ".join(text.split()), now=now, tz=tz, default_length=default_length)
+        return _Reading(" ".join(text.split()), now=now, tz=tz, locale=locale).draft(default_length)
     except OverflowError:
         # Only date arithmetic overflows, and only within days of year 1 or year 9999.
         raise RequestError(_OFF_CALENDAR) from None
 
 
-def _read(text: str, *, now: datetime, tz: tzinfo, default_length: timedelta) -> MeetingDraft:
-    """parse_request on text already checked for size and readability."""
-    reader = _Reader(text)
-    quoted = reader.take(_QUOTED)
-    now_local = now.astimezone(tz)
+@dataclass(frozen=True)
+class _Clock:
+    """A time of day as written: `kind` tells whether it said am/pm, a marker, or nothing."""
 
-    start: datetime | None = None
-    end: datetime | None = None
-    length: timedelta | None = None
-    day: date | None = None
-    clock: time | None = None
-    end_clock: time | None = None
-    day_is_explicit = False
-    evening = False
+    time: time
+    kind: str
+    text: str
 
-    if match := reader.take(_ISO_DATETIME):
-        start = _iso_start(match, tz)
-    if match := reader.take(_NOW):
-        start = now_local
-    if match := reader.take(_IN):
-        start = now_local + _length(match)
-    if match := reader.take(_RANGE):
-        clock, end_clock = _range(match)
-    if match := reader.take(_FOR):
-        length = _length(match)
-    if match := reader.take(_RELATIVE_DAY):
-        word = match.group("day").lower()
-        offset = {"today": 0, "tonight": 0, "day after tomorrow": 2}.get(" ".join(word.split()), 1)
-        day, day_is_explicit, evening = (
-            now_local.date() + timedelta(days=offset),
-            True,
-            word == "tonight",
-        )
-    elif match := reader.take(_WEEKDAY_DAY):
-        day = _weekday(match, now_local.date())
-    elif match := reader.take(_MONTH_DAY):
-        day, day_is_explicit = _month_day(match, now_local.date()), True
-    elif match := reader.take(_ISO_DATE):
-        day, day_is_explicit = _iso_date(match.group("date")), True
-    if clock is None and (match := reader.take(_CLOCK_AT)):
-        clock = _clock(match.group("clock"))
-    if clock is None and (match := reader.take(_BARE_AT)):
-        clock = _business_hour(int(match.group("hour")))
-    if evening and clock is not None and clock.hour < 12:
-        clock = clock.replace(hour=clock.hour + 12)
 
-    subject = (check_subject(quoted.group("subject")) or None) if quoted else _subject(reader.text)
+class _Reading:
+    """One request's reading: phrases are cut from the text one kind at a time."""
 
-    if start is None and clock is not None:
-        start = _at(day, clock, now_local, tz)
-        if day is not None and not day_is_explicit and now_local - start > PAST_TOLERANCE:
-            start += timedelta(days=7)  # "Friday 9am" on a Friday at noon: next week's
-    elif start is None and day is not None:
-        raise RequestError(
-            "What time on {day}? Add one, for example 'Friday 2pm' or 'tomorrow 10:30'.",
-            day=day,
-        )
-    if start is None:
-        if length is not None or end_clock is not None:
+    def __init__(self, text: str, *, now: datetime, tz: tzinfo, locale: str) -> None:
+        self.words = grammar(language_of(locale))
+        self.text = text
+        self.now = now
+        self.tz = tz
+        self.locale = locale
+        self.today = now.astimezone(tz).date()
+        self.zone: NamedZone | None = None  # the zone named by the phrase `take` cut last
+
+    def draft(self, default_length: timedelta) -> MeetingDraft:
+        words, now_local = self.words, self.now.astimezone(self.tz)
+        quoted = self.take(_QUOTED)
+        if past := words.past.search(self.text):
+            raise RequestError(
+                "'{text}' is in the past: pick a day and time from now on.", text=past.group(0)
+            )
+
+        start: datetime | None = None
+        start_said = ""
+        zone: NamedZone | None = None
+        if match := self.take(words.iso_datetime):
+            zone = self.zone  # "2026-12-01T10:00 ET": 10:00 in New York
+            start = _iso_start(match, zone.zone if zone else self.tz)
+            start_said = match.group("when").strip()
+        if match := self.take(words.now):
+            start_said = _only_start(start_said, match)
             start = now_local
+        if match := self.take(words.in_):
+            start_said = _only_start(start_said, match)
+            start = now_local + _length(words, match.group("length"))
+
+        # Lengths a word announces come first ("pendant 1h30": not the time 1:30 in French),
+        # then times, then bare lengths ("a las 16 horas" is a time in Spanish).
+        clock: _Clock | None = None
+        end_clock: time | None = None
+        length: timedelta | None = None
+        if match := self.take(words.range):
+            clock, end_clock = _range(words, match)
+            zone = self.zone
+        if match := self.take(words.for_):
+            length = _length(words, match.group("length"))
+        if clock is None and (match := self.take(words.clock_at)):
+            clock, zone = _clock(words, match.group("clock")), self.zone
+        if clock is None and (match := self.take(words.bare_at)):
+            clock, zone = _bare(words, match), self.zone
+        if length is None and (match := self.take(words.bare_length)):
+            length = _length(words, match.group("length"))
+        day, day_is_explicit, part = self._day()
+        # "noon", "midi" last: "après-midi" is a part of the day, "Mittag mit Ana 12:30" a subject.
+        if clock is None and (match := self.take(words.clock_word_at)):
+            clock, zone = _clock(words, match.group("clock")), self.zone
+        clock = _in_part_of_day(clock, part)
+        if start is not None and clock is not None:
+            raise RequestError(_DISAGREE, first=start_said, second=clock.text)
+        if start is not None and day is not None and day[1] != start.date():
+            raise RequestError(_DISAGREE, first=start_said, second=day[0])
+        self._nothing_left_over(has_time=clock is not None or start is not None)
+
+        subject = (check_subject(quoted.group("subject")) or None) if quoted else self._subject()
+        zone_tz = zone.zone if zone else self.tz
+        if start is None and clock is not None:
+            start = _at(day[1] if day else None, clock.time, self.now.astimezone(zone_tz), zone_tz)
+            if day is not None and not day_is_explicit and self.now - start > PAST_TOLERANCE:
+                start += timedelta(days=7)  # "Friday 9am" on a Friday at noon: next week's
+        elif start is None and day is not None:
+            raise RequestError(
+                "What time on {day}? Add one, for example 'Friday 2pm' or 'tomorrow 10:30'.",
+                day=day[1],
+            )
+        if start is None:
+            if length is None and end_clock is None:
+                return MeetingDraft(subject, None, None)
+            start = now_local
+        if end_clock is not None:
+            end = datetime.combine(start.date(), end_clock, tzinfo=start.tzinfo)
         else:
-            return MeetingDraft(subject, None, None)
-    if end_clock is not None:
-        end = datetime.combine(start.date(), end_clock, tzinfo=start.tzinfo)
-    else:
-        # Add the length in UTC so a meeting across a DST change lasts what was asked.
-        chosen = length if length is not None else default_length
-        end = (start.astimezone(UTC) + chosen).astimezone(start.tzinfo)
-    validate_times(start, end, now=now)
-    return MeetingDraft(
-        subject, start, end, length_given=length is not None or end_clock is not None
-    )
+            # Add the length in UTC so a meeting across a DST change lasts what was asked.
+            chosen = length if length is not None else default_length
+            end = (start.astimezone(UTC) + chosen).astimezone(start.tzinfo)
+        if zone is not None:  # the instant it named, in the user's own zone
+            start, end = start.astimezone(self.tz), end.astimezone(self.tz)
+        validate_times(start, end, now=self.now)
+        return MeetingDraft(
+            subject,
+            start,
+            end,
+            length_given=length is not None or end_clock is not None,
+            named_timezone=zone_to_text(zone.zone) if zone else None,
+            named_timezone_label=zone.label if zone else None,
+        )
+
+    # -- cutting phrases out -----------------------------------------------------------------
+
+    def take(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
+        """The first match of `pattern`, cut from the text; a zone it names goes to self.zone.
+
+        A pattern with a `zone` group may have caught words that name no zone ("3pm team
+        time"): then only the time is cut, and the words stay.
+        """
+        match = pattern.search(self.text)
+        self.zone = None
+        if match is None:
+            return None
+        end = match.end()
+        if "zone" in pattern.groupindex and match.group("zone"):
+            self.zone, end = self._zone_in(match)
+        self.text = f"{self.text[: match.start()]} {self.text[end:]}"
+        return match
+
+    def _zone_in(self, match: re.Match[str]) -> tuple[NamedZone | None, int]:
+        """The zone a match's `zone` group names, and where the cut ends."""
+        text = match.group("zone")
+        prefix = self.words.zone_prefix.match(text)
+        if prefix is None:
+            named = read_zone(text)
+            return (named, match.end()) if named else (None, match.end("when"))
+        # "heure de New York demain": the place is as many of the next words as name one.
+        pieces = text[prefix.end() :].split(" ")
+        for count in range(len(pieces), 0, -1):
+            place = " ".join(pieces[:count])
+            if named := read_zone(place):
+                return named, match.start("zone") + prefix.end() + len(place)
+        return None, match.end("when")
+
+    def _day(self) -> tuple[tuple[str, date] | None, bool, str | None]:
+        """The day the text names (as written, and its date), whether it was a date, its part.
+
+        A weekday without a date is the next one; with a date, it must be that date's.
+        Two days that differ are asked about, never chosen between.
+        """
+        words, today = self.words, self.today
+        part: str | None = None
+        dates: list[tuple[str, date]] = []
+        weekday = self.take(words.weekday)
+        if weekday and weekday.group("part"):
+            part = words.parts_of_day[key(weekday.group("part"))]
+        if match := self.take(words.relative_day):
+            offset, relative_part = words.relative_days[key(match.group("day"))]
+            part = relative_part or part
+            if match.group("part"):
+                part = words.parts_of_day[key(match.group("part"))]
+            dates.append((match.group("day"), today + timedelta(days=offset)))
+        if match := self.take(words.part_of_day):  # "por la mañana", "in the morning"
+            part = words.parts_of_day[key(match.group("part"))]
+        if match := self.take(words.month_day):
+            dates.append((_said(match), _month_day(words, match, today)))
+        if match := self.take(words.numeric_date):
+            dates.append((match.group("date"), _numeric_date(match.group("date"), self)))
+        if match := self.take(words.iso_date):
+            dates.append((match.group("date"), _iso_date(match.group("date"))))
+        for said, when in dates[1:]:
+            if when != dates[0][1]:
+                raise RequestError(_DISAGREE, first=dates[0][0], second=said)
+        if weekday is None:
+            return (dates[0] if dates else None), bool(dates), part
+        wanted = words.weekdays[key(weekday.group("weekday"))]
+        if dates:
+            if dates[0][1].weekday() != wanted:
+                raise RequestError(_DISAGREE, first=_said(weekday), second=dates[0][0])
+            return dates[0], True, part
+        return (_said(weekday), _weekday(weekday, wanted, today)), False, part
+
+    def _nothing_left_over(self, *, has_time: bool) -> None:
+        """Refuse what is left that looks like a day, a time or a zone: it was not understood.
+
+        It would otherwise stay in the subject while the meeting is set by the rest.
+        """
+        for match in self.words.leftover.finditer(self.text):
+            said: str | None = match.group(0)
+            if match.group("abbreviation") and len(match.group(0)) < 3 and not has_time:
+                continue  # "CT scan review": two capitals are a zone only beside a time
+            if match.group("iana") and not is_zone_like(match.group("iana")):
+                continue  # "and/or"; "Europe/Nowhere" is asked about
+            if match.group("place") or match.group("place2"):
+                said = _zone_phrase(match)  # "Tokyo time" in "Sync Tokyo time", or none
+            if said is None:
+                continue
+            raise RequestError(
+                "I'm not sure what '{text}' means here: give the day and time once, "
+                "or put the subject in quotes.",
+                text=said,
+            )
+
+    def _subject(self) -> str | None:
+        rest = _EMPTY_BRACKETS.sub(" ", self.text)  # "(30 min)" once its length was cut
+        words = " ".join(rest.split()).lstrip(_LEADING_EDGE).split()
+        # From the end, one word at a time and each word once: stripping one dangling word per
+        # pass over the whole text was quadratic ("x at at at ..." froze the bot for seconds).
+        while words:
+            last = words[-1].rstrip(_TRAILING_EDGE)
+            if last and not (len(words) > 1 and self.words.dangling.fullmatch(last)):
+                words[-1] = last
+                break
+            words.pop()
+        return check_subject(" ".join(words)) or None
+
+
+def _only_start(said: str, match: re.Match[str]) -> str:
+    """What says the start, when `match` says it; refused when something else already did."""
+    if said:
+        raise RequestError(_DISAGREE, first=said, second=match.group(0).strip())
+    return match.group(0).strip()
+
+
+def _said(match: re.Match[str]) -> str:
+    return match.group(0).strip()
+
+
+def _zone_phrase(match: re.Match[str]) -> str | None:
+    """The words of a leftover "<place> time" or "heure de <place>" that name a zone, if any.
+
+    The place's words are a few: the pattern takes at most four.
+    """
+    if place := match.group("place"):  # the last words before "time" that name one
+        pieces = place.split(" ")
+        for start in range(len(pieces)):
+            if read_zone(" ".join(pieces[start:])):
+                return f"{' '.join(pieces[start:])} {match.group('after')}"
+        return None
+    pieces = match.group("place2").split(" ")  # the first words after "heure de" that name one
+    for end in range(len(pieces), 0, -1):
+        if read_zone(" ".join(pieces[:end])):
+            return f"{match.group('before')} {' '.join(pieces[:end])}"
+    return None
 
 
 def validate_times(start: datetime, end: datetime, *, now: datetime) -> None:
@@ -322,8 +452,8 @@ def check_subject(text: str) -> str:
     return subject
 
 
-def parse_length(text: str) -> timedelta | None:
-    """A length on its own ("45m", "1h", "half an hour", "90"), for the dialog's length step.
+def parse_length(text: str, *, locale: str = DEFAULT_LOCALE) -> timedelta | None:
+    """A length on its own ("45m", "1h", "half an hour", "90", "1h30"), for the length step.
 
     None when the text is not one; anything over a day comes back as just over MAX_LENGTH.
     """
@@ -332,24 +462,11 @@ def parse_length(text: str) -> timedelta | None:
     text = " ".join(text.split())
     if text.isascii() and text.isdigit():  # str.isdigit() is also true for "²" and "٣"
         length = timedelta(minutes=_count(text))
-    elif match := _FOR.fullmatch(text):
-        length = _named_length(match)
+    elif match := (words := grammar(language_of(locale))).length_only.fullmatch(text):
+        length = _named_length(words, match.group("length"))
     else:
         return None
     return min(length, _TOO_LONG)
-
-
-class _Reader:
-    """The request text, from which recognised phrases are cut one by one."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def take(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
-        match = pattern.search(self.text)
-        if match:
-            self.text = f"{self.text[: match.start()]} {self.text[match.end() :]}"
-        return match
 
 
 def _check_readable(text: str) -> None:
@@ -363,38 +480,23 @@ def _check_readable(text: str) -> None:
         ) from None
 
 
-def _subject(rest: str) -> str | None:
-    words = " ".join(rest.split()).lstrip(_LEADING_EDGE).split()
-    # From the end, one word at a time and each word once: stripping one dangling word per pass
-    # over the whole text was quadratic ("x at at at ..." froze the bot for seconds).
-    while words:
-        last = words[-1].rstrip(_TRAILING_EDGE)
-        if last and not (len(words) > 1 and _DANGLING_WORD.fullmatch(last)):
-            words[-1] = last
-            break
-        words.pop()
-    return check_subject(" ".join(words)) or None
-
-
-def _length(match: re.Match[str]) -> timedelta:
+def _length(words: Grammar, text: str) -> timedelta:
     """The length a phrase names; beyond a day it is refused before any arithmetic overflows."""
-    length = _named_length(match)
+    length = _named_length(words, text)
     if length > MAX_LENGTH:
         raise RequestError("A meeting can last at most 24 hours.")
     return length
 
 
-def _named_length(match: re.Match[str]) -> timedelta:
-    if match.group("half"):
-        return timedelta(minutes=30)
-    if match.group("quarter"):
-        return timedelta(minutes=15)
-    if match.group("one"):
-        return timedelta(hours=1)
-    if match.group("hours"):
-        hours = min(float(match.group("hours").replace(",", ".")), 1e6)
-        return timedelta(hours=hours, minutes=min(_count(match.group("hmin") or "0"), 10**6))
-    return timedelta(minutes=_count(match.group("minutes")))
+def _named_length(words: Grammar, text: str) -> timedelta:
+    parts = words.length_parts.fullmatch(text)
+    assert parts is not None  # the pattern that found `text` is made of the same pieces
+    if parts.group("phrase"):
+        return timedelta(minutes=words.lengths[key(parts.group("phrase"))])
+    if parts.group("hours"):
+        hours = min(float(parts.group("hours").replace(",", ".")), 1e6)
+        return timedelta(hours=hours, minutes=min(_count(parts.group("hmin") or "0"), 10**6))
+    return timedelta(minutes=_count(parts.group("minutes")))
 
 
 def _count(digits: str) -> int:
@@ -403,41 +505,94 @@ def _count(digits: str) -> int:
     return int(significant or "0") if len(significant) <= 9 else 10**9
 
 
-def _clock(text: str) -> time:
-    word = text.lower().replace(".", "").replace(" ", "")
-    if word in ("noon", "midday"):
-        return time(12)
-    if word == "midnight":
-        return time(0)
-    suffix = word[-2:] if word[-2:] in ("am", "pm") else ""
-    digits = word.removesuffix(suffix)
-    hour_text, _, minute_text = digits.partition(":")
-    hour, minute = int(hour_text), int(minute_text or 0)
-    if suffix:
+def _clock(words: Grammar, text: str) -> _Clock:
+    """A time of day as written: "3pm", "15:30", "15 Uhr", "16h30", "4 de la tarde", "noon"."""
+    if (hour := words.clock_words.get(key(text))) is not None:
+        return _Clock(time(hour), _WORD, text)
+    parts = words.clock_parts.fullmatch(text)
+    assert parts is not None  # the pattern that found `text` is made of the same pieces
+    hour = int(parts.group("hour"))
+    minute = int(parts.group("minute") or parts.group("minute2") or 0)
+    kind = _MARKED if parts.group("marker") else _PLAIN
+    if parts.group("minute_word"):  # "16h et demie", "16h moins le quart"
+        hour, minute = divmod(hour * 60 + words.minute_words[key(parts.group("minute_word"))], 60)
+    if parts.group("meridiem"):
+        kind = words.meridiems[key(parts.group("meridiem"))]
         if not 1 <= hour <= 12:
-            raise RequestError("{text} is not a time I can read.", text=text)
-        hour = hour % 12 + (12 if suffix == "pm" else 0)
+            raise RequestError(_NOT_A_TIME, text=text)
+        hour = hour % 12 + (12 if kind == _PM else 0)
     if hour > 23 or minute > 59:
-        raise RequestError("{text} is not a time I can read.", text=text)
-    return time(hour, minute)
+        raise RequestError(_NOT_A_TIME, text=text)
+    return _Clock(time(hour, minute), kind, text)
 
 
-def _range(match: re.Match[str]) -> tuple[time, time]:
-    first, second = match.group("first"), match.group("second")
-    end = _clock(second)
-    suffix = _meridiem(second)
-    if suffix and first[0].isdigit() and not _meridiem(first):
-        # "3-4pm", "10:30-11am": the first time shares the second's am/pm...
-        start = _clock(first + suffix)
-        if start > end:  # ...unless that puts it after the end: "11-1pm" starts at 11am.
-            start = _clock(first + ("am" if suffix == "pm" else "pm"))
-        return start, end
-    return (_business_hour(int(first)) if first.isdigit() else _clock(first)), end
+def _range(words: Grammar, match: re.Match[str]) -> tuple[_Clock, time]:
+    """Start and end of "3-4pm", "10am-12:30pm", "from 9 to 17", "von 9 bis 17 Uhr"."""
+    first = match.group("first") or match.group("first2") or match.group("first3")
+    second = match.group("second") or match.group("second2") or match.group("second3")
+    said = match.group("when")
+    if second.isdigit():
+        end = _Clock(_business_hour(int(second)), _BARE, second)
+    else:
+        end = _clock(words, second)
+    if not first.isdigit():
+        start = _clock(words, first)
+        if start.kind == _PLAIN and end.kind in (_AM, _PM):
+            start = _shared_meridiem(start.time.hour, start.time.minute, end, said)
+        return _Clock(start.time, _RANGE, said), end.time
+    hour = int(first)
+    if end.kind in (_AM, _PM):  # "3-4pm": the first time shares the second's am/pm
+        return _Clock(_shared_meridiem(hour, 0, end, said).time, _RANGE, said), end.time
+    if end.kind == _MARKED:  # "9-17 Uhr", "de 9 à 17h": both in 24-hour time
+        if hour > 23:
+            raise RequestError(_NOT_A_TIME, text=first)
+        return _Clock(time(hour), _RANGE, said), end.time
+    return _Clock(_business_hour(hour), _RANGE, said), end.time
 
 
-def _meridiem(text: str) -> str:
-    tail = text.lower().replace(".", "").replace(" ", "")[-2:]
-    return tail if tail in ("am", "pm") else ""
+def _shared_meridiem(hour: int, minute: int, end: _Clock, said: str) -> _Clock:
+    """`hour` with the end's am/pm, unless that puts it after the end: "11-1pm" starts at 11am."""
+    if not 1 <= hour <= 12:
+        raise RequestError(_NOT_A_TIME, text=said)
+    same = time(hour % 12 + (12 if end.kind == _PM else 0), minute)
+    if same > end.time:
+        return _Clock(time(hour % 12 + (0 if end.kind == _PM else 12), minute), end.kind, said)
+    return _Clock(same, end.kind, said)
+
+
+def _bare(words: Grammar, match: re.Match[str]) -> _Clock:
+    """ "at 3", "um halb 4" (3:30), "a las 4 y media", as said: the part of the day reads it."""
+    hour = int(match.group("hour"))
+    if hour > 23:
+        raise RequestError("{hour} is not an hour of the day.", hour=str(hour))
+    minutes = hour * 60
+    if match.group("half") or match.group("half2"):
+        minutes -= 30
+    if match.group("minute_word"):
+        minutes += words.minute_words[key(match.group("minute_word"))]
+    if not 0 <= minutes < 24 * 60:
+        raise RequestError(_NOT_A_TIME, text=match.group("when"))
+    return _Clock(time(*divmod(minutes, 60)), _BARE, match.group("when"))
+
+
+def _in_part_of_day(clock: _Clock | None, part: str | None) -> _Clock | None:
+    """A time as the part of the day reads it: "tonight 8" is 20:00, "demain matin à 7" 7:00.
+
+    Without one, a bare hour is in working hours ("at 3" is 15:00).
+    """
+    if clock is None:
+        return None
+    hour = clock.time.hour
+    if clock.kind == _BARE:
+        if part == MORNING or hour == 0:
+            return clock
+        if part in (AFTERNOON, EVENING):
+            later = clock.time.replace(hour=hour + 12 if hour < 12 else hour)
+            return _Clock(later, _BARE, clock.text)
+        return _Clock(_business_hour(hour).replace(minute=clock.time.minute), _BARE, clock.text)
+    if part in (AFTERNOON, EVENING) and clock.kind in (_PLAIN, _MARKED) and hour < 12:
+        return _Clock(clock.time.replace(hour=hour + 12), clock.kind, clock.text)
+    return clock
 
 
 def _business_hour(hour: int) -> time:
@@ -455,29 +610,50 @@ def _at(day: date | None, clock: time, now: datetime, tz: tzinfo) -> datetime:
     return datetime.combine(day, clock, tzinfo=tz)
 
 
-def _weekday(match: re.Match[str], today: date) -> date:
-    wanted = _WEEKDAYS[match.group("weekday").lower()]
+def _weekday(match: re.Match[str], wanted: int, today: date) -> date:
+    if match.group("week"):  # "Friday next week": in the week after this one
+        return today + timedelta(days=7 - today.weekday() + wanted)
     ahead = (wanted - today.weekday()) % 7
-    if match.group("next") and match.group("next").lower().startswith("next") and ahead == 0:
+    if (match.group("next") or match.group("next2")) and ahead == 0:
         ahead = 7
     return today + timedelta(days=ahead)
 
 
-def _month_day(match: re.Match[str], today: date) -> date:
-    month = _MONTHS[(match.group("month") or match.group("month2")).lower().rstrip(".")]
+def _month_day(words: Grammar, match: re.Match[str], today: date) -> date:
+    month = words.months[key(match.group("month") or match.group("month2"))]
     day = int(match.group("day") or match.group("day2"))
-    year = int(match.group("year")) if match.group("year") else today.year
+    year = int(match.group("year")) if match.group("year") else None
+    return _calendar_date(year, month, day, _said(match), today)
+
+
+def _numeric_date(text: str, reading: _Reading) -> date:
+    """ "12/3" in the locale's order of day and month, "3.12." day first, "2026/12/3" year first."""
+    if "/" in text:
+        pieces = text.split("/")
+        if len(pieces[0]) == 4:
+            year, month, day = pieces
+        else:
+            first, second = pieces[0], pieces[1]
+            day, month = (first, second) if day_first(reading.locale) else (second, first)
+            year = pieces[2] if len(pieces) == 3 else ""
+    else:
+        day, month, year = text.split(".")
+    if len(year) == 2:
+        year = f"20{year}"
+    return _calendar_date(int(year) if year else None, int(month), int(day), text, reading.today)
+
+
+def _calendar_date(year: int | None, month: int, day: int, said: str, today: date) -> date:
+    """That date; without a year, this year's, or next year's once this year's has passed."""
     try:
-        result = date(year, month, day)
+        result = date(today.year if year is None else year, month, day)
     except ValueError:
-        raise RequestError("{text} is not a date.", text=match.group(0).strip()) from None
-    if not match.group("year") and result < today:
+        raise RequestError("{text} is not a date.", text=said) from None
+    if year is None and result < today:
         try:
-            result = result.replace(year=year + 1)  # "Jan 5" in December is next January
+            result = result.replace(year=today.year + 1)  # "Jan 5" in December is next January
         except ValueError:  # no Feb 29 next year, or no year after 9999
-            raise RequestError(
-                "{text} is not a date next year.", text=match.group(0).strip()
-            ) from None
+            raise RequestError("{text} is not a date next year.", text=said) from None
     return result
 
 
@@ -498,7 +674,7 @@ def _iso_start(match: re.Match[str], tz: tzinfo) -> datetime:
         start = datetime.fromisoformat(f"{match.group('date')}T{clock}{offset}")
     except ValueError:
         raise RequestError(
-            "{text} is not a date and time I can read.", text=match.group(0).strip()
+            "{text} is not a date and time I can read.", text=match.group("when").strip()
         ) from None
     # A time written without an offset is wall-clock time in the user's zone.
     return start.replace(tzinfo=tz) if start.tzinfo is None else start

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -103,9 +104,10 @@ MakeBot = Callable[..., Awaitable[BotClient]]
 def make_bot(
     aiohttp_client: Callable[..., Any], tmp_path: Path, unused_tcp_port_factory: Callable[[], int]
 ) -> MakeBot:
-    """Start the real app (CloudAdapter, sandbox Graph and IdP) with extra settings."""
+    """Start the real app (CloudAdapter, sandbox Graph and IdP) with extra settings, and
+    optionally the clock that dates what it keeps (seconds since the epoch)."""
 
-    async def start(**env: str) -> BotClient:
+    async def start(*, clock: Callable[[], float] = time.time, **env: str) -> BotClient:
         port = unused_tcp_port_factory()
         settings = Settings.from_env(
             {
@@ -116,7 +118,8 @@ def make_bot(
             }
             | env
         )
-        client: BotClient = await aiohttp_client(TestServer(create_app(settings), port=port))
+        app = create_app(settings, clock=clock)
+        client: BotClient = await aiohttp_client(TestServer(app, port=port))
         return client
 
     return start

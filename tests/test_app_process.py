@@ -77,3 +77,26 @@ def test_configuration_errors_stop_the_start_with_one_clear_line(tmp_path: Path)
     assert result.returncode == 2
     assert "loopback" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_token_cache_key_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    good = Fernet.generate_key().decode()
+    result = run_until_it_stops({"TOKEN_CACHE_KEY": f"{good},{good[:-2]}"}, tmp_path)
+
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "configuration error: TOKEN_CACHE_KEY must hold Fernet keys" in line
+    assert "key 2 of 2 is not one" in line
+    assert good[:-2] not in result.stderr
+
+
+def test_a_damaged_sandbox_key_file_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    (data / "token-cache.key").write_bytes(b"half a key")
+
+    result = run_until_it_stops({"DATA_DIR": str(data)}, tmp_path)
+
+    assert result.returncode == 1
+    assert "token-cache.key holds no Fernet key" in result.stderr
+    assert "Traceback" not in result.stderr

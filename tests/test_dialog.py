@@ -467,3 +467,26 @@ async def test_no_plain_text_message_shows_markdown(bot: BotClient, connector: C
     texts = [a["text"] for a in connector.activities if a.get("text")]
     assert len(texts) >= 8
     assert not [text for text in texts if "**" in text]
+
+
+async def test_a_command_is_read_in_the_users_language(
+    make_bot: MakeBot, connector: Connector
+) -> None:
+    bot = await make_bot(SKIP_CONFIRMATION="true")  # same data folder: Alex is signed in
+    await say(bot, connector, "/meet Abstimmung morgen um 15 Uhr für 45 Minuten", locale="de-DE")
+    [meeting] = bot.app[SANDBOX].graph.meetings()
+    assert meeting["subject"] == "Abstimmung"
+    assert datetime.fromisoformat(meeting["startDateTime"]) == tomorrow_at(15)
+    assert datetime.fromisoformat(meeting["endDateTime"]) == tomorrow_at(15, 45)
+
+
+async def test_the_dialog_reads_answers_in_the_users_language(
+    bot: BotClient, connector: Connector
+) -> None:
+    await say(bot, connector, "/meet Point hebdo", locale="fr-FR")
+    [length_question] = await say(bot, connector, "demain à 15h", locale="fr-FR")
+    assert length_question.get("attachments")  # the next question, not a retry's hint
+    [confirmation] = await say(bot, connector, "trois quarts d'heure", locale="fr-FR")
+    shown = str(card_of(confirmation))
+    assert "15:00" in shown
+    assert "15:45" in shown

@@ -6,7 +6,7 @@ digits, direction marks) and long repetitive texts, with clocks up to the calend
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -79,8 +79,36 @@ PHRASES = st.sampled_from(
         "next Friday ",
         "noon ",
         "half an hour ",
+        "yesterday ",
+        "last ",
+        "ago ",
+        "ET ",
+        "et ",
+        "UTC+",
+        "Tokyo time ",
+        "Europe/Berlin ",
+        "12/3 ",
+        "31/4 ",
+        "3.12. ",
+        "from 9 to 17 ",
+        "morgen ",
+        "um ",
+        "15 Uhr ",
+        "von 9 bis ",
+        "halb ",
+        "demain ",
+        "à ",
+        "16h30 ",
+        "de 9h à ",
+        "hier ",
+        "mañana ",
+        "a las ",
+        "y media ",
+        "pasado ",
+        "de la ",
     ]
 )
+LOCALES = st.sampled_from(["en-US", "en-GB", "de-DE", "fr-FR", "es-ES", "", "xx", "de-\ud800"])
 HUGE_NUMBERS = st.integers(min_value=0, max_value=6_000).flatmap(
     lambda zeros: st.sampled_from(["1", "9", "45", ".5"]).map(lambda tail: "0" * zeros + tail)
 )
@@ -103,10 +131,12 @@ CLOCKS = st.one_of(
 )
 
 
-def read(text: str, now: datetime, zone: ZoneInfo) -> MeetingDraft | str:
+def read(text: str, now: datetime, zone: ZoneInfo, locale: str = "en-US") -> MeetingDraft | str:
     """The draft, or the explanation the user would see instead."""
     try:
-        return parse_request(text, now=now, tz=zone, default_length=timedelta(minutes=30))
+        return parse_request(
+            text, now=now, tz=zone, default_length=timedelta(minutes=30), locale=locale
+        )
     except RequestError as error:
         return str(error)
 
@@ -118,12 +148,12 @@ def subject_or_explanation(text: str) -> str | RequestError:
         return error
 
 
-@given(TEXT, CLOCKS, st.sampled_from(ZONES))
+@given(TEXT, CLOCKS, st.sampled_from(ZONES), LOCALES)
 @settings(max_examples=600, deadline=None)
 def test_any_text_at_any_time_gives_a_possible_meeting_or_an_explanation(
-    text: str, now: datetime, zone: ZoneInfo
+    text: str, now: datetime, zone: ZoneInfo, locale: str
 ) -> None:
-    draft = read(text, now, zone)
+    draft = read(text, now, zone, locale)
     if isinstance(draft, str):
         assert draft
         assert "\n" not in draft
@@ -135,6 +165,8 @@ def test_any_text_at_any_time_gives_a_possible_meeting_or_an_explanation(
     if draft.start is None:
         assert draft.end is None
         return
+    if draft.named_timezone is not None:
+        assert draft.named_timezone_label
     assert draft.end is not None
     assert timedelta(0) < draft.end - draft.start <= MAX_LENGTH
     assert now - draft.start <= PAST_TOLERANCE
@@ -160,3 +192,40 @@ def test_any_answer_to_what_about_is_a_subject_or_an_explanation(text: str) -> N
     assert len(subject) <= MAX_SUBJECT_CHARS
     assert subject == " ".join(subject.split())
     subject.encode()
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 23, 10, tzinfo=BERLIN)  # a Monday
+TOMORROW_AT = {
+    "en-US": "Sync tomorrow {hour}:{minute:02d}",
+    "de-DE": "Sync morgen {hour}:{minute:02d} Uhr",
+    "fr-FR": "Sync demain {hour}h{minute:02d}",
+    "es-ES": "Sync mañana a las {hour}:{minute:02d}",
+}
+
+
+@given(st.sampled_from(sorted(TOMORROW_AT)), st.integers(0, 23), st.integers(0, 59))
+def test_tomorrow_at_any_time_in_any_language(locale: str, hour: int, minute: int) -> None:
+    draft = read(TOMORROW_AT[locale].format(hour=hour, minute=minute), NOW, BERLIN, locale)
+    assert isinstance(draft, MeetingDraft)
+    assert draft.subject == "Sync"
+    assert draft.start == datetime(2026, 11, 24, hour, minute, tzinfo=BERLIN)
+
+
+@given(
+    st.dates(min_value=date(2026, 11, 25), max_value=date(2027, 11, 22)),
+    st.integers(1, 12),
+    st.sampled_from(["am", "pm"]),
+    st.sampled_from(
+        [("ET", "America/New_York"), ("PT", "America/Los_Angeles"), ("BST", "Europe/London")]
+    ),
+)
+def test_a_named_zone_is_that_zones_wall_clock_on_any_day(
+    day: date, hour: int, meridiem: str, zone: tuple[str, str]
+) -> None:
+    text = f"Sync {day:%b} {day.day} {day.year} {hour}{meridiem} {zone[0]}"
+    draft = read(text, NOW, BERLIN)
+    assert isinstance(draft, MeetingDraft)
+    wall = time(hour % 12 + (12 if meridiem == "pm" else 0))
+    assert draft.start == datetime.combine(day, wall, tzinfo=ZoneInfo(zone[1]))
+    assert draft.named_timezone == zone[1]

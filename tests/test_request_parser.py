@@ -249,6 +249,53 @@ def test_cli_prints_one_json_object() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("args", "answer"),
+    [
+        (
+            ["--locale", "fr-FR", "Point hebdo demain à 16h"],
+            {
+                "subject": "Point hebdo",
+                "start": "2026-11-24T16:00:00+01:00",
+                "end": "2026-11-24T16:30:00+01:00",
+            },
+        ),
+        (
+            ["--locale", "en-GB", "1:1 11/12 at 9am"],
+            {
+                "subject": "1:1",
+                "start": "2026-12-11T09:00:00+01:00",
+                "end": "2026-12-11T09:30:00+01:00",
+            },
+        ),
+        (
+            ["Partner sync tomorrow 4pm ET"],
+            {
+                "subject": "Partner sync",
+                "start": "2026-11-24T22:00:00+01:00",
+                "end": "2026-11-24T22:30:00+01:00",
+                "named_timezone": "America/New_York",
+                "named_timezone_label": "ET",
+            },
+        ),
+    ],
+)
+def test_cli_reads_the_locales_language_and_names_the_zone(
+    args: list[str], answer: dict[str, str]
+) -> None:
+    result = when("--tz", "Europe/Berlin", "--now", BERLIN_NOW, *args)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert json.loads(result.stdout) == answer
+
+
+def test_cli_explains_a_word_for_the_past_with_exit_2() -> None:
+    result = when("--locale", "de-DE", "--now", BERLIN_NOW, "Sync gestern 10 Uhr")
+    assert result.returncode == 2
+    assert json.loads(result.stdout) == {
+        "error": "'gestern' is in the past: pick a day and time from now on."
+    }
+
+
 def test_cli_gives_nulls_when_the_text_names_no_time() -> None:
     result = when("--tz", "Asia/Kolkata", "Standup")
     assert result.returncode == 0
@@ -277,6 +324,8 @@ def test_cli_reports_an_impossible_meeting_with_exit_2() -> None:
         ["--now", "9999-12-31T12:00Z", "tomorrow 10am"],
         ["--now", "9999-12-31T23:59", "--tz", "America/New_York", "now"],
         ["--now", BERLIN_NOW, "Dec 31 9999 11:50pm"],
+        ["--locale", "x" * 100_000, "yesterday"],
+        ["--locale", b"\xff", "Sync tomorrow 3pm 5pm"],
     ],
 )
 def test_cli_explains_text_it_cannot_use_in_one_json_line(args: list[str | bytes]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.settings import (
     LIVE_GRAPH_URL,
@@ -29,7 +30,7 @@ LIVE = {
     "MicrosoftAppId": "app",
     "MicrosoftAppPassword": "secret",
     "PUBLIC_URL": "https://meet.example.com",
-    "TOKEN_CACHE_KEY": "x" * 44,
+    "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
 }
 
 
@@ -71,7 +72,7 @@ def test_managed_identity_needs_no_password_in_application_mode() -> None:
             "MicrosoftAppType": "UserAssignedMSI",
             "MicrosoftAppTenantId": "tenant",
             "GRAPH_PERMISSION": "application",
-            "TOKEN_CACHE_KEY": "x" * 44,
+            "TOKEN_CACHE_KEY": LIVE["TOKEN_CACHE_KEY"],
         }
     )
     assert settings.mode is Mode.LIVE
@@ -118,3 +119,37 @@ def test_dotenv_fills_only_what_the_environment_leaves_unset(
     settings = load_settings(env_file)
 
     assert (settings.port, settings.default_meeting_minutes) == (5000, 45)
+
+
+def test_several_token_cache_keys_are_read_newest_first() -> None:
+    newest, older = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+    settings = Settings.from_env(LIVE | {"TOKEN_CACHE_KEY": f" {newest} , {older} "})
+
+    assert settings.token_cache_keys == (newest, older)
+    assert newest not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("value", "which"),
+    [
+        ("x" * 44, "its value is not one"),  # the right length, but not 32 bytes of base64
+        ("not-a-key", "its value is not one"),
+        ("{key},", "key 2 of 2 is not one"),  # a trailing comma
+        ("{key},{half}", "key 2 of 2 is not one"),
+        ("ключ", "its value is not one"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["live", "sandbox"])
+def test_a_malformed_token_cache_key_is_refused_without_repeating_it(
+    value: str, which: str, mode: str
+) -> None:
+    key = Fernet.generate_key().decode()
+    value = value.format(key=key, half=key[:22])
+    env = LIVE if mode == "live" else {}
+
+    with pytest.raises(SettingsError, match=which) as refused:
+        Settings.from_env(env | {"TOKEN_CACHE_KEY": value})
+
+    assert "TOKEN_CACHE_KEY must hold Fernet keys" in str(refused.value)
+    assert all(part not in str(refused.value) for part in value.split(",") if part)

@@ -69,9 +69,10 @@ async def test_a_stored_pickle_payload_is_ignored_not_run(tmp_path: Path) -> Non
     storage = SqliteStorage(tmp_path / "bot.sqlite3")
     text = json.dumps({"DialogState": evil(canary)})
     with sqlite3.connect(tmp_path / "bot.sqlite3") as database:
-        database.execute("INSERT INTO items VALUES ('state', 'x', ?)", (text,))
+        database.execute("INSERT INTO items (key, etag, value) VALUES ('state', 'x', ?)", (text,))
         database.execute(
-            "INSERT INTO items VALUES ('tagged', 'x', ?)", ('{"$type": "os.system", "x": 1}',)
+            "INSERT INTO items (key, etag, value) VALUES ('tagged', 'x', ?)",
+            ('{"$type": "os.system", "x": 1}',),
         )
 
     read = await storage.read(["state", "tagged"])

@@ -138,6 +138,10 @@ async def test_a_refused_card_never_turns_into_a_false_no_meeting(
 # -- the ledger on its own: claims are never freed by a clock -----------------------------------
 
 
+WEEK = 7 * 86400
+ENDS = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)  # the requested meeting's end
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1_000_000.0
@@ -170,9 +174,16 @@ async def test_a_clock_jump_never_frees_a_claim_that_is_still_creating(tmp_path:
     storage = SqliteStorage(tmp_path / "bot.sqlite3")
     fernet = Fernet(Fernet.generate_key())
     first_clock, second_clock = Clock(), Clock()
-    first = RequestLedger(storage, fernet, busy_after_seconds=60, clock=first_clock)
+    first = RequestLedger(
+        storage, fernet, busy_after_seconds=60, keep_after_end_seconds=WEEK, clock=first_clock
+    )
     second = RequestLedger(
-        storage, fernet, busy_after_seconds=60, wait_seconds=0.3, clock=second_clock
+        storage,
+        fernet,
+        busy_after_seconds=60,
+        keep_after_end_seconds=WEEK,
+        wait_seconds=0.3,
+        clock=second_clock,
     )
     creating = asyncio.Event()
     finish = asyncio.Event()
@@ -185,17 +196,17 @@ async def test_a_clock_jump_never_frees_a_claim_that_is_still_creating(tmp_path:
         await finish.wait()
         return a_meeting()
 
-    slow = asyncio.create_task(first.once("k", create, repeatable=False))
+    slow = asyncio.create_task(first.once("k", create, repeatable=False, ends=ENDS))
     await creating.wait()
     with pytest.raises(RequestInProgress):
-        await second.once("k", create, repeatable=False)
+        await second.once("k", create, repeatable=False, ends=ENDS)
     second_clock.now += 3600  # this process's wall clock jumps an hour ahead
     with pytest.raises(OutcomeUnknown):
-        await second.once("k", create, repeatable=False)
+        await second.once("k", create, repeatable=False, ends=ENDS)
     finish.set()
     assert (await slow).id == "m1"
     assert calls == 1
-    assert (await second.once("k", create, repeatable=False)).id == "m1"
+    assert (await second.once("k", create, repeatable=False, ends=ENDS)).id == "m1"
     storage.close()
 
 
@@ -203,28 +214,57 @@ async def test_a_crash_before_recording_leaves_the_request_unknown(tmp_path: Pat
     storage = SqliteStorage(tmp_path / "bot.sqlite3")
     fernet = Fernet(Fernet.generate_key())
     clock = Clock()
-    ledger = RequestLedger(storage, fernet, busy_after_seconds=60, clock=clock)
+    ledger = RequestLedger(
+        storage, fernet, busy_after_seconds=60, keep_after_end_seconds=WEEK, clock=clock
+    )
 
     async def crash() -> OnlineMeeting:
         raise RuntimeError("the process fell over mid-create")
 
     with pytest.raises(OutcomeUnknown):  # a bug mid-create: it may have reached Graph
-        await ledger.once("k", crash, repeatable=False)
+        await ledger.once("k", crash, repeatable=False, ends=ENDS)
 
     assert (await storage.read(["request/k"]))["request/k"]["state"] == "unknown"
     with pytest.raises(OutcomeUnknown):
-        await ledger.once("k", crash, repeatable=False)
+        await ledger.once("k", crash, repeatable=False, ends=ENDS)
+    storage.close()
+
+
+async def test_a_meeting_sealed_under_a_dropped_key_is_reported_unknown_not_made_again(
+    tmp_path: Path,
+) -> None:
+    storage = SqliteStorage(tmp_path / "bot.sqlite3")
+    before = RequestLedger(
+        storage, Fernet(Fernet.generate_key()), busy_after_seconds=60, keep_after_end_seconds=WEEK
+    )
+    after = RequestLedger(
+        storage, Fernet(Fernet.generate_key()), busy_after_seconds=60, keep_after_end_seconds=WEEK
+    )
+    calls = 0
+
+    async def create() -> OnlineMeeting:
+        nonlocal calls
+        calls += 1
+        return a_meeting()
+
+    await before.once("k", create, repeatable=False, ends=ENDS)
+    with pytest.raises(OutcomeUnknown):
+        await after.once("k", create, repeatable=False, ends=ENDS)
+
+    assert calls == 1
     storage.close()
 
 
 def test_stored_ledger_text_is_plain_json(tmp_path: Path) -> None:
     storage = SqliteStorage(tmp_path / "bot.sqlite3")
-    ledger = RequestLedger(storage, Fernet(Fernet.generate_key()), busy_after_seconds=60)
+    ledger = RequestLedger(
+        storage, Fernet(Fernet.generate_key()), busy_after_seconds=60, keep_after_end_seconds=WEEK
+    )
 
     async def create() -> OnlineMeeting:
         return a_meeting()
 
-    asyncio.run(ledger.once("k", create, repeatable=False))
+    asyncio.run(ledger.once("k", create, repeatable=False, ends=ENDS))
     storage.close()
     [(text,)] = sqlite3.connect(tmp_path / "bot.sqlite3").execute("SELECT value FROM items")
     assert "py/" not in text
@@ -232,7 +272,9 @@ def test_stored_ledger_text_is_plain_json(tmp_path: Path) -> None:
 
 async def test_a_setting_changed_since_never_repeats_a_plain_create(tmp_path: Path) -> None:
     storage = SqliteStorage(tmp_path / "bot.sqlite3")
-    ledger = RequestLedger(storage, Fernet(Fernet.generate_key()), busy_after_seconds=60)
+    ledger = RequestLedger(
+        storage, Fernet(Fernet.generate_key()), busy_after_seconds=60, keep_after_end_seconds=WEEK
+    )
     calls: list[str] = []
 
     async def lost() -> OnlineMeeting:
@@ -244,10 +286,10 @@ async def test_a_setting_changed_since_never_repeats_a_plain_create(tmp_path: Pa
         return a_meeting()
 
     with pytest.raises(OutcomeUnknown):
-        await ledger.once("k", lost, repeatable=False)
+        await ledger.once("k", lost, repeatable=False, ends=ENDS)
     # PASSCODE_POLICY=tenant now: createOrGet would not find what the plain POST made.
     with pytest.raises(OutcomeUnknown):
-        await ledger.once("k", create_or_get, repeatable=True)
+        await ledger.once("k", create_or_get, repeatable=True, ends=ENDS)
     assert calls == ["POST"]
     storage.close()
 

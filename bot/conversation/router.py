@@ -47,6 +47,7 @@ from bot.conversation.teams import (
     teams_user,
     text_without_mentions,
     user_language,
+    user_locale,
 )
 from bot.conversation.time_zones import TimeZones
 from bot.framework.address import ReplyAddress
@@ -76,6 +77,10 @@ TYPED_CHOICES = {
     "edit": "edit",
     "no": "cancel",
 }
+
+# A chat's welcome marker (so Teams' two install announcements, and later app upgrades, don't
+# greet twice) is deleted when the bot is removed, or this long after the last announcement.
+WELCOME_DAYS = 365
 
 # Translators: /meet, cancel, /signin and /signout are commands, and the example in quotes is
 # what the bot reads: keep them as they are.
@@ -135,7 +140,7 @@ class MeetingBot(ActivityHandler):
                 clock=clock,
             )
         )
-        self._sign_in = SignInCards(sign_in, storage, languages)
+        self._sign_in = SignInCards(sign_in, storage, languages, clock=lambda: clock().timestamp())
         self._delivery = Delivery(
             scheduler,
             outbox=outbox,
@@ -318,7 +323,11 @@ class MeetingBot(ActivityHandler):
         zone = await self._zones.of(dialog.context)
         try:
             parsed = parse_request(
-                text, now=self._clock(), tz=zone.zone, default_length=self._default_length
+                text,
+                now=self._clock(),
+                tz=zone.zone,
+                default_length=self._default_length,
+                locale=user_locale(activity),
             )
         except RequestError as error:
             await dialog.context.send_activity(explain(error, self._language(dialog.context)))
@@ -449,11 +458,12 @@ class MeetingBot(ActivityHandler):
     async def _welcome(self, turn_context: TurnContext) -> None:
         """One welcome per installation: Teams announces an install twice (two activities)."""
         key = _welcome_key(turn_context.activity)
-        if await self._storage.read([key]):
-            return
-        await self._storage.write({key: {"welcomed": True}})
-        lang = self._language(turn_context)
-        await turn_context.send_activity(card_message(welcome_card(self._help(lang), lang)))
+        welcomed = await self._storage.read([key])
+        expires = self._clock().timestamp() + WELCOME_DAYS * 86400
+        await self._storage.write({key: {"welcomed": True, "expires": expires}})
+        if not welcomed:
+            lang = self._language(turn_context)
+            await turn_context.send_activity(card_message(welcome_card(self._help(lang), lang)))
 
     def _help(self, lang: Language) -> str:
         minutes = int(self._default_length.total_seconds() // 60)

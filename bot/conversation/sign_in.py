@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +17,7 @@ from bot.conversation.messages import Shown, card_message, conversation_of, in_s
 from bot.conversation.replies import explain
 from bot.conversation.teams import teams_user, user_language
 from bot.framework.address import ReplyAddress
-from bot.identity.signin import SignInFlows
+from bot.identity.signin import SIGN_IN_TTL_SECONDS, SignInFlows
 from bot.identity.tokens import DelegatedTokenProvider, NoWorkAccount
 from bot.identity.users import SignInRequired, TeamsUser
 from bot.meetings.request import person_key
@@ -37,11 +39,17 @@ class SignIn:
 
 class SignInCards:
     def __init__(
-        self, sign_in: SignIn | None, storage: SqliteStorage, languages: Languages
+        self,
+        sign_in: SignIn | None,
+        storage: SqliteStorage,
+        languages: Languages,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._sign_in = sign_in
         self._storage = storage
         self._languages = languages
+        self._clock = clock
 
     @property
     def enabled(self) -> bool:
@@ -108,6 +116,8 @@ class SignInCards:
                             _sign_in_card_key(user): {
                                 "card_id": sent.id,
                                 "at": conversation_of(turn_context),
+                                # No use once its link has expired.
+                                "expires": self._clock() + SIGN_IN_TTL_SECONDS,
                             }
                         }
                     )

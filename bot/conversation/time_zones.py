@@ -1,7 +1,8 @@
 """Whose clock a request is read on: the zone a person chose, else the one their client sends.
 
 Teams clients send the device's zone with every message; some clients send none, or UTC. A
-person fixes that with `/timezone <city or zone>`, kept per person until `/timezone auto`.
+person fixes that with `/timezone <city or zone>`, kept per person until `/timezone auto` (or
+a year unused: bot.meetings.chosen_zones).
 """
 
 from __future__ import annotations

@@ -11,11 +11,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from botbuilder.core import Storage
-from cryptography.fernet import Fernet
+from cryptography.fernet import InvalidToken
 
 from bot.framework.address import ReplyAddress
 from bot.identity.tokens import GRAPH_DELEGATED_SCOPES, MsalApps
 from bot.identity.users import TeamsUser
+from bot.state.keyring import Cipher
 from bot.state.storage import ETagConflict
 
 SIGN_IN_TTL_SECONDS = 600
@@ -44,7 +45,7 @@ class SignInFlows:
     def __init__(
         self,
         storage: Storage,
-        fernet: Fernet,
+        fernet: Cipher,
         apps: MsalApps,
         public_url: str,
         *,
@@ -63,13 +64,15 @@ class SignInFlows:
     async def begin(self, user: TeamsUser, address: ReplyAddress, login_hint: str) -> str:
         """A new attempt for `user`; returns the link that starts it."""
         attempt_id = secrets.token_urlsafe(32)
+        created = self._clock()
         await self._storage.write(
             {
                 _key(attempt_id): {
                     "user": asdict(user),
                     "address": address.to_json(),
                     "login_hint": login_hint,
-                    "created": self._clock(),
+                    "created": created,
+                    "expires": created + SIGN_IN_TTL_SECONDS,
                     "flow": None,
                 }
             }
@@ -81,7 +84,7 @@ class SignInFlows:
         item = await self._read_valid(attempt_id)
         if item.get("flow"):
             # Opened again (a second tab, a reload): the same flow, so either tab can finish.
-            flow: dict[str, Any] = json.loads(self._fernet.decrypt(item["flow"].encode()))
+            flow: dict[str, Any] = self._open_flow(item)
             return str(flow["auth_uri"])
         hint = item["login_hint"] or None
         flow = await asyncio.to_thread(
@@ -113,7 +116,7 @@ class SignInFlows:
         except ETagConflict:
             raise SignInLinkInvalid("This sign-in link was already used.") from None
         await self._storage.delete([_key(state)])
-        flow = json.loads(self._fernet.decrypt(item["flow"].encode()))
+        flow = self._open_flow(item)
         attempt = SignInAttempt(
             id=state,
             user=TeamsUser(**item["user"]),
@@ -121,6 +124,14 @@ class SignInFlows:
             login_hint=item["login_hint"],
         )
         return attempt, flow
+
+    def _open_flow(self, item: dict[str, Any]) -> dict[str, Any]:
+        try:
+            flow: dict[str, Any] = json.loads(self._fernet.decrypt(item["flow"].encode()))
+        except InvalidToken:
+            # Sealed under a key TOKEN_CACHE_KEY no longer holds: a new link is needed.
+            raise SignInLinkInvalid("This sign-in link is no longer valid.") from None
+        return flow
 
     async def _read_valid(self, attempt_id: str) -> dict[str, Any]:
         if not attempt_id or len(attempt_id) > 200:

@@ -6,12 +6,11 @@ MSAL is synchronous, so every MSAL call runs in a worker thread, never on the ev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import tempfile
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,19 @@ from typing import Any
 import msal
 import requests
 from botbuilder.core import Storage
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 
 from bot.identity.users import SignInRequired, TeamsUser
+from bot.state.keyring import Cipher
 
 log = logging.getLogger(__name__)
 
 GRAPH_DELEGATED_SCOPES = ["https://graph.microsoft.com/OnlineMeetings.ReadWrite"]
 GRAPH_APP_SCOPES = ["https://graph.microsoft.com/.default"]
 CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"  # personal Microsoft accounts
+# A stored token cache is deleted this long after it was last written (at sign-in, and whenever
+# the bot renews the user's tokens). Entra's refresh tokens lapse after 90 days unused anyway.
+TOKEN_CACHE_DAYS = 90
 
 
 class NoWorkAccount(Exception):
@@ -101,11 +104,17 @@ class MsalApps:
 
 
 class TokenCacheStore:
-    """Each user's MSAL cache in the bot's storage, encrypted with Fernet (AES-128-CBC + HMAC)."""
+    """Each user's MSAL cache in the bot's storage, encrypted with Fernet (AES-128-CBC + HMAC).
 
-    def __init__(self, storage: Storage, fernet: Fernet) -> None:
+    Kept until /signout, or TOKEN_CACHE_DAYS after it was last written.
+    """
+
+    def __init__(
+        self, storage: Storage, fernet: Cipher, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._storage = storage
         self._fernet = fernet
+        self._clock = clock
 
     async def read(self, user: TeamsUser) -> StoredCache | None:
         """The user's encrypted cache and its ETag, as stored."""
@@ -119,14 +128,18 @@ class TokenCacheStore:
             try:
                 cache.deserialize(self._fernet.decrypt(stored.blob.encode()).decode())
             except InvalidToken:
-                # A rotated TOKEN_CACHE_KEY: the user simply signs in again.
+                # Sealed under a key TOKEN_CACHE_KEY no longer holds: the user signs in again.
                 log.warning("a stored token cache could not be decrypted; ignoring it")
         return cache
 
     async def save(self, user: TeamsUser, cache: msal.SerializableTokenCache) -> None:
         if cache.has_state_changed:
+            # Sealed under the newest key, whichever key sealed what was read.
             blob = self._fernet.encrypt(cache.serialize().encode()).decode()
-            await self._storage.write({_cache_key(user): {"blob": blob, "e_tag": "*"}})
+            expires = self._clock() + TOKEN_CACHE_DAYS * 86400
+            await self._storage.write(
+                {_cache_key(user): {"blob": blob, "expires": expires, "e_tag": "*"}}
+            )
 
     async def delete(self, user: TeamsUser) -> None:
         await self._storage.delete([_cache_key(user)])
@@ -253,37 +266,6 @@ class AppTokenProvider:
             raise SignInFailed("The bot couldn't get its own Microsoft Graph token.")
         token: str = result["access_token"]
         return token
-
-
-def load_cache_key(configured: str, data_dir: Path, *, generate: bool) -> Fernet:
-    """The Fernet key: TOKEN_CACHE_KEY, else (sandbox) a key file made once with mode 0600."""
-    if configured:
-        return Fernet(configured.encode())
-    if not generate:
-        raise ValueError("TOKEN_CACHE_KEY is required")
-    path = data_dir / "token-cache.key"
-    if not path.exists():
-        _create_key_file(path)
-    return Fernet(path.read_bytes().strip())
-
-
-def _create_key_file(path: Path) -> None:
-    """Put a new key at `path`, whole and mode 0600, unless another process got there first."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # mkstemp makes the file 0600 whatever the umask. Written in full before it gets its name, so
-    # a crash can't leave an empty key file that fails every later start.
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(Fernet.generate_key())
-            file.flush()
-            os.fsync(file.fileno())
-        # A link, not a rename: it never replaces a key another instance just made (and may
-        # already have encrypted with); theirs is then the one read back.
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        os.unlink(temporary)
 
 
 def _entra_ids(user: TeamsUser) -> tuple[str, str]:

@@ -8,6 +8,12 @@ A claim is released only when the create certainly did not reach Graph, or when 
 safe (createOrGet with the request's externalId). A plain create that may have reached Graph
 (a read timeout, a lost connection, a 5xx, a crash before recording) leaves the request
 *unknown*, and it stays so: no clock ever turns it back into free.
+
+Each record is kept until `keep_after_end_seconds` after its meeting's end (after the request,
+if that is later), then deleted by the storage's purge. That outlives everything that can ask
+for the same request again: a Teams redelivery (minutes), a card's buttons and a request waiting
+for its requester (24 hours), and an answer still owed (until the meeting's end, at least 24
+hours); the setting's lower bound of two days keeps it so.
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 
 from bot.identity.tokens import NoWorkAccount, SignInFailed
 from bot.identity.users import SignInRequired
 from bot.state import codec
+from bot.state.keyring import Cipher
 from bot.state.storage import ETagConflict, SqliteStorage
 from graph import GraphError, GraphOutcomeUnknown, OnlineMeeting
 
@@ -55,9 +62,10 @@ class RequestLedger:
     def __init__(
         self,
         storage: SqliteStorage,
-        fernet: Fernet,
+        fernet: Cipher,
         *,
         busy_after_seconds: float,
+        keep_after_end_seconds: float,
         wait_seconds: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -67,6 +75,7 @@ class RequestLedger:
         # A claim older than this belongs to a create that should long have ended (or to a
         # process that died): its outcome is reported as unknown. It is never freed.
         self._busy_after = busy_after_seconds
+        self._keep_after_end = keep_after_end_seconds
         self._wait_seconds = wait_seconds
         self._clock = clock
 
@@ -76,19 +85,27 @@ class RequestLedger:
         create: Callable[[], Awaitable[OnlineMeeting]],
         *,
         repeatable: bool,
+        ends: datetime,
     ) -> OnlineMeeting:
         """The meeting of request `key`: created by `create` the first time, recalled after.
 
         `repeatable`: calling `create` again cannot make a second meeting (createOrGet).
+        `ends`: when the requested meeting ends; its record is kept for a while after that.
         """
         storage_key = _key(key)
+        expires = max(ends.timestamp(), self._clock()) + self._keep_after_end
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._wait_seconds  # monotonic: waiting is not a wall-clock fact
-        while not await self._storage.create(storage_key, self._claim(repeatable)):
+        while not await self._storage.create(storage_key, self._claim(repeatable, expires)):
             item = (await self._storage.read([storage_key])).get(storage_key)
             if item is not None and item.get("state") == "created":
                 log.info("request already created; answering with its meeting")
-                return self._open(item["meeting"])
+                try:
+                    return self._open(item["meeting"])
+                except codec.StoredValueError:
+                    # Sealed under a key TOKEN_CACHE_KEY no longer holds: it exists, unseen.
+                    log.warning("a recorded meeting could not be read; reporting it as unknown")
+                    raise OutcomeUnknown from None
             # Repeating is safe only if the first attempt was a createOrGet too (a setting
             # may have changed since): its externalId then finds what it made.
             if item is not None and repeatable and item.get("repeatable") is True:
@@ -96,7 +113,7 @@ class RequestLedger:
             if item is not None and item.get("state") == "unknown":
                 raise OutcomeUnknown
             if item is not None and not self._clock() - item.get("since", 0) < self._busy_after:
-                if await self._mark_unknown(storage_key, item):
+                if await self._mark_unknown(storage_key, item, expires):
                     raise OutcomeUnknown
                 continue  # its creator recorded something meanwhile: read it
             if loop.time() > deadline:
@@ -111,7 +128,7 @@ class RequestLedger:
             if repeatable or _certainly_not_created(error):
                 await self._storage.delete([storage_key])  # a retry may try again
                 raise
-            await self._mark_unknown(storage_key, None)
+            await self._mark_unknown(storage_key, None, expires)
             if isinstance(error, Exception):  # a cancellation stays one; the claim says unknown
                 cause = error if isinstance(error, GraphError) else None
                 raise OutcomeUnknown(cause) from error
@@ -123,6 +140,7 @@ class RequestLedger:
                         "state": "created",
                         "repeatable": repeatable,
                         "meeting": self._seal(meeting),
+                        "expires": expires,
                     }
                 }
             )
@@ -140,9 +158,11 @@ class RequestLedger:
             return None
         return self._open(item["meeting"])
 
-    async def _mark_unknown(self, storage_key: str, seen: dict[str, Any] | None) -> bool:
+    async def _mark_unknown(
+        self, storage_key: str, seen: dict[str, Any] | None, expires: float
+    ) -> bool:
         """Record that the request's outcome is unknown; False if its creator wrote first."""
-        value = {"state": "unknown", "since": self._clock()}
+        value = {"state": "unknown", "since": self._clock(), "expires": expires}
         if seen is not None:
             value["e_tag"] = seen["e_tag"]  # unless its creator recorded the meeting meanwhile
         try:
@@ -167,8 +187,13 @@ class RequestLedger:
         except (InvalidToken, codec.StoredValueError, KeyError, TypeError, ValueError) as exc:
             raise codec.StoredValueError("the request ledger holds no readable meeting") from exc
 
-    def _claim(self, repeatable: bool) -> dict[str, object]:
-        return {"state": "creating", "since": self._clock(), "repeatable": repeatable}
+    def _claim(self, repeatable: bool, expires: float) -> dict[str, object]:
+        return {
+            "state": "creating",
+            "since": self._clock(),
+            "repeatable": repeatable,
+            "expires": expires,
+        }
 
 
 def _key(key: str) -> str:

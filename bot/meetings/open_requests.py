@@ -15,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cryptography.fernet import Fernet
-
 from bot.identity.users import TeamsUser
 from bot.meetings.request import WAIT_HOURS, MeetingRequest, person_key, seal, unseal
+from bot.state.keyring import Cipher
 from bot.state.storage import SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ class OpenRequest:
 
 class OpenRequests:
     def __init__(
-        self, storage: SqliteStorage, fernet: Fernet, *, clock: Callable[[], float] = time.time
+        self, storage: SqliteStorage, fernet: Cipher, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._storage = storage
         self._fernet = fernet
@@ -52,9 +51,9 @@ class OpenRequests:
 
     async def sweep(self, *, limit: int = 1000) -> list[OpenRequest]:
         """Forget requests left open too long; those whose card still has buttons, returned."""
-        now = self._clock()
-        items = await self._storage.read(await self._storage.keys("open/", limit=limit))
-        stale = {k: v for k, v in items.items() if not now < float(v.get("expires", 0))}
+        stale = await self._storage.read(
+            await self._storage.expired("open/", self._clock(), limit=limit)
+        )
         if stale:
             await self._storage.delete(list(stale))
         ended = (self._read(item) for item in stale.values())

@@ -15,9 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet
-
 from bot.meetings.request import MeetingRequest, seal, unseal
+from bot.state.keyring import Cipher
 from bot.state.storage import ETagConflict, SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -26,6 +25,10 @@ log = logging.getLogger(__name__)
 # An answer that could not be posted this many times is given up (and logged): a conversation
 # the bot was removed from, say.
 MAX_TRIES = 5
+# An answer no process could post (the bot was stopped) is owed until the meeting's end, and at
+# least this long after it was written down; then the storage's purge deletes it. The request
+# ledger keeps the outcome longer, so an answer given late is never a second meeting.
+OWED_AT_LEAST_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class Unanswered:
 
 class Outbox:
     def __init__(
-        self, storage: SqliteStorage, fernet: Fernet, *, clock: Callable[[], float] = time.time
+        self, storage: SqliteStorage, fernet: Cipher, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._storage = storage
         self._fernet = fernet
@@ -50,8 +53,10 @@ class Outbox:
         first (say, "still working on it") never cancels what the first one still owes.
         """
         owner = secrets.token_hex(8)
+        now = self._clock()
         entry = {
-            "since": self._clock(),
+            "since": now,
+            "expires": max(ask.end.timestamp(), now + OWED_AT_LEAST_HOURS * 3600),
             "sealed": seal(ask, self._fernet),
             "replaces": replaces,
             "owner": owner,

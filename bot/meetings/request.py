@@ -7,11 +7,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 
 from bot.framework.address import ReplyAddress
 from bot.identity.users import TeamsUser
 from bot.state import codec
+from bot.state.keyring import Cipher
 from dialogs.request import MeetingDraft
 from dialogs.zones import zone_from_text
 
@@ -33,6 +34,10 @@ class MeetingRequest:
     passcode_required: bool | None  # None: the tenant's meeting policy decides
     request_id: str  # the asking activity: however often it is delivered, one meeting
     address: ReplyAddress
+    # The zone the request's text named for its time ("4pm ET"), as dialogs.zones writes it,
+    # and its label as the user wrote it ("ET"); None when it named none.
+    named_timezone: str | None = None
+    named_timezone_label: str | None = None
 
     @property
     def tz(self) -> tzinfo:
@@ -75,6 +80,8 @@ class MeetingRequest:
             passcode_required=draft.passcode_required,
             request_id=draft.request_id or str(uuid.uuid4()),
             address=address,
+            named_timezone=draft.named_timezone,
+            named_timezone_label=draft.named_timezone_label,
         )
 
     def again(self) -> MeetingRequest:
@@ -98,11 +105,16 @@ class MeetingRequest:
             "passcode_required": self.passcode_required,
             "request_id": self.request_id,
             "address": self.address.to_json(),
+            "named_timezone": self.named_timezone,
+            "named_timezone_label": self.named_timezone_label,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MeetingRequest:
-        """The request `to_json` wrote; TypeError or ValueError when it is not that."""
+        """The request `to_json` wrote; TypeError or ValueError when it is not that.
+
+        A record written before the named zone existed reads without one.
+        """
         user = data["user"]
         for name in ("id", "aad_object_id", "tenant_id", "name"):
             if not (user[name] is None or isinstance(user[name], str)) or not user["id"]:
@@ -112,6 +124,10 @@ class MeetingRequest:
                 raise TypeError(f"{name} is text")
         if data["passcode_required"] not in (True, False, None):
             raise TypeError("passcode_required is a boolean or null")
+        named = {name: data.get(name) for name in ("named_timezone", "named_timezone_label")}
+        for name, value in named.items():
+            if not (value is None or isinstance(value, str)):
+                raise TypeError(f"{name} is text or null")
         start, end = datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"])
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("meeting times carry an offset")
@@ -126,15 +142,17 @@ class MeetingRequest:
             passcode_required=data["passcode_required"],
             request_id=data["request_id"],
             address=ReplyAddress.from_json(data["address"]),
+            named_timezone=named["named_timezone"],
+            named_timezone_label=named["named_timezone_label"],
         )
 
 
-def seal(ask: MeetingRequest, fernet: Fernet) -> str:
+def seal(ask: MeetingRequest, fernet: Cipher) -> str:
     """`ask` encrypted for the storage (its subject is the user's own words)."""
     return fernet.encrypt(codec.dumps(ask.to_json()).encode()).decode()
 
 
-def unseal(sealed: object, fernet: Fernet) -> MeetingRequest | None:
+def unseal(sealed: object, fernet: Cipher) -> MeetingRequest | None:
     """The request `seal` wrote, or None when the text is not that."""
     try:
         return MeetingRequest.from_json(codec.loads(fernet.decrypt(str(sealed).encode()).decode()))

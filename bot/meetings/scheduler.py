@@ -57,7 +57,9 @@ class MeetingScheduler:
                 token, request, user_id=user_id, locale=ask.locale
             )
 
-        return await self._ledger.once(ask.key, create, repeatable=request.external_id is not None)
+        return await self._ledger.once(
+            ask.key, create, repeatable=request.external_id is not None, ends=ask.end
+        )
 
     async def recall(self, ask: MeetingRequest) -> OnlineMeeting | None:
         """The meeting `ask` is known to have created, without creating anything."""

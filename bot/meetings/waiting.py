@@ -12,10 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet
-
 from bot.identity.users import TeamsUser
 from bot.meetings.request import WAIT_HOURS, MeetingRequest, person_key, seal, unseal
+from bot.state.keyring import Cipher
 from bot.state.storage import ETagConflict, SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ class Waiting:
 
 class WaitingRequests:
     def __init__(
-        self, storage: SqliteStorage, fernet: Fernet, *, clock: Callable[[], float] = time.time
+        self, storage: SqliteStorage, fernet: Cipher, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._storage = storage
         self._fernet = fernet
@@ -85,17 +84,13 @@ class WaitingRequests:
                 taken.append(waiting)
         return taken
 
-    async def sweep(self) -> list[Waiting]:
-        """Forget requests that waited too long (and any a crash left half taken).
+    async def sweep(self, *, limit: int = 1000) -> list[Waiting]:
+        """Forget requests that waited too long (and any a crash left half taken with them).
 
-        Returns the ones that expired, so their cards can say so."""
-        now = self._clock()
-        items = await self._storage.read(await self._storage.keys("waiting/", limit=1000))
-        stale = {
-            key: item
-            for key, item in items.items()
-            if item.get("taken") or not now < float(item["expires"])
-        }
+        Returns the ones that expired untaken, so their cards can say so."""
+        stale = await self._storage.read(
+            await self._storage.expired("waiting/", self._clock(), limit=limit)
+        )
         if stale:
             await self._storage.delete(list(stale))
         expired = (self._read(item) for item in stale.values() if not item.get("taken"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
@@ -29,3 +30,5 @@ SANDBOX: web.AppKey[SandboxServer] = web.AppKey("sandbox")
 STORAGE = web.AppKey("storage", SqliteStorage)
 SIGN_IN = web.AppKey("sign_in", SignIn)
 TURNSTILE = web.AppKey("turnstile", Turnstile)
+# Seconds since the epoch: when records expire, and when the purge deletes them.
+CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")

@@ -6,6 +6,7 @@ import asyncio
 import html
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -14,7 +15,15 @@ from azure.core.exceptions import DeserializationError  # what msrest raises
 from botbuilder.core import serializer_helper
 from botbuilder.schema import Activity
 
+from bot.conversation.router import WELCOME_DAYS
 from bot.framework.schema import InvalidJson, from_json, read_json, without_null_entries
+from bot.identity.signin import SIGN_IN_TTL_SECONDS
+from bot.identity.tokens import TOKEN_CACHE_DAYS
+from bot.meetings.chosen_zones import ZONE_DAYS
+from bot.meetings.outbox import OWED_AT_LEAST_HOURS
+from bot.meetings.request import WAIT_HOURS
+from bot.settings import Settings
+from bot.state.storage import UNNAMED_LIFETIME_SECONDS
 from bot.web.keys import ADAPTER, BOT, SETTINGS, TURNSTILE, VERSION
 from bot.web.logs import activity_id
 
@@ -111,19 +120,44 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def privacy(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
     return html_page(
         "Privacy",
-        "Meet keeps, per Teams user, an encrypted Microsoft sign-in (token cache) so it can create "
-        "meetings for you; the details of a request while it asks you questions; a request that "
-        "waits for you to sign in or to press Retry (encrypted, for at most 24 hours) or for its "
-        "answer to be posted (encrypted); the chat to answer in (ids only); and, for each "
-        "request, whether its meeting was created and the meeting itself (its join link and "
-        "passcode encrypted), so that a request Teams delivers twice gets the same meeting, not "
-        "a second one; and the time zone you chose with /timezone, until /timezone auto. It "
-        "logs no tokens, passcodes, join links or message text. /signout "
-        "deletes your sign-in. The organisation running this bot controls where its data is "
-        "stored.",
+        "Meet keeps only what it needs to create meetings for you, each thing for as long as "
+        "stated here. Where it answers (a chat) is kept as ids only.",
+        points=kept(settings),
+        closing=f"A pass about every {settings.upkeep_seconds:.0f} seconds deletes whatever has "
+        "expired. Meet logs no tokens, passcodes, join links or message text. /signout "
+        "deletes your sign-in at once. The organisation running this bot controls where its "
+        "data is stored.",
     )
+
+
+def kept(settings: Settings) -> list[str]:
+    """What the bot keeps, and for how long: the periods the code applies, in words."""
+    return [
+        "Your Microsoft sign-in (an encrypted token cache), so it can create meetings as you: "
+        f"until /signout, or {TOKEN_CACHE_DAYS} days after the bot last renewed it (it does "
+        "when you use it after your last token, good for about an hour, has run out).",
+        "A request while the bot asks you about it in a 1:1 chat: "
+        f"{UNNAMED_LIFETIME_SECONDS // 3600} hours after it last changed.",
+        "A request on its card (encrypted): until you cancel it or ask for another, or "
+        f"{WAIT_HOURS} hours after the card last changed.",
+        "A request that waits for you to sign in, or to press Retry or Create another "
+        f"(encrypted): {WAIT_HOURS} hours.",
+        "An answer the bot still owes you (encrypted): until it is posted; if it cannot be, "
+        f"until the meeting's end, and at least {OWED_AT_LEAST_HOURS} hours.",
+        "For each request, whether its meeting was created and the meeting itself (its join "
+        "link and passcode encrypted), so that a request Teams delivers twice gets the same "
+        f"meeting, not a second one: {settings.ledger_retention_days} days after the "
+        "meeting's end.",
+        "A sign-in link (encrypted) and the card it was sent on: until it is used, at most "
+        f"{SIGN_IN_TTL_SECONDS // 60} minutes.",
+        f"The time zone you chose with /timezone: until /timezone auto, or {ZONE_DAYS} days "
+        "after you last used it.",
+        "Which chats it has greeted: until it is removed from the chat, or "
+        f"{WELCOME_DAYS} days after it was last installed or updated there.",
+    ]
 
 
 async def terms(request: web.Request) -> web.Response:
@@ -135,15 +169,27 @@ async def terms(request: web.Request) -> web.Response:
     )
 
 
-def html_page(title: str, text: str, *, status: int = 200) -> web.Response:
-    """A short page for a person's browser: a heading and one paragraph."""
+def html_page(
+    title: str,
+    text: str,
+    *,
+    points: Sequence[str] = (),
+    closing: str = "",
+    status: int = 200,
+) -> web.Response:
+    """A short page for a person's browser: a heading, a paragraph, and optionally a list and
+    a closing paragraph."""
+    body = f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+    if points:
+        body += "<ul>" + "".join(f"<li>{html.escape(point)}</li>" for point in points) + "</ul>"
+    if closing:
+        body += f"<p>{html.escape(closing)}</p>"
     return web.Response(
         status=status,
         content_type="text/html",
         text="<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;"
-        "max-width:32rem;margin:4rem auto}</style></head>"
-        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>",
+        f"max-width:32rem;margin:4rem auto}}</style></head><body>{body}</body></html>",
     )
 
 

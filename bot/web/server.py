@@ -8,8 +8,9 @@ import logging
 import signal
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -30,7 +31,6 @@ from bot.identity.tokens import (
     MsalApps,
     MsalConfig,
     TokenCacheStore,
-    load_cache_key,
 )
 from bot.identity.users import TokenProvider
 from bot.meetings.chosen_zones import ChosenZones
@@ -41,10 +41,12 @@ from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.waiting import WaitingRequests
 from bot.settings import GraphPermission, Mode, PasscodePolicy, Settings
 from bot.state.data_dir import secure_data_dir
+from bot.state.keyring import load_keyring
 from bot.state.storage import SqliteStorage
 from bot.web import auth_routes, routes
-from bot.web.keys import ADAPTER, BOT, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
+from bot.web.keys import ADAPTER, BOT, CLOCK, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
 from bot.web.logs import AccessLogger
+from dialogs.request import warm_up
 from graph import GraphClient
 from graph.client import RetryPolicy
 
@@ -76,23 +78,49 @@ class DatabaseUnavailable(Exception):
     """The bot's database file can't be opened: not SQLite, damaged, or not accessible."""
 
 
-async def _recover(bot: MeetingBot, adapter: object, overdue_after: float) -> None:
-    """Now and then, answer what a process that died (this one's predecessor, say) still owed."""
+async def _upkeep(
+    bot: MeetingBot,
+    adapter: object,
+    storage: SqliteStorage,
+    *,
+    overdue_after: float,
+    every: float,
+    clock: Callable[[], float],
+) -> None:
+    """Now and then: answer what a process that died (this one's predecessor, say) still owed,
+    end requests that waited too long, then delete every record past its expiry."""
     while True:
+        # Taken before the stores' sweeps: whatever the purge deletes, they have seen expire
+        # (and closed its card).
+        now = clock()
         try:
             await bot.recover(adapter, overdue_after)
         except Exception:
             log.exception("recovering unanswered requests failed; trying again later")
-        await asyncio.sleep(overdue_after / 2)
+        try:
+            await storage.purge(now)
+        except Exception:
+            log.exception("deleting expired records failed; trying again later")
+        await asyncio.sleep(every)
 
 
-def create_app(settings: Settings) -> web.Application:
-    """The bot's aiohttp application; its clients open on startup and close on cleanup."""
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait until it has ended (a pass may be using the storage)."""
+    task.cancel()
+    await asyncio.wait({task})
+
+
+def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> web.Application:
+    """The bot's aiohttp application; its clients open on startup and close on cleanup.
+
+    `clock` (seconds since the epoch) dates what is kept and decides when it has expired.
+    """
     middlewares = [routes.body_deadline]
     if settings.mode is Mode.SANDBOX:  # no inbound authentication: refuse DNS rebinding first
         middlewares.insert(0, routes.loopback_host_only)
     app = web.Application(client_max_size=MAX_ACTIVITY_BYTES, middlewares=middlewares)
     app[SETTINGS] = settings
+    app[CLOCK] = clock
     app[TURNSTILE] = Turnstile(per_pass=TURNS_STARTED_PER_LOOP_PASS)
     app.cleanup_ctx.append(_services)
     app.router.add_post("/api/messages", routes.messages)
@@ -106,7 +134,7 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
+    settings, clock = app[SETTINGS], app[CLOCK]
     application_mode = settings.graph_permission is GraphPermission.APPLICATION
     await secure_data_dir(settings.data_dir, private_files=["bot.sqlite3"])
     async with AsyncExitStack() as stack:
@@ -138,25 +166,30 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             tenant = settings.app_tenant_id
             msal_config = MsalConfig(settings.app_id, settings.app_password, settings.authority)
 
-        storage = _open_storage(settings.data_dir / "bot.sqlite3")
+        storage = _open_storage(settings.data_dir / "bot.sqlite3", clock)
         stack.callback(storage.close)
         app[STORAGE] = storage
         apps = MsalApps(msal_config)
         stack.callback(apps.close)
 
-        # One key for everything kept at rest: token caches and the meetings in the ledger.
-        fernet = load_cache_key(
-            settings.token_cache_key, settings.data_dir, generate=settings.mode is Mode.SANDBOX
+        # One key ring for everything kept at rest: token caches, the meetings in the ledger,
+        # requests and sign-in flows. The newest key seals; older ones still open.
+        fernet = await asyncio.to_thread(
+            load_keyring,
+            settings.token_cache_keys,
+            settings.data_dir,
+            generate=settings.mode is Mode.SANDBOX,
         )
         tokens: TokenProvider
         sign_in: SignIn | None = None
         if application_mode:
             tokens = AppTokenProvider(apps, tenant)
         else:
-            delegated = DelegatedTokenProvider(apps, TokenCacheStore(storage, fernet))
+            delegated = DelegatedTokenProvider(apps, TokenCacheStore(storage, fernet, clock=clock))
             tokens = delegated
             sign_in = SignIn(
-                flows=SignInFlows(storage, fernet, apps, settings.public_url), tokens=delegated
+                flows=SignInFlows(storage, fernet, apps, settings.public_url, clock=clock),
+                tokens=delegated,
             )
             app[SIGN_IN] = sign_in
 
@@ -180,17 +213,23 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 retry=RetryPolicy(budget_seconds=settings.graph_retry_budget_seconds),
             ),
             tokens,
-            RequestLedger(storage, fernet, busy_after_seconds=settings.create_deadline_seconds),
+            RequestLedger(
+                storage,
+                fernet,
+                busy_after_seconds=settings.create_deadline_seconds,
+                keep_after_end_seconds=settings.ledger_retention_days * 86400,
+                clock=clock,
+            ),
             passcode_required=settings.passcode_policy.passcode_required,
             on_behalf_of_user=application_mode,
         )
         app[BOT] = MeetingBot(
             scheduler,
             storage,
-            waiting=WaitingRequests(storage, fernet),
-            outbox=Outbox(storage, fernet),
-            open_requests=OpenRequests(storage, fernet),
-            chosen_zones=ChosenZones(storage),
+            waiting=WaitingRequests(storage, fernet, clock=clock),
+            outbox=Outbox(storage, fernet, clock=clock),
+            open_requests=OpenRequests(storage, fernet, clock=clock),
+            chosen_zones=ChosenZones(storage, clock=clock),
             sign_in=sign_in,
             default_minutes=settings.default_meeting_minutes,
             default_timezone=settings.default_timezone,
@@ -199,19 +238,27 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             skip_confirmation=settings.skip_confirmation,
             answer_within_seconds=settings.answer_within_seconds,
             app_id=settings.app_id,
+            clock=lambda: datetime.fromtimestamp(clock(), UTC),
         )
         stack.push_async_callback(app[BOT].drain)
         app[ADAPTER] = create_adapter(settings, http, explain=app[BOT].explain)
-        recovery = asyncio.create_task(
-            _recover(app[BOT], app[ADAPTER], settings.create_deadline_seconds)
+        upkeep = asyncio.create_task(
+            _upkeep(
+                app[BOT],
+                app[ADAPTER],
+                storage,
+                overdue_after=settings.create_deadline_seconds,
+                every=settings.upkeep_seconds,
+                clock=clock,
+            )
         )
-        stack.callback(recovery.cancel)
+        stack.push_async_callback(_stop, upkeep)
         yield
 
 
-def _open_storage(path: Path) -> SqliteStorage:
+def _open_storage(path: Path, clock: Callable[[], float]) -> SqliteStorage:
     try:
-        return SqliteStorage(path)
+        return SqliteStorage(path, clock=clock)
     except sqlite3.DatabaseError as exc:
         # What a person should do differs: a damaged file needs setting aside; a locked or
         # unreadable one needs its permissions or the process holding it looked at.
@@ -251,6 +298,7 @@ async def _serve(app: web.Application, host: str, port: int) -> None:
         lingering_time=LINGER_SECONDS,
     )
     await runner.setup()  # opens the bot's services (cleanup_ctx)
+    await asyncio.to_thread(warm_up)  # the parser's patterns, off the loop and before any turn
     # Everything made so far lives as long as the process. Frozen, the collector stops walking
     # it: a full collection of a warm bot otherwise stalls the event loop for ~100 ms. Done by
     # the server, not the app factory: freezing is the process's business.
