@@ -105,7 +105,8 @@ class MeetingDialog(ComponentDialog):
         question = lang.gettext("When should “{subject}” start?", subject=draft.subject)
         card = start_question_card(
             question,
-            # Translators: the examples in quotes are what the bot reads; keep them as they are.
+            # Translators: the example must be one the bot reads in your language (it reads
+            # German, French and Spanish); in other languages keep it English.
             lang.gettext(
                 "Pick one, type something like “Thursday 3pm”, or choose a date and time."
             ),
@@ -122,7 +123,7 @@ class MeetingDialog(ComponentDialog):
             PromptOptions(
                 prompt=_card(question, card),
                 retry_prompt=_text(
-                    # Translators: the examples in quotes are what the bot reads; keep them.
+                    # Translators: as the examples above, ones the bot reads in your language.
                     lang.gettext(
                         "I couldn't read a start time in that. Try “tomorrow 10am”, "
                         "“in 15 minutes” or “Friday 2pm”."
@@ -147,13 +148,13 @@ class MeetingDialog(ComponentDialog):
             PromptOptions(
                 prompt=_question(
                     lang.gettext("How long?"),
-                    # Translators: the examples in quotes are what the bot reads; keep them.
+                    # Translators: as the examples above, ones the bot reads in your language.
                     lang.gettext("Pick one or type a length like “45m” or “1h30”."),
                     [(lang.duration(m, "minute", "short"), f"{m} min") for m in (15, 30, 45, 60)],
                     lang,
                 ),
                 retry_prompt=_text(
-                    # Translators: the examples are what the bot reads; keep them.
+                    # Translators: as the examples above, ones the bot reads in your language.
                     lang.gettext("Give me a length like 15m, 45 minutes or 1h.")
                 ),
             ),

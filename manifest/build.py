@@ -21,7 +21,8 @@ SCHEMAS = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSIO
 SCOPES = ["personal", "team", "groupChat"]
 # The commands' titles are what a pick from the command menu sends: the same in every language.
 COMMANDS = [
-    # Translators: the example after "meet" is what the bot reads; keep it in English.
+    # Translators: the request after "meet" must be one the bot reads in your language (it
+    # reads German, French and Spanish); in other languages keep it English.
     ("meet", N_("Create a Teams meeting: meet Design review tomorrow 3pm for 45m")),
     ("help", N_("What the bot can do, with examples")),
     ("cancel", N_("Stop the meeting request in progress")),
@@ -33,6 +34,7 @@ NAME = "Meet"
 FULL_NAME = N_("Meet: Teams meetings from chat")
 # Translators: at most 80 characters.
 SHORT_DESCRIPTION = N_("Create Teams meetings from chat, with you as organizer.")
+# Translators: the request in quotes as for the meet command above.
 FULL_DESCRIPTION = N_(
     "Type /meet with a subject and a time, such as 'Design review tomorrow 3pm for 45m', in a "
     "chat, a group chat or a channel. Meet asks for anything missing, confirms, and answers "

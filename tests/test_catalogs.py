@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ast
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from bot.conversation.catalogs import DOMAIN, LOCALES, ROOT, extract, read_catalogs
+from dialogs.request import parse_length, parse_request
 
 LANGUAGES = ["de", "es", "fr", "ja"]
 FIELD = re.compile(r"\{([^{}]*)\}")
@@ -89,3 +91,40 @@ def test_the_shipped_catalogs_load_as_languages() -> None:
     languages = read_catalogs()
     assert languages.codes == ["en", *LANGUAGES]
     assert languages.pick("ja-JP").gettext("Cancelled.") == "キャンセルしました。"
+
+
+# Messages whose quoted examples the user may type back: each must be one the parser reads in
+# the language it is written in (German, French and Spanish; Japanese keeps English ones).
+EXAMPLES = {
+    "/meet Design review tomorrow 3pm for 45m": "request",
+    "I create Teams meetings with you as the organizer. Try “/meet Design review tomorrow 3pm "
+    "for 45m”, or just /meet and I'll ask. Without a length a meeting lasts {length}. Type "
+    "cancel to stop a request; /signin and /signout manage your sign-in.": "request",
+    "Create a Teams meeting: meet Design review tomorrow 3pm for 45m": "request",
+    "Pick one, type something like “Thursday 3pm”, or choose a date and time.": "start",
+    "I couldn't read a start time in that. Try “tomorrow 10am”, “in 15 minutes” or “Friday "
+    "2pm”.": "start",
+    "What time on {day}? Add one, for example 'Friday 2pm' or 'tomorrow 10:30'.": "start",
+    "Pick one or type a length like “45m” or “1h30”.": "length",
+}
+QUOTED = re.compile(r"[“„«「]\s?([^”“»」]+?)\s?[”“»」]")
+LOCALE = {"de": "de-DE", "es": "es-ES", "fr": "fr-FR", "ja": "ja-JP"}
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_the_examples_in_each_language_are_requests_the_bot_reads(code: str) -> None:
+    translations = catalog(code)
+    now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    for message, kind in EXAMPLES.items():
+        text = translations[message].string
+        examples = QUOTED.findall(text) or [text.split(": ", 1)[-1]]
+        for example in examples:
+            example = example.removeprefix("/meet ").removeprefix("meet ")
+            if kind == "length":
+                assert parse_length(example, locale=LOCALE[code]), (code, example)
+                continue
+            draft = parse_request(
+                example, now=now, tz=UTC, default_length=timedelta(minutes=30), locale=LOCALE[code]
+            )
+            assert draft.start is not None, (code, example)
+            assert (draft.subject is not None) == (kind == "request"), (code, example)

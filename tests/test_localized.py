@@ -88,9 +88,9 @@ async def test_a_request_error_is_explained_in_the_users_language(
     [french] = await say(bot, connector, "/meet Offsite Friday", locale="fr-FR")
     [japanese] = await say(bot, connector, "/meet Sync 2026-02-30", locale="ja-JP")
 
-    # The day is written as the locale writes it ("Fr., 4. Dez."), the examples stay English.
+    # The day is written as the locale writes it ("Fr., 4. Dez."), the examples in its words.
     assert german["text"].startswith("Um wie viel Uhr am Fr., ")
-    assert german["text"].endswith("zum Beispiel „Friday 2pm“ oder „tomorrow 10:30“.")
+    assert german["text"].endswith("zum Beispiel „Freitag 14 Uhr“ oder „morgen 10:30“.")
     assert french["text"].startswith("À quelle heure le ven. ")
     assert japanese["text"] == "2026-02-30 は読み取れる日付ではありません。"
 

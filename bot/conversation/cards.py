@@ -294,11 +294,13 @@ def closed_card(title: str, lang: Language, subject: str | None = None) -> dict[
     return adaptive_card(body, actions=[], fallback=title, lang=lang.code)
 
 
-# The commands, each with what it does. Commands and examples are the same in every language:
-# they are what the bot reads.
+# The commands, each with what it does. The commands are the same in every language; the
+# example request is in the user's, where the bot reads it.
 COMMANDS = (
     (
-        "/meet Design review tomorrow 3pm for 45m",
+        # Translators: a request the bot reads in your language (it reads German, French and
+        # Spanish); in other languages keep it English. /meet is the command: keep it.
+        N_("/meet Design review tomorrow 3pm for 45m"),
         N_("Create a meeting; anything missing is asked."),
     ),
     ("/meet", N_("Start a short conversation: subject, time, length.")),
@@ -471,7 +473,7 @@ def _wait(lang: Language) -> str:
 
 
 def _commands(commands: tuple[tuple[str, str], ...], lang: Language) -> list[dict[str, str]]:
-    return [_fact(command, lang.gettext(what)) for command, what in commands]
+    return [_fact(lang.gettext(command), lang.gettext(what)) for command, what in commands]
 
 
 def _execute(

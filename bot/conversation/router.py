@@ -82,8 +82,9 @@ TYPED_CHOICES = {
 # greet twice) is deleted when the bot is removed, or this long after the last announcement.
 WELCOME_DAYS = 365
 
-# Translators: /meet, cancel, /signin and /signout are commands, and the example in quotes is
-# what the bot reads: keep them as they are.
+# Translators: /meet, cancel, /signin and /signout are commands: keep them. The request after
+# /meet must be one the bot reads in your language (it reads German, French and Spanish); in
+# other languages keep it English.
 HELP_TEXT = N_(
     "I create Teams meetings with you as the organizer. Try “/meet Design review tomorrow 3pm "
     "for 45m”, or just /meet and I'll ask. Without a length a meeting lasts {length}. "
