@@ -11,7 +11,7 @@ import contextvars
 import functools
 import ssl
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import httpx
@@ -104,8 +104,11 @@ class _Transport(AiohttpTransport):
         _encoded_url.set(str(request.url))
         try:
             response = await super().handle_async_request(request)
-            # Still encoded: httpx decodes the body by its Content-Encoding, as it always does.
-            content = b"".join([part async for part in response.aiter_raw()])
+            stream = cast(httpx.AsyncByteStream, response.stream)
+            try:  # still encoded: httpx decodes the body by its Content-Encoding, as always
+                response.stream = httpx.ByteStream(b"".join([part async for part in stream]))
+            finally:
+                await stream.aclose()  # the connection goes back to the pool, or is closed
         except httpx.TransportError as exc:
             raise _transport_error(exc.__cause__ or exc, request) from exc.__cause__
         except (aiohttp.ClientError, TimeoutError) as exc:  # errors the library lets through
@@ -114,13 +117,7 @@ class _Transport(AiohttpTransport):
             # Answers that arrive together (Graph answering a burst) resume their turns a few
             # per pass of the event loop.
             await self._turnstile.enter()
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=content,
-            request=request,
-            extensions=response.extensions,
-        )
+        return response
 
 
 def _transport_error(error: BaseException, request: httpx.Request) -> httpx.TransportError:
