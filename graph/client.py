@@ -167,9 +167,11 @@ class GraphClient:
                 state.upcoming_sleep,
             )
 
-        attempt = self._retry.retrying(before_sleep).wraps(self._attempt)
+        retrying = self._retry.retrying(before_sleep)  # made for this call: not shareable
         try:
-            return await attempt(method, path, headers, json, client_request_id, idempotent)
+            return await retrying(
+                self._attempt, method, path, headers, json, client_request_id, idempotent
+            )
         except GraphError as error:
             # A final refusal says nothing of what an earlier attempt may have done.
             if isinstance(error, GraphOutcomeUnknown) or not any(map(_may_have_acted, tried_again)):

@@ -92,14 +92,7 @@ class _Conversations:
         self._base_url = base_url
         self._credentials = credentials
         self._user_agent = user_agent
-        self._request_with_retries = AsyncRetrying(
-            retry=retry_if_exception(_retryable),
-            wait=_wait,
-            stop=_stop,
-            sleep=sleep,
-            before_sleep=_log_retry,
-            reraise=True,
-        ).wraps(self._request)  # a fresh copy of the retry state for each call
+        self._sleep = sleep
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)  # the rarer calls go through msrest
@@ -130,8 +123,18 @@ class _Conversations:
             # A routing hint (the URL names the conversation too); an id from an activity that
             # is no header value (non-ASCII, CR/LF) would make the HTTP client refuse the send.
             headers["x-ms-conversation-id"] = conversation_id
+        retrying = AsyncRetrying(  # made for each call: it keeps the call's state
+            retry=retry_if_exception(_retryable),
+            wait=_wait,
+            stop=_stop,
+            sleep=self._sleep,
+            before_sleep=_log_retry,
+            reraise=True,
+        )
         try:
-            response = await self._request_with_retries(method, url, to_json(activity), headers)
+            response: httpx.Response = await retrying(
+                self._request, method, url, to_json(activity), headers
+            )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ConnectorError(0, "unreachable") from exc
         # No id: None, as msrest gives, so the adapter falls back to its own.
