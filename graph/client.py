@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import time
 import uuid
@@ -152,7 +153,35 @@ class GraphClient:
             headers["Authorization"] = f"Bearer {token}"
         if locale:
             headers["Accept-Language"] = locale
+        attempt = functools.partial(
+            self._attempt, method, path, headers, json, client_request_id, idempotent
+        )
+        try:
+            # Most calls succeed at once: tenacity's loop is made only for one whose first
+            # attempt failed in a way `_retryable` allows.
+            return await attempt()
+        except GraphError as error:
+            if not _retryable(error):
+                raise
+            failed = error
+        return await self._retried(failed, attempt, method, path)
+
+    async def _retried(
+        self,
+        failed: GraphError,
+        attempt: Callable[[], Awaitable[dict[str, Any]]],
+        method: str,
+        path: str,
+    ) -> dict[str, Any]:
+        """The rest of a call whose first attempt failed: tenacity's loop, starting from that
+        failure, so that its waits and its limits count the attempt already made."""
+        made = [failed]
         tried_again: list[GraphError] = []  # failed attempts that were followed by another
+
+        async def again() -> dict[str, Any]:
+            if made:
+                raise made.pop()  # the first attempt's failure, for tenacity to weigh
+            return await attempt()
 
         def before_sleep(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
@@ -169,9 +198,7 @@ class GraphClient:
 
         retrying = self._retry.retrying(before_sleep)  # made for this call: not shareable
         try:
-            return await retrying(
-                self._attempt, method, path, headers, json, client_request_id, idempotent
-            )
+            return await retrying(again)
         except GraphError as error:
             # A final refusal says nothing of what an earlier attempt may have done.
             if isinstance(error, GraphOutcomeUnknown) or not any(map(_may_have_acted, tried_again)):

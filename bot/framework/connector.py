@@ -123,6 +123,39 @@ class _Conversations:
             # A routing hint (the URL names the conversation too); an id from an activity that
             # is no header value (non-ASCII, CR/LF) would make the HTTP client refuse the send.
             headers["x-ms-conversation-id"] = conversation_id
+        body = to_json(activity)
+        try:
+            # Most sends succeed at once: tenacity's loop is made only for one whose first
+            # attempt failed in a way `_retryable` allows.
+            response = await self._request(method, url, body, headers)
+        except (ConnectorError, httpx.ConnectError, httpx.ConnectTimeout) as error:
+            if not _retryable(error):
+                raise
+            failed = error
+        else:
+            return _resource(response)
+        try:
+            return _resource(await self._retried(failed, method, url, body, headers))
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ConnectorError(0, "unreachable") from exc
+
+    async def _retried(
+        self,
+        failed: Exception,
+        method: str,
+        url: str,
+        body: dict[str, Any],
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """The rest of a send whose first attempt failed: tenacity's loop, starting from that
+        failure, so that its waits and its limits count the attempt already made."""
+        made = [failed]
+
+        async def attempt(*args: Any) -> httpx.Response:
+            if made:
+                raise made.pop()  # the first attempt's failure, for tenacity to weigh
+            return await self._request(*args)
+
         retrying = AsyncRetrying(  # made for each call: it keeps the call's state
             retry=retry_if_exception(_retryable),
             wait=_wait,
@@ -131,15 +164,8 @@ class _Conversations:
             before_sleep=_log_retry,
             reraise=True,
         )
-        try:
-            response: httpx.Response = await retrying(
-                self._request, method, url, to_json(activity), headers
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise ConnectorError(0, "unreachable") from exc
-        # No id: None, as msrest gives, so the adapter falls back to its own.
-        sent = _sent_id(response)
-        return None if sent is None else ResourceResponse(id=sent)
+        response: httpx.Response = await retrying(attempt, method, url, body, headers)
+        return response
 
     async def _request(
         self, method: str, url: str, body: dict[str, Any], headers: dict[str, str]
@@ -199,6 +225,12 @@ def _retry_after(response: httpx.Response) -> float | None:
     except ValueError:
         return None
     return seconds if 0 <= seconds < math.inf else None  # also false for nan
+
+
+def _resource(response: httpx.Response) -> ResourceResponse | None:
+    """What msrest would answer: the sent activity's id, or None so the adapter uses its own."""
+    sent = _sent_id(response)
+    return None if sent is None else ResourceResponse(id=sent)
 
 
 def _sent_id(response: httpx.Response) -> str | None:
