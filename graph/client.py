@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
-import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,6 +14,13 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    wait_exponential,
+    wait_random_exponential,
+)
 
 from graph.errors import GraphError, GraphOutcomeUnknown, GraphUnreachable, error_from_response
 from graph.models import OnlineMeeting, OnlineMeetingRequest
@@ -36,10 +43,33 @@ class RetryPolicy:
     max_delay: float = 8.0
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
-    def backoff(self, attempt: int) -> float:
-        """Exponential, with full jitter so a burst of clients doesn't retry in step."""
-        ceiling = min(self.max_delay, self.base_delay * 2**attempt)
-        return random.uniform(ceiling / 2, ceiling)  # jitter, not cryptography
+    def retrying(self, before_sleep: Callable[[RetryCallState], None]) -> AsyncRetrying:
+        """tenacity's loop for one call: retries what `_retryable` allows, waiting what Graph
+        asked for (Retry-After) or else exponential backoff; never beyond the budget."""
+        # Half of each wait fixed, half random, so a burst of clients doesn't retry in step.
+        half, most = self.base_delay / 2, self.max_delay / 2
+        backoff = wait_exponential(half, most) + wait_random_exponential(half, most)
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            asked = error.retry_after if isinstance(error, GraphError) else None
+            return backoff(state) if asked is None else asked
+
+        def stop(state: RetryCallState) -> bool:
+            # Waiting beyond the budget would hold the user up longer than an answer is worth.
+            return (
+                state.attempt_number >= self.max_attempts
+                or state.idle_for + state.upcoming_sleep > self.budget_seconds
+            )
+
+        return AsyncRetrying(
+            retry=retry_if_exception(_retryable),
+            wait=wait,
+            stop=stop,
+            sleep=self.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
 
 
 class GraphClient:
@@ -123,34 +153,57 @@ class GraphClient:
             headers["Authorization"] = f"Bearer {token}"
         if locale:
             headers["Accept-Language"] = locale
-        attempt, waited = 0, 0.0
-        may_have_acted = False  # an earlier attempt may have reached Graph and been acted on
-        while True:
-            outcome, retryable, delay = await self._attempt(
-                method, path, headers, json, client_request_id, attempt, idempotent
-            )
-            if not isinstance(outcome, GraphError):
-                return outcome
-            attempt += 1
-            # Waiting beyond the budget would hold the user up longer than an answer is worth.
-            if (
-                not retryable
-                or attempt >= self._retry.max_attempts
-                or waited + delay > self._retry.budget_seconds
-            ):
-                # A final refusal says nothing of what an earlier attempt may have done.
-                raise _outcome_unknown(outcome) if may_have_acted else outcome
-            may_have_acted = may_have_acted or _may_have_acted(outcome)
+        attempt = functools.partial(
+            self._attempt, method, path, headers, json, client_request_id, idempotent
+        )
+        try:
+            # Most calls succeed at once: tenacity's loop is made only for one whose first
+            # attempt failed in a way `_retryable` allows.
+            return await attempt()
+        except GraphError as error:
+            if not _retryable(error):
+                raise
+            failed = error
+        return await self._retried(failed, attempt, method, path)
+
+    async def _retried(
+        self,
+        failed: GraphError,
+        attempt: Callable[[], Awaitable[dict[str, Any]]],
+        method: str,
+        path: str,
+    ) -> dict[str, Any]:
+        """The rest of a call whose first attempt failed: tenacity's loop, starting from that
+        failure, so that its waits and its limits count the attempt already made."""
+        made = [failed]
+        tried_again: list[GraphError] = []  # failed attempts that were followed by another
+
+        async def again() -> dict[str, Any]:
+            if made:
+                raise made.pop()  # the first attempt's failure, for tenacity to weigh
+            return await attempt()
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            assert isinstance(error, GraphError)  # only those are retried
+            tried_again.append(error)
             log.info(
                 "graph %s %s: %s, retry %d in %.1f s",
                 method,
                 _template(path),
-                type(outcome).__name__,
-                attempt,
-                delay,
+                type(error).__name__,
+                state.attempt_number,
+                state.upcoming_sleep,
             )
-            await self._retry.sleep(delay)
-            waited += delay
+
+        retrying = self._retry.retrying(before_sleep)  # made for this call: not shareable
+        try:
+            return await retrying(again)
+        except GraphError as error:
+            # A final refusal says nothing of what an earlier attempt may have done.
+            if isinstance(error, GraphOutcomeUnknown) or not any(map(_may_have_acted, tried_again)):
+                raise
+            raise _outcome_unknown(error) from error
 
     async def _attempt(
         self,
@@ -159,10 +212,9 @@ class GraphClient:
         headers: dict[str, str],
         json: dict[str, Any] | None,
         client_request_id: str,
-        attempt: int,
         idempotent: bool,
-    ) -> tuple[dict[str, Any] | GraphError, bool, float]:
-        """One request: the body, or the error with whether and when to try again."""
+    ) -> dict[str, Any]:
+        """One request: the body, or the error, typed by whether sending it again is safe."""
         started = time.perf_counter()
         try:
             response = await self._http.request(
@@ -180,12 +232,10 @@ class GraphClient:
             # sent again when repeating it cannot create a second meeting.
             never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
             kind = GraphUnreachable if never_sent or idempotent else GraphOutcomeUnknown
-            unreachable = kind(
+            raise kind(
                 f"Microsoft Graph could not be reached ({type(exc).__name__}).",
                 client_request_id=client_request_id,
-            )
-            unreachable.__cause__ = exc
-            return unreachable, never_sent or idempotent, self._retry.backoff(attempt)
+            ) from exc
         log.info(
             "graph %s %s -> %d in %.0f ms (request-id %s, client-request-id %s)",
             method,
@@ -199,15 +249,18 @@ class GraphClient:
             error: GraphError = error_from_response(response, client_request_id)
             if response.status_code >= 500 and not idempotent:
                 # A gateway's 504 or a 500 can come after the service created the meeting.
-                return _outcome_unknown(error), False, 0.0
-            # 429 means Graph did not act on the request; a 503/504 is only retried when
-            # repeating the call cannot make a second meeting.
-            retryable = response.status_code in (429, 503, 504)
-            delay = (
-                error.retry_after if error.retry_after is not None else self._retry.backoff(attempt)
-            )
-            return error, retryable, delay
-        return _body(response, client_request_id), False, 0.0
+                raise _outcome_unknown(error) from error
+            raise error
+        return _body(response, client_request_id)
+
+
+def _retryable(error: BaseException) -> bool:
+    """Whether sending again is safe and may help: Graph was unreachable (GraphUnreachable is
+    only raised when repeating is safe), throttled (429: it did not act) or briefly
+    unavailable (503, 504: only retried when repeating cannot make a second meeting)."""
+    if isinstance(error, GraphOutcomeUnknown) or not isinstance(error, GraphError):
+        return False
+    return isinstance(error, GraphUnreachable) or error.status in (429, 503, 504)
 
 
 def _may_have_acted(error: GraphError) -> bool:

@@ -21,7 +21,6 @@ from botframework.connector.auth import MicrosoftAppCredentials
 
 from bot.framework.connector import Connector, ConnectorError
 from bot.framework.transport import open_client
-from graph.client import RetryPolicy
 from tests.sleeps import Sleeps
 
 CONVERSATION = "19:abc@thread.tacv2;messageid=1700000000000"
@@ -64,7 +63,7 @@ def connector(
     service: Service, http: httpx.AsyncClient, sleeps: Sleeps, credentials: Any = None
 ) -> Connector:
     inner = ConnectorClient(credentials or MicrosoftAppCredentials(None, None), service.url)
-    return Connector(inner, http, RetryPolicy(sleep=sleeps))
+    return Connector(inner, http, sleep=sleeps)
 
 
 def reply() -> Activity:

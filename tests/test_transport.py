@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from collections.abc import Callable
 from typing import Any
@@ -75,3 +76,31 @@ async def test_a_refused_connection_is_a_connect_error(unused_tcp_port: int) -> 
     async with open_client(timeout=TIMEOUT, max_connections=4) as http:
         with pytest.raises(httpx.ConnectError):
             await http.get(f"http://127.0.0.1:{unused_tcp_port}/")
+
+
+@pytest.mark.parametrize(
+    ("hang", "error"),
+    [(False, httpx.RemoteProtocolError), (True, httpx.ReadTimeout)],
+    ids=["hung-up", "read-timeout"],
+)
+async def test_a_request_lost_after_sending_is_no_connect_error(
+    hang: bool, error: type[httpx.TransportError]
+) -> None:
+    # The Graph client sends a create again only after a connect error: it never arrived.
+    done = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        if hang:
+            await done.wait()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with open_client(timeout=httpx.Timeout(0.5), max_connections=4) as http:
+        with pytest.raises(error) as caught:
+            await http.post(f"http://127.0.0.1:{port}/v1.0/me/onlineMeetings", json={})
+    done.set()
+    server.close()
+    await server.wait_closed()
+    assert not isinstance(caught.value, httpx.ConnectError | httpx.ConnectTimeout)

@@ -16,6 +16,7 @@ from botbuilder.integration.aiohttp import (
 )
 from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import AuthenticationConstants, ConnectorFactory
+from cachetools import FIFOCache
 
 from bot.framework.connector import Connector
 from bot.settings import Settings
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 # Words an error that ended a turn for that turn's sender.
 Explain = Callable[[TurnContext, Exception], str]
+
+_MAX_CACHED_CLIENTS = 64
 
 
 class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
@@ -40,8 +43,10 @@ class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
     def __init__(self, configuration: Any, http: httpx.AsyncClient) -> None:
         super().__init__(configuration)
         self._http = http
-        self._connectors: dict[tuple[str, str, str], Any] = {}
-        self._user_token_clients: dict[str, Any] = {}
+        # Service URLs are few in practice; without credentials (sandbox) they come from the
+        # caller, so the caches stay bounded.
+        self._connectors: FIFOCache[tuple[str, str, str], Any] = FIFOCache(_MAX_CACHED_CLIENTS)
+        self._user_token_clients: FIFOCache[str, Any] = FIFOCache(_MAX_CACHED_CLIENTS)
 
     async def authenticate_request(self, activity: Any, auth_header: str) -> Any:
         try:
@@ -73,7 +78,7 @@ class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
         client = self._user_token_clients.get(app_id)
         if client is None:
             client = await super().create_user_token_client(claims_identity)
-            _bounded_put(self._user_token_clients, app_id, client)
+            self._user_token_clients[app_id] = client
         return client
 
 
@@ -81,7 +86,7 @@ class _ReusedConnectors(ConnectorFactory):
     def __init__(
         self,
         inner: ConnectorFactory,
-        cache: dict[tuple[str, str, str], Any],
+        cache: FIFOCache[tuple[str, str, str], Any],
         app_id: str,
         http: httpx.AsyncClient,
     ) -> None:
@@ -95,19 +100,8 @@ class _ReusedConnectors(ConnectorFactory):
         client = self._cache.get(key)
         if client is None:
             client = Connector(await self._inner.create(service_url, audience), self._http)
-            _bounded_put(self._cache, key, client)
+            self._cache[key] = client
         return client
-
-
-# Service URLs are few in practice; without credentials (sandbox) they come from the caller,
-# so the caches stay bounded.
-_MAX_CACHED_CLIENTS = 64
-
-
-def _bounded_put(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(cache) >= _MAX_CACHED_CLIENTS:
-        cache.pop(next(iter(cache)))
-    cache[key] = value
 
 
 def _app_id(claims_identity: Any) -> str:

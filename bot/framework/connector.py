@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from botbuilder.schema import Activity, ResourceResponse
 from botframework.connector.auth import AuthenticationConstants
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    wait_exponential,
+    wait_random_exponential,
+)
 
 from bot.framework.schema import to_json
-from graph.client import RetryPolicy
-from graph.errors import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -29,22 +36,32 @@ log = logging.getLogger(__name__)
 _HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
 # What Teams asks bots to retry: throttling, and two transient gateway answers.
 _RETRY_STATUSES = frozenset({412, 429, 502, 504})
+_ATTEMPTS = 4
+_BUDGET_SECONDS = 10.0  # total waiting across retries
+# Exponential, half of each wait random so a burst of bots doesn't retry in step: 0.25 to 0.5 s,
+# then 0.5 to 1 s, 1 to 2 s, up to 4 to 8 s.
+_BACKOFF = wait_exponential(0.25, 4.0) + wait_random_exponential(0.25, 4.0)
 
 
 class ConnectorError(Exception):
     """The Bot Connector refused or failed a call."""
 
-    def __init__(self, status: int, code: str = "") -> None:
+    def __init__(self, status: int, code: str = "", retry_after: float | None = None) -> None:
         super().__init__(f"Bot Connector answered {status} {code}".strip())
         self.status = status
         self.code = code
+        self.retry_after = retry_after
 
 
 class Connector:
     """A ConnectorClient for one service URL whose activity calls skip msrest."""
 
     def __init__(
-        self, inner: Any, http: httpx.AsyncClient, retry: RetryPolicy | None = None
+        self,
+        inner: Any,
+        http: httpx.AsyncClient,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,  # between retries
     ) -> None:
         self._inner = inner
         self.conversations = _Conversations(
@@ -53,7 +70,7 @@ class Connector:
             inner.config.base_url.rstrip("/"),
             inner.config.credentials,
             inner.config.user_agent,
-            retry or RetryPolicy(budget_seconds=10.0),
+            sleep,
         )
 
     def __getattr__(self, name: str) -> Any:
@@ -68,14 +85,14 @@ class _Conversations:
         base_url: str,
         credentials: Any,
         user_agent: str,
-        retry: RetryPolicy,
+        sleep: Callable[[float], Awaitable[None]],
     ) -> None:
         self._inner = inner
         self._http = http
         self._base_url = base_url
         self._credentials = credentials
         self._user_agent = user_agent
-        self._retry = retry
+        self._sleep = sleep
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)  # the rarer calls go through msrest
@@ -107,31 +124,58 @@ class _Conversations:
             # is no header value (non-ASCII, CR/LF) would make the HTTP client refuse the send.
             headers["x-ms-conversation-id"] = conversation_id
         body = to_json(activity)
-        attempt, waited = 0, 0.0
-        while True:
-            try:
-                response = await self._http.request(method, url, json=body, headers=headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout):
-                # Never sent: trying again cannot post the message twice.
-                status, delay = 0, self._retry.backoff(attempt)
-            else:
-                if response.is_success:
-                    # No id: None, as msrest gives, so the adapter falls back to its own.
-                    sent = _sent_id(response)
-                    return None if sent is None else ResourceResponse(id=sent)
-                status = response.status_code
-                if status not in _RETRY_STATUSES:
-                    raise ConnectorError(status, _error_code(response))
-                asked = parse_retry_after(response.headers.get("Retry-After"))
-                delay = self._retry.backoff(attempt) if asked is None else asked
-            attempt += 1
-            if attempt >= self._retry.max_attempts or waited + delay > self._retry.budget_seconds:
-                if status:
-                    raise ConnectorError(status)
-                raise ConnectorError(0, "unreachable")
-            log.info("bot connector %s: %s, retry %d in %.1f s", method, status, attempt, delay)
-            await self._retry.sleep(delay)
-            waited += delay
+        try:
+            # Most sends succeed at once: tenacity's loop is made only for one whose first
+            # attempt failed in a way `_retryable` allows.
+            response = await self._request(method, url, body, headers)
+        except (ConnectorError, httpx.ConnectError, httpx.ConnectTimeout) as error:
+            if not _retryable(error):
+                raise
+            failed = error
+        else:
+            return _resource(response)
+        try:
+            return _resource(await self._retried(failed, method, url, body, headers))
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ConnectorError(0, "unreachable") from exc
+
+    async def _retried(
+        self,
+        failed: Exception,
+        method: str,
+        url: str,
+        body: dict[str, Any],
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """The rest of a send whose first attempt failed: tenacity's loop, starting from that
+        failure, so that its waits and its limits count the attempt already made."""
+        made = [failed]
+
+        async def attempt(*args: Any) -> httpx.Response:
+            if made:
+                raise made.pop()  # the first attempt's failure, for tenacity to weigh
+            return await self._request(*args)
+
+        retrying = AsyncRetrying(  # made for each call: it keeps the call's state
+            retry=retry_if_exception(_retryable),
+            wait=_wait,
+            stop=_stop,
+            sleep=self._sleep,
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        response: httpx.Response = await retrying(attempt, method, url, body, headers)
+        return response
+
+    async def _request(
+        self, method: str, url: str, body: dict[str, Any], headers: dict[str, str]
+    ) -> httpx.Response:
+        response = await self._http.request(method, url, json=body, headers=headers)
+        if not response.is_success:
+            raise ConnectorError(
+                response.status_code, _error_code(response), _retry_after(response)
+            )
+        return response
 
     async def _authorization(self) -> dict[str, str]:
         app_id = getattr(self._credentials, "microsoft_app_id", None)
@@ -141,6 +185,52 @@ class _Conversations:
         # MSAL underneath is synchronous and may go to the network: off the event loop.
         token = await asyncio.to_thread(self._credentials.get_access_token)
         return {"Authorization": f"Bearer {token}"}
+
+
+def _retryable(error: BaseException) -> bool:
+    """What Teams asks bots to retry, or a send that never left: it cannot post twice."""
+    if isinstance(error, ConnectorError):
+        return error.status in _RETRY_STATUSES
+    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+
+
+def _wait(state: RetryCallState) -> float:
+    """What the Bot Connector asked for (Retry-After), or else the backoff."""
+    error = state.outcome.exception() if state.outcome else None
+    asked = error.retry_after if isinstance(error, ConnectorError) else None
+    return _BACKOFF(state) if asked is None else asked
+
+
+def _stop(state: RetryCallState) -> bool:
+    return (
+        state.attempt_number >= _ATTEMPTS or state.idle_for + state.upcoming_sleep > _BUDGET_SECONDS
+    )
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.info(
+        "bot connector %s: %s, retry %d in %.1f s",
+        state.args[0],  # the method
+        error.status if isinstance(error, ConnectorError) else 0,
+        state.attempt_number,
+        state.upcoming_sleep,
+    )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds when it is a finite, non-negative number (never a date here)."""
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < math.inf else None  # also false for nan
+
+
+def _resource(response: httpx.Response) -> ResourceResponse | None:
+    """What msrest would answer: the sent activity's id, or None so the adapter uses its own."""
+    sent = _sent_id(response)
+    return None if sent is None else ResourceResponse(id=sent)
 
 
 def _sent_id(response: httpx.Response) -> str | None:

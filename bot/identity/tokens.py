@@ -9,7 +9,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import msal
 import requests
 from botbuilder.core import Storage
+from cachetools import LRUCache
 from cryptography.fernet import InvalidToken
 
 from bot.identity.users import SignInRequired, TeamsUser
@@ -162,8 +162,9 @@ class DelegatedTokenProvider:
     def __init__(self, apps: MsalApps, caches: TokenCacheStore, *, warm_users: int = 256) -> None:
         self._apps = apps
         self._caches = caches
-        self._warm: OrderedDict[str, tuple[str, msal.ConfidentialClientApplication]] = OrderedDict()
-        self._warm_users = warm_users
+        self._warm: LRUCache[str, tuple[str, msal.ConfidentialClientApplication]] = LRUCache(
+            warm_users
+        )
         self._lock = threading.Lock()  # the warm apps are used from worker threads
 
     async def token_for(self, user: TeamsUser) -> str:
@@ -202,13 +203,10 @@ class DelegatedTokenProvider:
         with self._lock:
             warm = self._warm.get(key)
             if warm is not None and warm[0] == stored.e_tag:
-                self._warm.move_to_end(key)
                 return warm[1]
         app = self._apps.for_cache(self._caches.open(stored))
         with self._lock:
             self._warm[key] = (stored.e_tag, app)
-            if len(self._warm) > self._warm_users:
-                self._warm.popitem(last=False)
         return app
 
     async def complete_sign_in(
