@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from dialogs.language import Language
+
 # 1.5 is the newest schema Teams renders on desktop, web and mobile alike.
 ADAPTIVE_CARD_VERSION = "1.5"
 
@@ -14,43 +16,58 @@ ADAPTIVE_CARD_VERSION = "1.5"
 PICKER_LEAD = timedelta(minutes=10)
 
 
-def question_card(question: str, hint: str, answers: Sequence[str]) -> dict[str, Any]:
+# A quick answer: the button's title, and the answer it gives as if typed (which the parser
+# reads, so it stays English while the title is the user's language).
+Answer = tuple[str, str]
+
+
+def question_card(
+    question: str, hint: str, answers: Sequence[Answer], *, lang: Language
+) -> dict[str, Any]:
     """A question in the 1:1 chat with its quick answers as buttons; typing works as well."""
     return adaptive_card(
         _question_head(question, hint),
-        actions=[_answer(answer) for answer in answers],
+        actions=[_answer(*answer) for answer in answers],
         fallback=f"{question} {hint}",
+        lang=lang.code,
     )
 
 
 def start_question_card(
-    question: str, hint: str, answers: Sequence[str], now: datetime
+    question: str, hint: str, answers: Sequence[Answer], now: datetime, *, lang: Language
 ) -> dict[str, Any]:
     """The start question: quick answers, or a date and time picked on the card."""
     start = next_quarter_hour(now + PICKER_LEAD)
+    # The inputs' values are ISO (the client shows them its own way) and so are their answers.
     picker = [
         {
             "type": "Input.Date",
             "id": "date",
-            "label": "Date",
+            "label": lang.gettext("Date"),
             "value": f"{start:%Y-%m-%d}",
             "min": f"{now:%Y-%m-%d}",
         },
-        {"type": "Input.Time", "id": "time", "label": "Start time", "value": f"{start:%H:%M}"},
+        {
+            "type": "Input.Time",
+            "id": "time",
+            "label": lang.gettext("Start time"),
+            "value": f"{start:%H:%M}",
+        },
     ]
     return adaptive_card(
         [
             *_question_head(question, hint),
-            {"type": "ActionSet", "actions": [_answer(answer) for answer in answers]},
+            {"type": "ActionSet", "actions": [_answer(*answer) for answer in answers]},
             *picker,
         ],
         # Posts the date and time, read by the start question itself.
-        actions=[{"type": "Action.Submit", "title": "Use this time"}],
+        actions=[{"type": "Action.Submit", "title": lang.gettext("Use this time")}],
         fallback=f"{question} {hint}",
+        lang=lang.code,
     )
 
 
-def answered_card(question: str, outcome: str) -> dict[str, Any]:
+def answered_card(question: str, outcome: str, *, lang: Language) -> dict[str, Any]:
     """A question card once it is over: the question and how it ended, nothing to press."""
     return adaptive_card(
         [
@@ -59,6 +76,7 @@ def answered_card(question: str, outcome: str) -> dict[str, Any]:
         ],
         actions=[],
         fallback=f"{question} {outcome}",
+        lang=lang.code,
     )
 
 
@@ -69,13 +87,18 @@ def _question_head(question: str, hint: str) -> list[dict[str, Any]]:
     ]
 
 
-def _answer(answer: str) -> dict[str, Any]:
-    """A button that answers a question with `answer`, as if it had been typed."""
+def _answer(title: str, answer: str) -> dict[str, Any]:
+    """A button that answers a question with `answer`, as if it had been typed.
+
+    When its title says it in another language, the title comes along as `shown`: what the
+    question card shows as its answer once it is closed.
+    """
+    data = {"answer": answer} if title == answer else {"answer": answer, "shown": title}
     # No inputs: a quick answer on the start card must not carry the picker's date and time.
     return {
         "type": "Action.Submit",
-        "title": answer,
-        "data": {"answer": answer},
+        "title": title,
+        "data": data,
         "associatedInputs": "none",
     }
 
@@ -89,12 +112,14 @@ def next_quarter_hour(moment: datetime) -> datetime:
 
 
 def adaptive_card(
-    body: list[dict[str, Any]], *, actions: list[dict[str, Any]], fallback: str
+    body: list[dict[str, Any]], *, actions: list[dict[str, Any]], fallback: str, lang: str
 ) -> dict[str, Any]:
+    """A card of the bot's Adaptive Card version, written in language `lang` ("de")."""
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": ADAPTIVE_CARD_VERSION,
+        "lang": lang,
         "fallbackText": fallback,
         "body": body,
         "actions": actions,

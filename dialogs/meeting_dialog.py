@@ -21,7 +21,8 @@ from botbuilder.dialogs import (
 from botbuilder.dialogs.prompts import PromptOptions, PromptValidatorContext, TextPrompt
 from botbuilder.schema import Activity
 
-from dialogs.cards import question_card, start_question_card
+from dialogs.cards import Answer, question_card, start_question_card
+from dialogs.language import N_, Language
 from dialogs.request import (
     MeetingDraft,
     RequestError,
@@ -32,9 +33,17 @@ from dialogs.request import (
 from dialogs.zones import zone_from_text
 
 MAX_ATTEMPTS = 3
-GIVE_UP = "Let's leave it there: nothing was created. Type /meet whenever you want to try again."
+# The result of a step given up on, and what the user is then told.
+GIVE_UP = N_(
+    "Let's leave it there: nothing was created. Type /meet whenever you want to try again."
+)
 # Posts a question card (an activity whose summary is the question) and keeps track of it.
 AskQuestion = Callable[[TurnContext, Activity], Awaitable[None]]
+# The language a turn is answered in (the sender's).
+LanguageOf = Callable[[TurnContext], Language]
+# Yes and no, as the passcode question reads them, in each language the bot speaks.
+YES = frozenset({"yes", "y", "yeah", "sure", "ja", "oui", "sí", "si", "はい"})
+NO = frozenset({"no", "n", "nope", "nein", "non", "いいえ"})
 
 
 class MeetingDialog(ComponentDialog):
@@ -46,11 +55,13 @@ class MeetingDialog(ComponentDialog):
         default_length: timedelta,
         ask_passcode: bool,
         ask: AskQuestion,
+        language: LanguageOf,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(MeetingDialog.__name__)
         self._default_length = default_length
         self._ask_passcode = ask_passcode
+        self._language = language
         self._clock = clock
         self.add_dialog(TextPrompt("subject", self._valid_subject))
         self.add_dialog(QuestionPrompt("start", self._valid_start, ask))
@@ -77,7 +88,8 @@ class MeetingDialog(ComponentDialog):
         step.values["draft"] = draft.to_json()
         if draft.subject:
             return await step.next(None)
-        return await step.prompt("subject", _prompt("What is the meeting about?"))
+        lang = self._language(step.context)
+        return await step.prompt("subject", _prompt(lang.gettext("What is the meeting about?")))
 
     async def _ask_start(self, step: WaterfallStepContext) -> DialogTurnResult:
         draft = self._draft(step)
@@ -89,20 +101,33 @@ class MeetingDialog(ComponentDialog):
         if draft.start:
             return await step.next(None)
         now = self._clock().astimezone(zone_from_text(draft.timezone))
-        question = f"When should “{draft.subject}” start?"
+        lang = self._language(step.context)
+        question = lang.gettext("When should “{subject}” start?", subject=draft.subject)
         card = start_question_card(
             question,
-            "Pick one, type something like “Thursday 3pm”, or choose a date and time.",
-            ["Now", "In 15 minutes", "Tomorrow 9:00"],
+            # Translators: the example must be one the bot reads in your language (it reads
+            # German, French and Spanish); in other languages keep it English.
+            lang.gettext(
+                "Pick one, type something like “Thursday 3pm”, or choose a date and time."
+            ),
+            [
+                (lang.gettext("Now"), "Now"),
+                (lang.gettext("In 15 minutes"), "In 15 minutes"),
+                (lang.gettext("Tomorrow 9:00"), "Tomorrow 9:00"),
+            ],
             now,
+            lang=lang,
         )
         return await step.prompt(
             "start",
             PromptOptions(
                 prompt=_card(question, card),
                 retry_prompt=_text(
-                    "I couldn't read a start time in that. Try “tomorrow 10am”, “in 15 minutes” "
-                    "or “Friday 2pm”."
+                    # Translators: as the examples above, ones the bot reads in your language.
+                    lang.gettext(
+                        "I couldn't read a start time in that. Try “tomorrow 10am”, "
+                        "“in 15 minutes” or “Friday 2pm”."
+                    )
                 ),
                 validations=draft.to_json(),  # the validator reads the zone from here
             ),
@@ -117,15 +142,21 @@ class MeetingDialog(ComponentDialog):
         step.values["draft"] = draft.to_json()
         if draft.length_given:
             return await step.next(None)
+        lang = self._language(step.context)
         return await step.prompt(
             "length",
             PromptOptions(
                 prompt=_question(
-                    "How long?",
-                    "Pick one or type a length like “45m” or “1h30”.",
-                    [f"{m} min" for m in (15, 30, 45, 60)],
+                    lang.gettext("How long?"),
+                    # Translators: as the examples above, ones the bot reads in your language.
+                    lang.gettext("Pick one or type a length like “45m” or “1h30”."),
+                    [(lang.duration(m, "minute", "short"), f"{m} min") for m in (15, 30, 45, 60)],
+                    lang,
                 ),
-                retry_prompt=_text("Give me a length like 15m, 45 minutes or 1h."),
+                retry_prompt=_text(
+                    # Translators: as the examples above, ones the bot reads in your language.
+                    lang.gettext("Give me a length like 15m, 45 minutes or 1h.")
+                ),
             ),
         )
 
@@ -141,15 +172,17 @@ class MeetingDialog(ComponentDialog):
         step.values["draft"] = draft.to_json()
         if not self._ask_passcode or draft.passcode_required is not None:
             return await step.next(None)
+        lang = self._language(step.context)
         return await step.prompt(
             "passcode",
             PromptOptions(
                 prompt=_question(
-                    "Should people need a passcode to join?",
-                    "Pick one or type yes or no.",
-                    ["Yes", "No"],
+                    lang.gettext("Should people need a passcode to join?"),
+                    lang.gettext("Pick one or type yes or no."),
+                    [(lang.gettext("Yes"), "Yes"), (lang.gettext("No"), "No")],
+                    lang,
                 ),
-                retry_prompt=_text("Please answer yes or no."),
+                retry_prompt=_text(lang.gettext("Please answer yes or no.")),
             ),
         )
 
@@ -167,7 +200,7 @@ class MeetingDialog(ComponentDialog):
         try:
             subject = check_subject(prompt.context.activity.text or "")
         except RequestError as exc:
-            return await _retry(prompt, str(exc))
+            return await _retry(prompt, self._language(prompt.context).message(exc))
         if not subject:
             return await _retry(prompt, None)
         prompt.recognized.value = subject
@@ -188,7 +221,7 @@ class MeetingDialog(ComponentDialog):
                 locale=_locale(prompt.context),
             )
         except RequestError as exc:
-            return await _retry(prompt, str(exc))
+            return await _retry(prompt, self._language(prompt.context).message(exc))
         if parsed.start is None or parsed.end is None:
             return await _retry(prompt, None)
         prompt.recognized.value = {
@@ -209,8 +242,8 @@ class MeetingDialog(ComponentDialog):
 
     async def _valid_yes_no(self, prompt: PromptValidatorContext) -> bool:
         answer = (prompt.context.activity.text or "").strip().lower()
-        if answer in ("yes", "y", "yeah", "sure", "no", "n", "nope"):
-            prompt.recognized.value = "yes" if answer.startswith(("y", "s")) else "no"
+        if answer in YES or answer in NO:
+            prompt.recognized.value = "yes" if answer in YES else "no"
             return True
         return await _retry(prompt, None)
 
@@ -220,7 +253,7 @@ class MeetingDialog(ComponentDialog):
         return MeetingDraft.from_json(step.values["draft"])
 
     async def _give_up(self, step: WaterfallStepContext) -> DialogTurnResult:
-        await step.context.send_activity(GIVE_UP)
+        await step.context.send_activity(self._language(step.context).gettext(GIVE_UP))
         return await step.end_dialog(None)
 
 
@@ -248,8 +281,8 @@ def _text(text: str) -> Activity:
     return MessageFactory.text(text)
 
 
-def _question(question: str, hint: str, answers: list[str]) -> Activity:
-    return _card(question, question_card(question, hint, answers))
+def _question(question: str, hint: str, answers: list[Answer], lang: Language) -> Activity:
+    return _card(question, question_card(question, hint, answers, lang=lang))
 
 
 def _card(question: str, card: dict[str, Any]) -> Activity:

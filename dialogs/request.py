@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from dialogs.grammar import Grammar, day_first, grammar, key, language_of
+from dialogs.language import N_
 from dialogs.vocabulary import AFTERNOON, EVENING, LANGUAGES, MORNING
 from dialogs.zones import NamedZone, is_zone_like, read_zone, zone_to_text
 
@@ -53,11 +54,11 @@ DEFAULT_LOCALE = "en-US"
 # zone or adding up to a day to it, as the dialog's length step does, cannot overflow.
 _EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=2)
 _LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
-_OFF_CALENDAR = "That date is too far from today for me to work with: pick one nearer now."
+_OFF_CALENDAR = N_("That date is too far from today for me to work with: pick one nearer now.")
 # Longer than any meeting, yet small enough to add to any date a meeting may have.
 _TOO_LONG = MAX_LENGTH + timedelta(minutes=1)
-_NOT_A_TIME = "{text} is not a time I can read."
-_DISAGREE = "'{first}' and '{second}' don't agree: which one do you mean?"
+_NOT_A_TIME = N_("{text} is not a time I can read.")
+_DISAGREE = N_("'{first}' and '{second}' don't agree: which one do you mean?")
 
 _QUOTED = re.compile(r"[\"“”](?P<subject>[^\"“”]+)[\"“”]")
 _EMPTY_BRACKETS = re.compile(r"\(\s*+\)|\[\s*+\]")

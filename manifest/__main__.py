@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bot.conversation.catalogs import read_catalogs
 from bot.settings import load_package_settings
 from bot.web.keys import VERSION
 from manifest.build import build_package
@@ -30,7 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     try:
         path = build_package(
-            args.out, app_id=app_id, public_url=public_url, version=VERSION.split("+")[0]
+            args.out,
+            app_id=app_id,
+            public_url=public_url,
+            version=VERSION.split("+")[0],
+            languages=read_catalogs(),
         )
     except ValueError as exc:
         return _error(str(exc))

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from bot.conversation.cards import (
     closed_card,
-    format_span,
     group_digits,
     meeting_card,
     others_card,
@@ -20,12 +19,13 @@ from bot.conversation.cards import (
 )
 from dialogs.cards import ADAPTIVE_CARD_VERSION, start_question_card
 from dialogs.request import MAX_SUBJECT_CHARS
+from tests.languages import EN
 from tests.online_meetings import START, meeting
 
 
 def test_version_is_one_teams_renders_everywhere() -> None:
     assert float(ADAPTIVE_CARD_VERSION) <= 1.5
-    assert meeting_card(meeting(), UTC)["version"] == ADAPTIVE_CARD_VERSION
+    assert meeting_card(meeting(), UTC, EN)["version"] == ADAPTIVE_CARD_VERSION
 
 
 def test_meeting_ids_are_grouped_in_threes() -> None:
@@ -35,25 +35,25 @@ def test_meeting_ids_are_grouped_in_threes() -> None:
 
 def test_span_is_shown_in_the_users_zone_and_names_it() -> None:
     assert (
-        format_span(START, START + timedelta(minutes=45), ZoneInfo("Asia/Kolkata"))
-        == "Tue 1 Dec 2026, 14:30–15:15 (Asia/Kolkata)"
+        EN.span(START, START + timedelta(minutes=45), ZoneInfo("Asia/Kolkata"))
+        == "Tue, Dec 1, 2026, 2:30 PM – 3:15 PM (Asia/Kolkata)"
     )
 
 
 def test_span_across_midnight_shows_both_days() -> None:
     assert (
-        format_span(START, START + timedelta(hours=2), ZoneInfo("Pacific/Auckland"))
-        == "Tue 1 Dec 2026, 22:00 – Wed 2 Dec 2026, 00:00 (Pacific/Auckland)"
+        EN.span(START, START + timedelta(hours=2), ZoneInfo("Pacific/Auckland"))
+        == "Tue, Dec 1, 2026, 10:00 PM – Wed, Dec 2, 2026, 12:00 AM (Pacific/Auckland)"
     )
 
 
 def test_fixed_offset_zone_is_named_by_its_offset() -> None:
     tz = timezone(timedelta(hours=-3, minutes=-30))
-    assert format_span(START, START + timedelta(minutes=30), tz).endswith("(UTC-03:30)")
+    assert EN.span(START, START + timedelta(minutes=30), tz).endswith("(UTC-03:30)")
 
 
 def test_no_passcode_fact_without_a_passcode_and_a_note_without_dial_in() -> None:
-    card = meeting_card(meeting(), UTC)
+    card = meeting_card(meeting(), UTC, EN)
     titles = [f["title"] for e in card["body"] if e["type"] == "FactSet" for f in e["facts"]]
     assert titles == ["Meeting ID"]
     assert "No dial-in" in card["body"][-1]["text"]
@@ -71,6 +71,7 @@ def test_the_largest_card_a_request_can_make_fits_a_teams_message() -> None:
                 conference_id="871893984",
             ),
             ZoneInfo("America/Argentina/ComodRivadavia"),
+            EN,
         ),
         *(
             request_card(
@@ -83,22 +84,26 @@ def test_the_largest_card_a_request_can_make_fits_a_teams_message() -> None:
                 editing=editing,
                 ask_passcode=True,
                 error="x" * 500,
+                lang=EN,
             )
             for editing in (False, True)
         ),
         others_card(
             name="n" * 500,
             subject=subject,
-            doing="is setting up a meeting.",
+            doing="{name} is setting up a meeting.",
             owner_id="29:" + "o" * 100,
             request="r" * 200,
+            lang=EN,
         ),
-        closed_card("Cancelled. Nothing was created.", subject),
+        closed_card("Cancelled. Nothing was created.", EN, subject),
         sign_in_card(
-            "https://meet.example.com/auth/start?id=" + "x" * 200, pending_subject=subject
+            "https://meet.example.com/auth/start?id=" + "x" * 200,
+            pending_subject=subject,
+            lang=EN,
         ),
-        retry_card("x" * 500, request="r" * 200),
-        unknown_card("x" * 500, request="r" * 200),
+        retry_card("x" * 500, request="r" * 200, lang=EN),
+        unknown_card("x" * 500, request="r" * 200, lang=EN),
     ]
     for card in cards:
         # Teams refuses messages over about 28 KB; the card is most of one.
@@ -117,14 +122,21 @@ def test_lengths_read_in_minutes_and_whole_hours() -> None:
             request="r",
             editing=False,
             ask_passcode=False,
+            lang=EN,
         )
         [facts] = [e["facts"] for e in card["body"] if e["type"] == "FactSet"]
         lengths[minutes] = {f["title"]: f["value"] for f in facts}["Length"]
-    assert lengths == {15: "15 min", 60: "1 h", 90: "1 h 30 min", 120: "2 h", 1440: "24 h"}
+    assert lengths == {
+        15: "15 min",
+        60: "1 hr",
+        90: "1 hr, 30 min",
+        120: "2 hr",
+        1440: "24 hr",
+    }
 
 
 def start_card(now: datetime) -> dict[str, Any]:
-    return start_question_card("When?", "Pick one.", ["Now"], now)
+    return start_question_card("When?", "Pick one.", [("Now", "Now")], now, lang=EN)
 
 
 def picked_start(now: datetime) -> str:
@@ -204,17 +216,23 @@ def test_every_card_is_schema_1_5_with_execute_buttons_that_fall_back_to_submit(
                 request="r",
                 editing=editing,
                 ask_passcode=True,
+                lang=EN,
             )
             for editing in (False, True)
         ),
         others_card(
-            name="Megan", subject="Standup", doing="is busy.", owner_id="29:m", request="r"
+            name="Megan",
+            subject="Standup",
+            doing="{name} is busy.",
+            owner_id="29:m",
+            request="r",
+            lang=EN,
         ),
-        retry_card("Busy.", request="r"),
-        unknown_card("Unknown.", request="r"),
-        closed_card("Cancelled.", "Standup"),
-        meeting_card(meeting(), UTC),
-        sign_in_card("https://example.com", pending_subject="Standup"),
+        retry_card("Busy.", request="r", lang=EN),
+        unknown_card("Unknown.", request="r", lang=EN),
+        closed_card("Cancelled.", EN, "Standup"),
+        meeting_card(meeting(), UTC, EN),
+        sign_in_card("https://example.com", pending_subject="Standup", lang=EN),
         start_card(START),
     ]
     for card in cards:

@@ -85,7 +85,7 @@ async def test_meet_alone_asks_for_everything_then_confirms_and_creates(
     assert card["body"][1]["text"] == "Design review"
     start = tomorrow_at(15)
     assert facts_of(card)["When"] == (
-        f"{start:%a} {start.day} {start:%b %Y}, 15:00–15:45 (Europe/Berlin)"
+        f"{start:%a}, {start:%b} {start.day}, {start:%Y}, 3:00 PM – 3:45 PM (Europe/Berlin)"
     )
     assert [a["title"] for a in card["actions"]] == ["Create", "Change", "Cancel"]
     assert sandbox_graph.meetings() == []
@@ -162,7 +162,7 @@ async def test_the_date_and_time_form_answers_the_start_question(
     )
     assert question_of(length_question) == "How long?"
     [confirmation] = await say(bot, connector, "30")
-    assert "11:30–12:00" in facts_of(card_of(confirmation))["When"]
+    assert "11:30 AM – 12:00 PM" in facts_of(card_of(confirmation))["When"]
 
 
 async def test_invalid_answers_are_asked_again_with_a_hint_three_times_at_most(
@@ -345,7 +345,7 @@ async def test_pressing_quick_answers_answers_the_questions(
         bot, connector, "", value={"answer": "30 min"}, reply_to_id=length_question["id"]
     )
     assert is_confirmation(confirmation)
-    assert "09:00–09:30" in facts_of(card_of(confirmation))["When"]
+    assert "9:00 AM – 9:30 AM" in facts_of(card_of(confirmation))["When"]
 
 
 async def test_a_quick_answer_on_the_start_card_wins_over_its_date_and_time(
@@ -361,7 +361,7 @@ async def test_a_quick_answer_on_the_start_card_wins_over_its_date_and_time(
         value={"answer": "Tomorrow 9:00", "date": f"{later:%Y-%m-%d}", "time": "16:00"},
     )
     [confirmation] = await say(bot, connector, "15m")
-    assert "09:00–09:15" in facts_of(card_of(confirmation))["When"]
+    assert "9:00 AM – 9:15 AM" in facts_of(card_of(confirmation))["When"]
 
 
 async def test_an_answered_question_card_is_closed_in_place_without_buttons(
@@ -393,7 +393,7 @@ async def test_a_picked_date_and_time_closes_the_start_card_with_them(
     start = tomorrow_at(11, 30)
     await say(bot, connector, "", value={"date": f"{start:%Y-%m-%d}", "time": "11:30"})
     [closed] = connector.updates
-    assert card_of(closed)["body"][-1]["text"] == f"✓ {start:%Y-%m-%d} 11:30"
+    assert card_of(closed)["body"][-1]["text"] == f"✓ {start:%a}, {start:%b} {start.day}, 11:30 AM"
 
 
 async def test_a_wrong_answer_leaves_the_question_card_open(

@@ -31,6 +31,16 @@ def teams_schema() -> Draft4Validator:
     return Draft4Validator(json.loads(schema_file.read_text(encoding="utf-8-sig")))
 
 
+@pytest.fixture(scope="session")
+def localization_schema() -> Draft4Validator:
+    """Microsoft's schema of a manifest's localization file, from the same npm package."""
+    if not playground.node_available():
+        pytest.skip("Node.js/npm not found: the manifest schema comes from npm")
+    folder = playground.npm_package(*SCHEMA_PACKAGE)
+    schema_file = folder / "build/json-schemas/teams/v1.24/MicrosoftTeams.Localization.schema.json"
+    return Draft4Validator(json.loads(schema_file.read_text(encoding="utf-8-sig")))
+
+
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("package") / "appPackage.zip"
@@ -67,8 +77,46 @@ def manifest_of(package: zipfile.ZipFile) -> dict[str, Any]:
     return content
 
 
-def test_package_holds_the_manifest_and_two_icons_at_its_root(package: zipfile.ZipFile) -> None:
-    assert sorted(package.namelist()) == ["color.png", "manifest.json", "outline.png"]
+def test_package_holds_the_manifest_its_languages_and_two_icons_at_its_root(
+    package: zipfile.ZipFile,
+) -> None:
+    assert sorted(package.namelist()) == [
+        "color.png",
+        "de.json",
+        "es.json",
+        "fr.json",
+        "ja.json",
+        "manifest.json",
+        "outline.png",
+    ]
+
+
+def test_the_manifest_declares_each_language_the_bot_speaks(
+    package: zipfile.ZipFile, localization_schema: Draft4Validator
+) -> None:
+    info = manifest_of(package)["localizationInfo"]
+    assert info["defaultLanguageTag"] == "en"
+    files = {each["languageTag"]: each["file"] for each in info["additionalLanguages"]}
+    assert files == {code: f"{code}.json" for code in ("de", "es", "fr", "ja")}
+    for code, name in files.items():
+        texts = json.loads(package.read(name))
+        errors = [error.message for error in localization_schema.iter_errors(texts)]
+        assert errors == [], code
+        assert texts["$schema"].endswith("/v1.24/MicrosoftTeams.Localization.schema.json")
+    german = json.loads(package.read("de.json"))
+    assert german["description.short"].startswith("Teams-Besprechungen aus dem Chat erstellen")
+    assert german["bots[0].commandLists[0].commands[0].description"].startswith(
+        "Teams-Besprechung erstellen"
+    )
+    # Every command's description, in every scope's list; the commands' own words stay.
+    commands = manifest_of(package)["bots"][0]["commandLists"]
+    keys = {
+        f"bots[0].commandLists[{i}].commands[{j}].description"
+        for i, listed in enumerate(commands)
+        for j in range(len(listed["commands"]))
+    }
+    assert keys <= german.keys()
+    assert not any(key.endswith(".title") for key in german)
 
 
 def test_manifest_validates_against_microsofts_schema(

@@ -106,7 +106,9 @@ async def test_iso_time_and_length_are_read_in_the_users_time_zone(
     assert datetime.fromisoformat(meeting["endDateTime"]) == start + timedelta(minutes=45)
     assert meeting["subject"] == "Sync"
     when = card_of(reply)["body"][1]["text"]
-    assert when == f"{start:%a} {day.day} {start:%b %Y}, 10:00–10:45 (Europe/Berlin)"
+    assert (
+        when == f"{start:%a}, {start:%b} {day.day}, {start:%Y}, 10:00 AM – 10:45 AM (Europe/Berlin)"
+    )
 
 
 async def test_users_locale_is_sent_to_graph_as_accept_language(

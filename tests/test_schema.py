@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from bot.conversation.cards import help_card, meeting_card, others_card, request_card, sign_in_card
 from bot.framework.schema import from_json, to_json
 from tests.conftest import activity as teams_activity
+from tests.languages import EN
 from tests.online_meetings import meeting
 
 json_values = st.recursive(
@@ -99,7 +100,7 @@ def test_the_body_is_what_msrest_would_send(activity: Activity) -> None:
 def test_every_card_the_bot_sends_serialises_as_msrest_would() -> None:
     start = datetime(2026, 12, 1, 9, tzinfo=UTC)
     cards = [
-        meeting_card(meeting(), ZoneInfo("Europe/Berlin")),
+        meeting_card(meeting(), ZoneInfo("Europe/Berlin"), EN),
         *(
             request_card(
                 subject="Standup",
@@ -111,14 +112,20 @@ def test_every_card_the_bot_sends_serialises_as_msrest_would() -> None:
                 editing=editing,
                 ask_passcode=True,
                 error="Pick a date.",
+                lang=EN,
             )
             for editing in (False, True)
         ),
         others_card(
-            name="Megan", subject="Standup", doing="is busy.", owner_id="29:m", request="r"
+            name="Megan",
+            subject="Standup",
+            doing="{name} is busy.",
+            owner_id="29:m",
+            request="r",
+            lang=EN,
         ),
-        sign_in_card("https://example.com", pending_subject="Standup"),
-        help_card("Hello"),
+        sign_in_card("https://example.com", pending_subject="Standup", lang=EN),
+        help_card("Hello", EN),
     ]
     for card in cards:
         activity = MessageFactory.attachment(CardFactory.adaptive_card(card))

@@ -36,7 +36,7 @@ async def test_a_chosen_zone_reads_and_shows_times_in_every_chat_until_auto(
         bot, connector, "/meet Standup tomorrow 9am", conversation_id="a:another-chat"
     )
     when = facts_of(card_of(card))["When"]
-    assert "09:00–09:30 (America/New_York)" in when
+    assert "9:00 AM – 9:30 AM (America/New_York)" in when
     assert "timezone" not in card_texts(card)
 
     [shown] = await say(bot, connector, "timezone")

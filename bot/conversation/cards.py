@@ -2,46 +2,55 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.meetings.request import WAIT_HOURS
 from dialogs.cards import adaptive_card
+from dialogs.language import N_, Language, zone_name
 from dialogs.request import MAX_SUBJECT_CHARS
-from dialogs.zones import zone_to_text
 from graph.models import OnlineMeeting
 
 
-def meeting_card(meeting: OnlineMeeting, tz: tzinfo) -> dict[str, Any]:
+def meeting_card(meeting: OnlineMeeting, tz: tzinfo, lang: Language) -> dict[str, Any]:
     """The answer to a created meeting: when, a Join button, the ID, passcode and dial-in."""
+    _ = lang.gettext
+    when = meeting_time(meeting, tz, lang)
     facts = []
     if meeting.join_meeting_id:
-        facts.append(_fact("Meeting ID", group_digits(meeting.join_meeting_id)))
+        facts.append(_fact(_("Meeting ID"), group_digits(meeting.join_meeting_id)))
     if meeting.passcode:
-        facts.append(_fact("Passcode", meeting.passcode))
+        facts.append(_fact(_("Passcode"), meeting.passcode))
     if meeting.toll_number:
-        facts.append(_fact("Dial in", meeting.toll_number))
+        facts.append(_fact(_("Dial in"), meeting.toll_number))
     if meeting.toll_free_number:
-        facts.append(_fact("Toll-free", meeting.toll_free_number))
+        facts.append(_fact(_("Toll-free"), meeting.toll_free_number))
     if meeting.conference_id:
-        facts.append(_fact("Phone conference ID", group_digits(meeting.conference_id) + "#"))
+        facts.append(_fact(_("Phone conference ID"), group_digits(meeting.conference_id) + "#"))
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
-            "text": meeting.subject or "Teams meeting",
+            "text": meeting.subject or _("Teams meeting"),
             "size": "Large",
             "weight": "Bolder",
             "wrap": True,
         },
-        {"type": "TextBlock", "text": meeting_time(meeting, tz), "wrap": True, "spacing": "None"},
+        {
+            "type": "TextBlock",
+            "text": when,
+            "wrap": True,
+            "spacing": "None",
+        },
         {"type": "FactSet", "facts": facts},
     ]
     if not meeting.conference_id:
         body.append(
             {
                 "type": "TextBlock",
-                "text": "No dial-in numbers: the organizer has no audio-conferencing licence, "
-                "so people join from the app or the browser.",
+                "text": _(
+                    "No dial-in numbers: the organizer has no audio-conferencing licence, "
+                    "so people join from the app or the browser."
+                ),
                 "wrap": True,
                 "size": "Small",
                 "isSubtle": True,
@@ -49,8 +58,11 @@ def meeting_card(meeting: OnlineMeeting, tz: tzinfo) -> dict[str, Any]:
         )
     return adaptive_card(
         body,
-        actions=[{"type": "Action.OpenUrl", "title": "Join meeting", "url": meeting.join_web_url}],
-        fallback=meeting_summary(meeting, tz),
+        actions=[
+            {"type": "Action.OpenUrl", "title": _("Join meeting"), "url": meeting.join_web_url}
+        ],
+        fallback=meeting_summary(meeting, when, lang),
+        lang=lang.code,
     )
 
 
@@ -68,6 +80,7 @@ def request_card(
     request: str,
     editing: bool,
     ask_passcode: bool,
+    lang: Language,
     zone_guessed: bool = False,
     error: str | None = None,
 ) -> dict[str, Any]:
@@ -76,19 +89,22 @@ def request_card(
     The form is the request's fields, prefilled, with Create and Cancel; an `error` from the
     last Create shows above them. Times read in a zone nobody chose come with a way to fix it.
     """
+    _ = lang.gettext
     data = {"request": request}
     if editing:
-        body = _form_body(subject, start, end, tz, passcode_required, ask_passcode)
+        body = _form_body(subject, start, end, tz, passcode_required, ask_passcode, lang)
         actions = [
-            _execute("Create", "create", data, style="positive"),
-            _execute("Cancel", "cancel", data),
+            _execute(_("Create"), "create", data, style="positive"),
+            _execute(_("Cancel"), "cancel", data),
         ]
-        title = "New meeting"
+        title = _("New meeting")
     else:
-        facts = [_fact("When", format_span(start, end, tz))]
-        facts.append(_fact("Length", format_length(end - start)))
+        facts = [_fact(_("When"), lang.span(start, end, tz))]
+        facts.append(_fact(_("Length"), lang.length(end - start)))
         if passcode_required is not None:
-            facts.append(_fact("Passcode", "required" if passcode_required else "none"))
+            # Translators: the Passcode fact's value: people need one to join, or they don't.
+            needed = _("required") if passcode_required else _("none")
+            facts.append(_fact(_("Passcode"), needed))
         body = [
             {
                 "type": "TextBlock",
@@ -101,11 +117,11 @@ def request_card(
             {"type": "FactSet", "facts": facts},
         ]
         actions = [
-            _execute("Create", "create", data, style="positive"),
-            _execute("Change", "edit", data),
-            _execute("Cancel", "cancel", data),
+            _execute(_("Create"), "create", data, style="positive"),
+            _execute(_("Change"), "edit", data),
+            _execute(_("Cancel"), "cancel", data),
         ]
-        title = "Create this meeting?"
+        title = _("Create this meeting?")
     head = [{"type": "TextBlock", "text": title, "isSubtle": True, "wrap": True}]
     if error:
         head.append({"type": "TextBlock", "text": error, "color": "Attention", "wrap": True})
@@ -113,19 +129,28 @@ def request_card(
         body.append(
             {
                 "type": "TextBlock",
-                "text": f"Times are in {zone_name(start.astimezone(tz))}, which may not be "
-                "yours: tell me your zone with “timezone” and your city, for example "
-                "timezone Berlin.",
+                # Translators: “timezone” and “timezone Berlin” are what the bot reads; keep them.
+                "text": _(
+                    "Times are in {zone}, which may not be yours: tell me your zone with "
+                    "“timezone” and your city, for example timezone Berlin.",
+                    zone=zone_name(start.astimezone(tz)),
+                ),
                 "isSubtle": True,
                 "size": "Small",
                 "wrap": True,
             }
         )
+    when = lang.span(start, end, tz)
     return adaptive_card(
         head + body,
         actions=actions,
-        fallback=f"Create {subject or 'a meeting'}, {format_span(start, end, tz)}? "
-        "Reply create, change or cancel.",
+        # Translators: create, change and cancel are the words the bot reads; keep them.
+        fallback=_(
+            "Create {subject}, {when}? Reply create, change or cancel.", subject=subject, when=when
+        )
+        if subject
+        else _("Create a meeting, {when}? Reply create, change or cancel.", when=when),
+        lang=lang.code,
     )
 
 
@@ -136,20 +161,23 @@ def _form_body(
     tz: tzinfo,
     passcode_required: bool | None,
     ask_passcode: bool,
+    lang: Language,
 ) -> list[dict[str, Any]]:
+    _ = lang.gettext
     local = start.astimezone(tz)
     minutes = int((end - start).total_seconds() // 60)
     lengths = sorted({*FORM_LENGTHS, minutes})
+    # The date and time inputs hold ISO values: the client shows them as its user reads them.
     body: list[dict[str, Any]] = [
         {
             "type": "Input.Text",
             "id": "subject",
-            "label": "Subject",
+            "label": _("Subject"),
             "value": subject,
             "maxLength": MAX_SUBJECT_CHARS,
-            "placeholder": "What is the meeting about?",
+            "placeholder": _("What is the meeting about?"),
             "isRequired": True,
-            "errorMessage": "Give the meeting a subject.",
+            "errorMessage": _(GIVE_A_SUBJECT),
         },
         {
             "type": "ColumnSet",
@@ -161,7 +189,7 @@ def _form_body(
                         {
                             "type": "Input.Date",
                             "id": "date",
-                            "label": "Date",
+                            "label": _("Date"),
                             "value": f"{local:%Y-%m-%d}",
                             "isRequired": True,
                         }
@@ -174,7 +202,7 @@ def _form_body(
                         {
                             "type": "Input.Time",
                             "id": "time",
-                            "label": "Start",
+                            "label": _("Start"),
                             "value": f"{local:%H:%M}",
                             "isRequired": True,
                         }
@@ -185,10 +213,10 @@ def _form_body(
         {
             "type": "Input.ChoiceSet",
             "id": "minutes",
-            "label": "Length",
+            "label": _("Length"),
             "value": str(minutes),
             "choices": [
-                {"title": format_length(timedelta(minutes=m)), "value": str(m)} for m in lengths
+                {"title": lang.length(timedelta(minutes=m)), "value": str(m)} for m in lengths
             ],
         },
     ]
@@ -197,7 +225,7 @@ def _form_body(
             {
                 "type": "Input.Toggle",
                 "id": "passcode",
-                "title": "People need a passcode to join",
+                "title": _("People need a passcode to join"),
                 "value": "false" if passcode_required is False else "true",
                 "valueOn": "true",
                 "valueOff": "false",
@@ -206,7 +234,7 @@ def _form_body(
     body.append(
         {
             "type": "TextBlock",
-            "text": f"Times are in {zone_name(local)}.",
+            "text": _("Times are in {zone}.", zone=zone_name(local)),
             "wrap": True,
             "size": "Small",
             "isSubtle": True,
@@ -216,23 +244,26 @@ def _form_body(
 
 
 def others_card(
-    *, name: str, subject: str | None, doing: str, owner_id: str, request: str
+    *, name: str, subject: str | None, doing: str, owner_id: str, request: str, lang: Language
 ) -> dict[str, Any]:
     """What everyone else in a group chat or channel sees while a request is set up.
 
-    The requester's client swaps it for their own view by itself (refresh for their user id
+    `doing` is a message with a `{name}` field ("{name} is setting up a meeting."). The
+    requester's client swaps the card for their own view by itself (refresh for their user id
     only); Open does the same on clients that do not refresh cards. Nothing personal is in it.
     """
-    who = name or "Someone"
+    _ = lang.gettext
+    who = name or _("Someone")
+    headline = _(doing, name=who)
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": f"{who} {doing}", "wrap": True, "weight": "Bolder"}
+        {"type": "TextBlock", "text": headline, "wrap": True, "weight": "Bolder"}
     ]
     if subject:
         body.append({"type": "TextBlock", "text": subject, "wrap": True, "spacing": "None"})
     body.append(
         {
             "type": "TextBlock",
-            "text": f"Only {who} can fill this in.",
+            "text": _("Only {name} can fill this in.", name=who),
             "wrap": True,
             "size": "Small",
             "isSubtle": True,
@@ -240,7 +271,10 @@ def others_card(
     )
     data = {"request": request, "by": who}
     card = adaptive_card(
-        body, actions=[_execute("Open", "refresh", data)], fallback=f"{who} {doing}"
+        body,
+        actions=[_execute(_("Open"), "refresh", data)],
+        fallback=headline,
+        lang=lang.code,
     )
     card["refresh"] = {
         "action": {"type": "Action.Execute", "verb": "refresh", "data": {"meet": "refresh"} | data},
@@ -249,7 +283,7 @@ def others_card(
     return card
 
 
-def closed_card(title: str, subject: str | None = None) -> dict[str, Any]:
+def closed_card(title: str, lang: Language, subject: str | None = None) -> dict[str, Any]:
     """A request that ended without a meeting (cancelled, replaced, expired): no buttons."""
     body: list[dict[str, Any]] = [{"type": "TextBlock", "text": title, "wrap": True}]
     if subject:
@@ -257,41 +291,57 @@ def closed_card(title: str, subject: str | None = None) -> dict[str, Any]:
             0,
             {"type": "TextBlock", "text": subject, "wrap": True, "weight": "Bolder"},
         )
-    return adaptive_card(body, actions=[], fallback=title)
+    return adaptive_card(body, actions=[], fallback=title, lang=lang.code)
 
 
+# The commands, each with what it does. The commands are the same in every language; the
+# example request is in the user's, where the bot reads it.
 COMMANDS = (
-    ("/meet Design review tomorrow 3pm for 45m", "Create a meeting; anything missing is asked."),
-    ("/meet", "Start a short conversation: subject, time, length."),
-    ("cancel", "Stop the request in progress."),
-    ("/timezone Berlin", "Read and show your times in that city's zone."),
-    ("/signin", "Sign in ahead of time."),
-    ("/signout", "Forget your saved sign-in."),
-    ("/help", "This list."),
+    (
+        # Translators: a request the bot reads in your language (it reads German, French and
+        # Spanish); in other languages keep it English. /meet is the command: keep it.
+        N_("/meet Design review tomorrow 3pm for 45m"),
+        N_("Create a meeting; anything missing is asked."),
+    ),
+    ("/meet", N_("Start a short conversation: subject, time, length.")),
+    ("cancel", N_("Stop the request in progress.")),
+    ("/timezone Berlin", N_("Read and show your times in that city's zone.")),
+    ("/signin", N_("Sign in ahead of time.")),
+    ("/signout", N_("Forget your saved sign-in.")),
+    ("/help", N_("This list.")),
 )
+# What the form says when its subject is left empty.
+GIVE_A_SUBJECT = N_("Give the meeting a subject.")
 
 
-def retry_card(problem: str, *, request: str) -> dict[str, Any]:
+def retry_card(problem: str, *, request: str, lang: Language) -> dict[str, Any]:
     """Graph stayed busy: say so in one line, keep the request, offer to try again."""
+    _ = lang.gettext
     return _kept_request_card(
         problem,
-        f"I'll keep your request for {WAIT_HOURS} hours.",
-        action=("Retry", {"meet": "retry", "request": request}),
+        _("I'll keep your request for {wait}.", wait=_wait(lang)),
+        action=(_("Retry"), {"meet": "retry", "request": request}),
+        lang=lang,
     )
 
 
-def unknown_card(problem: str, *, request: str) -> dict[str, Any]:
+def unknown_card(problem: str, *, request: str, lang: Language) -> dict[str, Any]:
     """The create may have worked: say so, and offer a new meeting only as a deliberate choice."""
+    _ = lang.gettext
     return _kept_request_card(
         problem,
-        "I won't try again on my own, so there is at most one such meeting. If you need its "
-        f"link now, create another (this choice lasts {WAIT_HOURS} hours).",
-        action=("Create another", {"meet": "another", "request": request}),
+        _(
+            "I won't try again on my own, so there is at most one such meeting. If you need its "
+            "link now, create another (this choice lasts {wait}).",
+            wait=_wait(lang),
+        ),
+        action=(_("Create another"), {"meet": "another", "request": request}),
+        lang=lang,
     )
 
 
 def _kept_request_card(
-    problem: str, note: str, *, action: tuple[str, dict[str, str]]
+    problem: str, note: str, *, action: tuple[str, dict[str, str]], lang: Language
 ) -> dict[str, Any]:
     title, data = action
     return adaptive_card(
@@ -301,122 +351,129 @@ def _kept_request_card(
         ],
         actions=[_execute(title, data["meet"], data)],
         fallback=problem,
+        lang=lang.code,
     )
 
 
-def help_card(intro: str) -> dict[str, Any]:
+def help_card(intro: str, lang: Language) -> dict[str, Any]:
     """The commands, each with an example."""
     return adaptive_card(
         [
             {"type": "TextBlock", "text": intro, "wrap": True},
-            {"type": "FactSet", "facts": [_fact(command, what) for command, what in COMMANDS]},
+            {"type": "FactSet", "facts": _commands(COMMANDS, lang)},
         ],
         actions=[],
         fallback=intro,
+        lang=lang.code,
     )
 
 
-def welcome_card(intro: str) -> dict[str, Any]:
+def welcome_card(intro: str, lang: Language) -> dict[str, Any]:
     """Posted once when the bot is installed in a chat or added to a team."""
+    _ = lang.gettext
     return adaptive_card(
         [
             {
                 "type": "TextBlock",
-                "text": "Hi! I'm Meet.",
+                "text": _("Hi! I'm Meet."),
                 "size": "Large",
                 "weight": "Bolder",
                 "wrap": True,
             },
             {"type": "TextBlock", "text": intro, "wrap": True},
-            {"type": "FactSet", "facts": [_fact(command, what) for command, what in COMMANDS[:3]]},
+            {"type": "FactSet", "facts": _commands(COMMANDS[:3], lang)},
             {
                 "type": "TextBlock",
-                "text": "In channels and group chats, @mention me first.",
+                "text": _("In channels and group chats, @mention me first."),
                 "wrap": True,
                 "isSubtle": True,
             },
         ],
         actions=[],
         fallback=intro,
+        lang=lang.code,
     )
 
 
-def sign_in_card(url: str, *, pending_subject: str | None) -> dict[str, Any]:
+def sign_in_card(url: str, *, pending_subject: str | None, lang: Language) -> dict[str, Any]:
     """Asks the user to sign in once, so meetings are created with their own account."""
+    _ = lang.gettext
     why = (
-        f"To create “{pending_subject}” with you as the organizer, I need you to sign in "
-        "once with your work or school account. I'll create it as soon as you're back, "
-        f"if that is within {WAIT_HOURS} hours."
+        _(
+            "To create “{subject}” with you as the organizer, I need you to sign in once with "
+            "your work or school account. I'll create it as soon as you're back, if that is "
+            "within {wait}.",
+            subject=pending_subject,
+            wait=_wait(lang),
+        )
         if pending_subject
-        else "Sign in once with your work or school account so I can create meetings "
-        "with you as the organizer."
+        else _(
+            "Sign in once with your work or school account so I can create meetings with you "
+            "as the organizer."
+        )
     )
     return adaptive_card(
         [
-            {"type": "TextBlock", "text": "Sign in to Microsoft", "weight": "Bolder", "wrap": True},
+            {
+                "type": "TextBlock",
+                "text": _("Sign in to Microsoft"),
+                "weight": "Bolder",
+                "wrap": True,
+            },
             {"type": "TextBlock", "text": why, "wrap": True},
             {
                 "type": "TextBlock",
-                "text": "The link works for you only and expires in 10 minutes.",
+                "text": _(
+                    "The link works for you only and expires in {minutes}.",
+                    minutes=lang.duration(10, "minute"),
+                ),
                 "wrap": True,
                 "size": "Small",
                 "isSubtle": True,
             },
         ],
-        actions=[{"type": "Action.OpenUrl", "title": "Sign in", "url": url}],
-        fallback=f"Sign in to create meetings: {url}",
+        actions=[{"type": "Action.OpenUrl", "title": _("Sign in"), "url": url}],
+        fallback=_("Sign in to create meetings: {url}", url=url),
+        lang=lang.code,
     )
 
 
-def meeting_summary(meeting: OnlineMeeting, tz: tzinfo) -> str:
-    """The meeting in one line of plain text, for notifications and clients without cards."""
+def meeting_summary(meeting: OnlineMeeting, when: str, lang: Language) -> str:
+    """The meeting in one line of plain text, for notifications and clients without cards;
+    `when` is its time as `meeting_time` writes it."""
+    _ = lang.gettext
     details = []
     if meeting.join_meeting_id:
-        details.append(f"Meeting ID {group_digits(meeting.join_meeting_id)}")
+        details.append(_("Meeting ID {id}", id=group_digits(meeting.join_meeting_id)))
     if meeting.passcode:
-        details.append(f"passcode {meeting.passcode}")
-    details.append(f"join: {meeting.join_web_url}")
-    return f"{meeting.subject or 'Teams meeting'}, {meeting_time(meeting, tz)}. " + ", ".join(
-        details
+        details.append(_("passcode {passcode}", passcode=meeting.passcode))
+    details.append(_("join: {url}", url=meeting.join_web_url))
+    return _(
+        "{subject}, {when}. {details}",
+        subject=meeting.subject or _("Teams meeting"),
+        when=when,
+        details=", ".join(details),
     )
 
 
-def meeting_time(meeting: OnlineMeeting, tz: tzinfo) -> str:
+def meeting_time(meeting: OnlineMeeting, tz: tzinfo, lang: Language) -> str:
     if meeting.start is None or meeting.end is None:
-        return "Time not set"
-    return format_span(meeting.start, meeting.end, tz)
-
-
-def format_span(start: datetime, end: datetime, tz: tzinfo) -> str:
-    """'Tue 1 Dec 2026, 10:00–10:30 (Europe/Berlin)'; both dates when it crosses midnight."""
-    start, end = start.astimezone(tz), end.astimezone(tz)
-    first = f"{start:%a} {start.day} {start:%b %Y}, {start:%H:%M}"
-    if end.date() == start.date():
-        span = f"{first}–{end:%H:%M}"
-    else:
-        span = f"{first} – {end:%a} {end.day} {end:%b %Y}, {end:%H:%M}"
-    return f"{span} ({zone_name(start)})"
-
-
-def format_length(length: timedelta) -> str:
-    """'15 min', '1 h', '1 h 30 min': whole minutes, hours only when there are any."""
-    hours, minutes = divmod(int(length.total_seconds() // 60), 60)
-    if not hours:
-        return f"{minutes} min"
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-
-
-def zone_name(moment: datetime) -> str:
-    """The IANA name where there is one, else the UTC offset."""
-    text = zone_to_text(moment.tzinfo or UTC)
-    if text[:1] not in "+-":
-        return text
-    return "UTC" if text == "+00:00" else f"UTC{text}"
+        return lang.gettext("Time not set")
+    return lang.span(meeting.start, meeting.end, tz)
 
 
 def group_digits(value: str) -> str:
     """'3141592653589' -> '314 159 265 358 9', the way Teams prints meeting IDs."""
     return " ".join(value[i : i + 3] for i in range(0, len(value), 3))
+
+
+def _wait(lang: Language) -> str:
+    """How long a request waits for its requester: "24 hours"."""
+    return lang.duration(WAIT_HOURS, "hour")
+
+
+def _commands(commands: tuple[tuple[str, str], ...], lang: Language) -> list[dict[str, str]]:
+    return [_fact(lang.gettext(command), lang.gettext(what)) for command, what in commands]
 
 
 def _execute(

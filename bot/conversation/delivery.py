@@ -20,7 +20,6 @@ from botbuilder.schema import Activity, ActivityTypes
 from bot.conversation.cards import (
     closed_card,
     meeting_card,
-    meeting_summary,
     retry_card,
     unknown_card,
 )
@@ -35,6 +34,7 @@ from bot.meetings.outbox import Outbox
 from bot.meetings.request import MeetingRequest
 from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.waiting import WaitingRequests
+from dialogs.language import N_, Language, Languages
 from graph import (
     GraphError,
     GraphOutcomeUnknown,
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 # How long a creation may take before the user is shown a typing indicator.
 TYPING_AFTER_SECONDS = 0.5
 
-CREATING_NOTE = "Creating the meeting… it will appear here in a moment."
+CREATING_NOTE = N_("Creating the meeting… it will appear here in a moment.")
 
 
 class Delivery:
@@ -65,8 +65,11 @@ class Delivery:
         sign_in: SignInCards,
         answer_within_seconds: float,
         app_id: str,
+        languages: Languages,
     ) -> None:
         self._scheduler = scheduler
+        # Answers about a request are in its requester's language (the request keeps it).
+        self._languages = languages
         self._outbox = outbox
         # Requests waiting for a sign-in, or for a Retry or Create another press.
         self._waiting = waiting
@@ -123,7 +126,8 @@ class Delivery:
         # meeting in place of this note when it is ready.
         if owner is None and not proactive:
             owner = await self._outbox.record(ask, replaces)  # the turn ends before the answer
-        note = await self._note(turn_context, replaces)
+        lang = self._languages.pick(ask.locale)
+        note = await self._note(turn_context, replaces, lang)
         if owner is not None and note is not None:
             try:
                 await self._outbox.replaces(ask, owner, note)
@@ -144,11 +148,14 @@ class Delivery:
         )
         self._background.add(later)
         later.add_done_callback(self._background.discard)
-        return Shown(closed_card(CREATING_NOTE, ask.subject), card_id=note, posted=True)
+        creating = closed_card(lang.gettext(CREATING_NOTE), lang, ask.subject)
+        return Shown(creating, card_id=note, posted=True)
 
-    async def _note(self, turn_context: TurnContext, replaces: str | None) -> str | None:
+    async def _note(
+        self, turn_context: TurnContext, replaces: str | None, lang: Language
+    ) -> str | None:
         """Say the meeting is on its way (in place of `replaces`); the message's id, if any."""
-        note = MessageFactory.text(CREATING_NOTE)
+        note = MessageFactory.text(lang.gettext(CREATING_NOTE))
         try:
             if replaces is not None:
                 note.id = replaces
@@ -201,14 +208,15 @@ class Delivery:
         replaces: str | None,
     ) -> Shown:
         """Answer with the meeting card, a sign-in card, a Retry card or one line."""
+        lang = self._languages.pick(ask.locale)
         try:
             meeting = creation.result()
         except (SignInRequired, GraphUnauthorized) as error:
             if not self._sign_in.enabled:
-                return await self._say_in_place(turn_context, explain(error), replaces)
+                return await self._say_in_place(turn_context, explain(error, lang), replaces, lang)
             # Keep the request; it is created the moment the user is back from signing in, in
             # place of the sign-in card (which itself takes the place of what it answers).
-            return await self._ask_to_sign_in(turn_context, ask, replaces)
+            return await self._ask_to_sign_in(turn_context, ask, replaces, lang)
         except (GraphThrottled, GraphUnavailable, GraphUnreachable, GraphOutcomeUnknown) as error:
             # Graph stayed busy beyond the retry budget, and did not act (or createOrGet makes
             # acting twice harmless; the ledger turns a plain create's unknown outcome into
@@ -216,13 +224,13 @@ class Delivery:
             log.info(
                 "meet request deferred: %s (request-id %s)", type(error).__name__, error.request_id
             )
-            problem, another = explain(error), False
+            problem, another = explain(error, lang), False
         except OutcomeUnknown as error:
             log.warning(
                 "meet request outcome unknown (request-id %s)",
                 error.cause.request_id if error.cause else None,
             )
-            problem, another = explain(error), True
+            problem, another = explain(error, lang), True
         except (NoWorkAccount, SignInFailed, GraphError, RequestInProgress) as error:
             log.info(
                 "meet request not fulfilled: %s %s (request-id %s)",
@@ -230,21 +238,22 @@ class Delivery:
                 getattr(error, "code", ""),
                 getattr(error, "request_id", None),
             )
-            return await self._say_in_place(turn_context, explain(error), replaces)
+            return await self._say_in_place(turn_context, explain(error, lang), replaces, lang)
         except Exception as error:  # a bug still gets a true sentence
             log.exception("meet request failed", exc_info=error)
-            return await self._say_in_place(turn_context, explain(error), replaces)
+            return await self._say_in_place(turn_context, explain(error, lang), replaces, lang)
         else:
-            card = meeting_card(meeting, ask.tz)
+            card = meeting_card(meeting, ask.tz, lang)
             answer = card_message(card)
-            answer.summary = meeting_summary(meeting, ask.tz)
+            answer.summary = card["fallbackText"]  # the meeting in one line
             posted = await reply(turn_context, answer, replaces)
             return Shown(card, card_id=posted, posted=True)
         # Kept for a Retry or Create another press, which only the requester may make: in a
         # shared chat everyone else sees that the meeting is not ready, without the button.
-        card = waiting_card(problem, ask, another=another)
+        card = waiting_card(problem, ask, another=another, lang=lang)
         shared = ask.address.conversation_type in SHARED_SCOPES
-        public = others_card_for(ask, "is still setting up this meeting.") if shared else card
+        still = N_("{name} is still setting up this meeting.")
+        public = others_card_for(ask, still, lang) if shared else card
         posted = await reply(turn_context, card_message(public), replaces)
         await self._waiting.keep(
             ask, for_sign_in=False, card_id=posted, problem=problem, another=another
@@ -252,26 +261,26 @@ class Delivery:
         return Shown(card, card_id=posted, posted=True, private=shared)
 
     async def _say_in_place(
-        self, turn_context: TurnContext, text: str, replaces: str | None
+        self, turn_context: TurnContext, text: str, replaces: str | None, lang: Language
     ) -> Shown:
         posted = await reply(turn_context, MessageFactory.text(text), replaces)
-        return Shown(closed_card(text), card_id=posted, posted=True)
+        return Shown(closed_card(text, lang), card_id=posted, posted=True)
 
     async def _ask_to_sign_in(
-        self, turn_context: TurnContext, ask: MeetingRequest, replaces: str | None
+        self, turn_context: TurnContext, ask: MeetingRequest, replaces: str | None, lang: Language
     ) -> Shown:
         """The sign-in card in place of `replaces`; in a shared chat, for the requester only."""
         if ask.address.conversation_type not in SHARED_SCOPES:
-            card = await self._sign_in.card(turn_context, ask.user, ask.subject)
+            card = await self._sign_in.card(turn_context, ask.user, ask.subject, lang)
             card_id = await reply(turn_context, card_message(card), replaces)
             await self._waiting.keep(ask, for_sign_in=True, card_id=card_id)
             return Shown(card, card_id=card_id, posted=True)
         # The link is personal: everyone sees who is signing in; the requester's client swaps
         # in the sign-in card (refresh), and a press answers with it, to them alone.
-        public = others_card_for(ask, "is signing in to create this meeting.")
+        public = others_card_for(ask, N_("{name} is signing in to create this meeting."), lang)
         card_id = await reply(turn_context, card_message(public), replaces)
         await self._waiting.keep(ask, for_sign_in=True, card_id=card_id)
-        shown = await self._sign_in.view(turn_context, ask.user, ask.subject)
+        shown = await self._sign_in.view(turn_context, ask.user, ask.subject, lang)
         return replace(shown, card_id=card_id, posted=True)
 
     async def proactively(
@@ -286,8 +295,10 @@ class Delivery:
             log.exception("could not continue a conversation")
 
 
-def waiting_card(problem: str, ask: MeetingRequest, *, another: bool) -> dict[str, Any]:
+def waiting_card(
+    problem: str, ask: MeetingRequest, *, another: bool, lang: Language
+) -> dict[str, Any]:
     """The card of a request kept for its requester: Retry, or Create another."""
     if another:
-        return unknown_card(problem, request=ask.key)
-    return retry_card(problem, request=ask.key)
+        return unknown_card(problem, request=ask.key, lang=lang)
+    return retry_card(problem, request=ask.key, lang=lang)

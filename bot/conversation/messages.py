@@ -13,6 +13,7 @@ from botbuilder.schema import Activity
 from bot.conversation.cards import others_card
 from bot.framework.address import ReplyAddress
 from bot.meetings.request import MeetingRequest
+from dialogs.language import Language
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +62,16 @@ def card_message(card: dict[str, Any]) -> Activity:
     return MessageFactory.attachment(CardFactory.adaptive_card(card))
 
 
-def others_card_for(ask: MeetingRequest, doing: str) -> dict[str, Any]:
-    """What everyone but the requester sees of `ask`'s card in a shared chat."""
+def others_card_for(ask: MeetingRequest, doing: str, lang: Language) -> dict[str, Any]:
+    """What everyone but the requester sees of `ask`'s card in a shared chat, in the
+    requester's language; `doing` is a message with a `{name}` field."""
     return others_card(
         name=ask.user.name or "",
         subject=ask.subject or None,
         doing=doing,
         owner_id=ask.user.id,
         request=ask.key,
+        lang=lang,
     )
 
 

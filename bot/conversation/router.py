@@ -40,11 +40,18 @@ from bot.conversation.messages import (
 )
 from bot.conversation.questions import QuestionCards, answered, pressed_answer
 from bot.conversation.replies import explain
-from bot.conversation.request_cards import RequestCards
-from bot.conversation.sign_in import SignIn, SignInCards
-from bot.conversation.teams import command_text, teams_user, text_without_mentions, user_locale
+from bot.conversation.request_cards import CANCELLED, REPLACED, RequestCards
+from bot.conversation.sign_in import SIGNED_IN, SignIn, SignInCards
+from bot.conversation.teams import (
+    command_text,
+    teams_user,
+    text_without_mentions,
+    user_language,
+    user_locale,
+)
 from bot.conversation.time_zones import TimeZones
 from bot.framework.address import ReplyAddress
+from bot.identity.tokens import SignInFailed
 from bot.identity.users import TeamsUser
 from bot.meetings.chosen_zones import ChosenZones
 from bot.meetings.open_requests import SUBMITTED, OpenRequests
@@ -53,6 +60,7 @@ from bot.meetings.request import WAIT_HOURS
 from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.waiting import WaitingRequests
 from bot.state.storage import ETagConflict, SqliteStorage
+from dialogs.language import N_, Language, Languages
 from dialogs.meeting_dialog import MeetingDialog
 from dialogs.request import MeetingDraft, RequestError, parse_request
 
@@ -74,10 +82,13 @@ TYPED_CHOICES = {
 # greet twice) is deleted when the bot is removed, or this long after the last announcement.
 WELCOME_DAYS = 365
 
-HELP_TEXT = (
+# Translators: /meet, cancel, /signin and /signout are commands: keep them. The request after
+# /meet must be one the bot reads in your language (it reads German, French and Spanish); in
+# other languages keep it English.
+HELP_TEXT = N_(
     "I create Teams meetings with you as the organizer. Try “/meet Design review tomorrow 3pm "
-    "for 45m”, or just /meet and I'll ask. Without a length a meeting lasts {minutes} "
-    "minutes. Type cancel to stop a request; /signin and /signout manage your sign-in."
+    "for 45m”, or just /meet and I'll ask. Without a length a meeting lasts {length}. "
+    "Type cancel to stop a request; /signin and /signout manage your sign-in."
 )
 
 
@@ -96,6 +107,7 @@ class MeetingBot(ActivityHandler):
         sign_in: SignIn | None,
         default_minutes: int,
         default_timezone: str,
+        languages: Languages,
         ask_passcode: bool = False,
         skip_confirmation: bool = False,
         answer_within_seconds: float = 5.0,
@@ -104,10 +116,13 @@ class MeetingBot(ActivityHandler):
     ) -> None:
         super().__init__()
         self._default_length = timedelta(minutes=default_minutes)
-        self._zones = TimeZones(chosen_zones, default_timezone=default_timezone, clock=clock)
+        self._zones = TimeZones(
+            chosen_zones, default_timezone=default_timezone, clock=clock, languages=languages
+        )
         self._ask_passcode = ask_passcode
         self._skip_confirmation = skip_confirmation
         self._clock = clock
+        self._languages = languages
         self._storage = storage
         self._waiting = waiting
         self._open = open_requests
@@ -116,16 +131,17 @@ class MeetingBot(ActivityHandler):
         # never see or disturb each other's questions.
         self._state = PrivateConversationState(storage)
         self._dialogs = DialogSet(self._state.create_property("DialogState"))
-        self._questions = QuestionCards(self._state.create_property("QuestionCard"))
+        self._questions = QuestionCards(self._state.create_property("QuestionCard"), self._language)
         self._dialogs.add(
             MeetingDialog(
                 default_length=self._default_length,
                 ask_passcode=ask_passcode,
                 ask=self._questions.ask,
+                language=self._language,
                 clock=clock,
             )
         )
-        self._sign_in = SignInCards(sign_in, storage, clock=lambda: clock().timestamp())
+        self._sign_in = SignInCards(sign_in, storage, languages, clock=lambda: clock().timestamp())
         self._delivery = Delivery(
             scheduler,
             outbox=outbox,
@@ -133,6 +149,7 @@ class MeetingBot(ActivityHandler):
             sign_in=self._sign_in,
             answer_within_seconds=answer_within_seconds,
             app_id=app_id,
+            languages=languages,
         )
         self._cards = RequestCards(
             self._delivery,
@@ -143,7 +160,16 @@ class MeetingBot(ActivityHandler):
             default_length=self._default_length,
             ask_passcode=ask_passcode,
             clock=clock,
+            languages=languages,
         )
+
+    def _language(self, turn_context: TurnContext) -> Language:
+        """The language this turn is answered in: the sender's."""
+        return user_language(turn_context.activity, self._languages)
+
+    def explain(self, turn_context: TurnContext, error: Exception) -> str:
+        """An error that ended a turn, worded for its sender (the adapter's last resort)."""
+        return explain(error, self._language(turn_context))
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -160,8 +186,10 @@ class MeetingBot(ActivityHandler):
                 await self._state.save_changes(turn_context)
             except ETagConflict:
                 await turn_context.send_activity(
-                    "Two of your messages arrived at once and I kept the first. "
-                    "Please send the last one again."
+                    self._language(turn_context).gettext(
+                        "Two of your messages arrived at once and I kept the first. "
+                        "Please send the last one again."
+                    )
                 )
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -172,20 +200,21 @@ class MeetingBot(ActivityHandler):
             turn_context.activity.text = value["answer"]  # a question card's button, as if typed
         dialog = await self._dialogs.create_context(turn_context)
         command = parse_command(command_text(turn_context.activity))
+        lang = self._language(turn_context)
         if isinstance(value, dict) and isinstance(value.get("meet"), str):
             # A card button on a client without Universal Actions (Action.Submit).
             await self._pressed_without_invoke(turn_context, value)
         elif command.name is CommandName.MEET:
             # A new /meet replaces an unfinished one.
-            await self._questions.close(turn_context, "Replaced by a newer request.")
+            await self._questions.close(turn_context, lang.gettext(REPLACED))
             await dialog.cancel_all_dialogs()
             await self._meet(dialog, command.argument)
         elif command.name is CommandName.CANCEL:
             await self._cancel_typed(dialog)
         elif command.name is CommandName.HELP:
-            await turn_context.send_activity(card_message(help_card(self._help())))
+            await turn_context.send_activity(card_message(help_card(self._help(lang), lang)))
             if dialog.active_dialog is not None:
-                await self._questions.close(turn_context, "Asked again below.")
+                await self._questions.close(turn_context, lang.gettext("Asked again below."))
                 await dialog.reprompt_dialog()
         elif command.name is CommandName.TIMEZONE:
             await self._zones.command(turn_context, command.argument)
@@ -214,11 +243,14 @@ class MeetingBot(ActivityHandler):
             # but a client may still show them): nothing to do, and no new line in the chat.
             log.info("ignored a press on a card that has ended")
         elif not command.word:
-            await turn_context.send_activity(card_message(help_card(self._help())))
+            await turn_context.send_activity(card_message(help_card(self._help(lang), lang)))
         else:
             await turn_context.send_activity(
-                f"I don't know '{command.word[:40]}'. Type /meet followed by a subject, "
-                "or /help to see what I can do."
+                lang.gettext(
+                    "I don't know '{word}'. Type /meet followed by a subject, "
+                    "or /help to see what I can do.",
+                    word=command.word[:40],
+                )
             )
 
     async def on_adaptive_card_invoke(
@@ -238,7 +270,9 @@ class MeetingBot(ActivityHandler):
             # Answered in the card, for the presser alone: the turn's error handler would post a
             # line in the chat (public in a group chat) and the client would show a failure.
             log.exception("a card action failed")
-            shown = Shown(closed_card("Something went wrong on my side. Try again in a moment."))
+            lang = self._language(turn_context)
+            failed = lang.gettext("Something went wrong on my side. Try again in a moment.")
+            shown = Shown(closed_card(failed, lang))
         return AdaptiveCardInvokeResponse(
             status_code=200, type="application/vnd.microsoft.card.adaptive", value=shown.card
         )
@@ -253,7 +287,11 @@ class MeetingBot(ActivityHandler):
         """
         if typed and in_shared_chat(turn_context.activity):
             # Their card's own view is theirs alone; a typed word can't show it to them.
-            await turn_context.send_activity("Use the buttons on your card: only you see them.")
+            await turn_context.send_activity(
+                self._language(turn_context).gettext(
+                    "Use the buttons on your card: only you see them."
+                )
+            )
             return
         shown = await self._cards.action(turn_context, value)
         if shown.private or shown.posted or shown.card_id is None:
@@ -262,18 +300,19 @@ class MeetingBot(ActivityHandler):
 
     async def _cancel_typed(self, dialog: DialogContext) -> None:
         turn_context = dialog.context
+        lang = self._language(turn_context)
         open_request = await self._open.get(
             teams_user(turn_context.activity), conversation_of(turn_context)
         )
         if dialog.active_dialog is not None:
-            await self._questions.close(turn_context, "Cancelled.")
+            await self._questions.close(turn_context, lang.gettext("Cancelled."))
             await dialog.cancel_all_dialogs()
         elif open_request is None or open_request.view == SUBMITTED:
-            await turn_context.send_activity("There is nothing to cancel.")
+            await turn_context.send_activity(lang.gettext("There is nothing to cancel."))
             return
         if open_request is not None and open_request.view != SUBMITTED:
             await self._cards.cancel(turn_context, open_request)
-        await turn_context.send_activity("Cancelled. Nothing was created.")
+        await turn_context.send_activity(lang.gettext(CANCELLED))
 
     async def _meet(self, dialog: DialogContext, text: str) -> None:
         """Read the command; then confirm it on a card, or ask for whatever it left out.
@@ -292,7 +331,7 @@ class MeetingBot(ActivityHandler):
                 locale=user_locale(activity),
             )
         except RequestError as error:
-            await dialog.context.send_activity(explain(error))
+            await dialog.context.send_activity(explain(error, self._language(dialog.context)))
             return
         complete = bool(parsed.subject and parsed.start)
         draft = replace(
@@ -320,9 +359,11 @@ class MeetingBot(ActivityHandler):
         if result.status is not DialogTurnStatus.Complete:
             return
         if not result.result:  # given up after too many misses
-            await self._questions.close(dialog.context, "Not answered.")
+            not_answered = self._language(dialog.context).gettext("Not answered.")
+            await self._questions.close(dialog.context, not_answered)
             return
-        await self._questions.close(dialog.context, answered(dialog.context.activity))
+        lang = self._language(dialog.context)
+        await self._questions.close(dialog.context, answered(dialog.context.activity, lang))
         await self._cards.offer(dialog.context, MeetingDraft.from_json(result.result))
 
     # -- outside any turn: after a sign-in, and the recovery pass --------------------------------
@@ -337,14 +378,17 @@ class MeetingBot(ActivityHandler):
             told: Callable[[TurnContext], Awaitable[None]] = (
                 functools.partial(update, activity=signed_in)
                 if signed_in is not None
-                else say("You're signed in. Type /meet followed by a subject to create a meeting.")
+                else say(self._languages.pick(signed_in_at.locale or "").gettext(SIGNED_IN))
             )
             await self._delivery.proactively(adapter, signed_in_at, told)
         for each in waiting:
             if each.expired:
                 expired = say(
-                    f"You're signed in, but your request for “{each.ask.subject}” waited too "
-                    "long and has expired: nothing was created. Type /meet to ask again."
+                    self._languages.pick(each.ask.locale).gettext(
+                        "You're signed in, but your request for “{subject}” waited too long "
+                        "and has expired: nothing was created. Type /meet to ask again.",
+                        subject=each.ask.subject,
+                    )
                 )
                 await self._delivery.proactively(adapter, each.ask.address, expired)
             else:
@@ -361,21 +405,30 @@ class MeetingBot(ActivityHandler):
             if card_id is None:
                 continue
             # Left unanswered for a day: its card keeps no buttons that could still act.
-            closed = card_message(
-                closed_card(
-                    f"This request waited {WAIT_HOURS} hours and has ended. "
-                    "Type /meet to ask again.",
-                    ask.subject or None,
-                )
+            lang = self._languages.pick(ask.locale)
+            over = lang.gettext(
+                "This request waited {wait} and has ended. Type /meet to ask again.",
+                wait=lang.duration(WAIT_HOURS, "hour"),
             )
+            closed = card_message(closed_card(over, lang, ask.subject or None))
             closed.id = card_id
             await self._delivery.proactively(
                 adapter, ask.address, functools.partial(update, activity=closed)
             )
         await self._delivery.recover(adapter, overdue_after)
 
-    async def tell(self, adapter: Any, address: ReplyAddress, text: str) -> None:
-        """One line, proactively, in the chat at `address`."""
+    async def sign_in_failed(
+        self, adapter: Any, address: ReplyAddress, error: SignInFailed | None
+    ) -> None:
+        """Tell the chat at `address` that a sign-in there failed (`None`: it was cancelled)."""
+        lang = self._languages.pick(address.locale or "")
+        _ = lang.gettext
+        reason = (
+            _(str(error))
+            if error is not None
+            else _("The sign-in was cancelled or refused, so nothing was saved.")
+        )
+        text = _("{reason} Type /signin to try again.", reason=reason)
         await self._delivery.proactively(adapter, address, say(text))
 
     async def drain(self) -> None:
@@ -410,10 +463,12 @@ class MeetingBot(ActivityHandler):
         expires = self._clock().timestamp() + WELCOME_DAYS * 86400
         await self._storage.write({key: {"welcomed": True, "expires": expires}})
         if not welcomed:
-            await turn_context.send_activity(card_message(welcome_card(self._help())))
+            lang = self._language(turn_context)
+            await turn_context.send_activity(card_message(welcome_card(self._help(lang), lang)))
 
-    def _help(self) -> str:
-        return HELP_TEXT.format(minutes=int(self._default_length.total_seconds() // 60))
+    def _help(self, lang: Language) -> str:
+        minutes = int(self._default_length.total_seconds() // 60)
+        return lang.gettext(HELP_TEXT, length=lang.duration(minutes, "minute"))
 
 
 def _welcome_key(activity: Activity) -> str:

@@ -15,15 +15,18 @@ from botbuilder.schema import Activity
 from bot.conversation.cards import closed_card, sign_in_card
 from bot.conversation.messages import Shown, card_message, conversation_of, in_shared_chat
 from bot.conversation.replies import explain
-from bot.conversation.teams import teams_user
+from bot.conversation.teams import teams_user, user_language
 from bot.framework.address import ReplyAddress
 from bot.identity.signin import SIGN_IN_TTL_SECONDS, SignInFlows
 from bot.identity.tokens import DelegatedTokenProvider, NoWorkAccount
 from bot.identity.users import SignInRequired, TeamsUser
 from bot.meetings.request import person_key
 from bot.state.storage import SqliteStorage
+from dialogs.language import N_, Language, Languages
 
 log = logging.getLogger(__name__)
+
+SIGNED_IN = N_("You're signed in. Type /meet followed by a subject to create a meeting.")
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,13 @@ class SignInCards:
         self,
         sign_in: SignIn | None,
         storage: SqliteStorage,
+        languages: Languages,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sign_in = sign_in
         self._storage = storage
+        self._languages = languages
         self._clock = clock
 
     @property
@@ -58,32 +63,37 @@ class SignInCards:
         await self._storage.delete([key])
         if card.get("at") != signed_in_at.conversation_id or not isinstance(card["card_id"], str):
             return None
-        done = "You're signed in. Type /meet followed by a subject to create a meeting."
+        lang = self._languages.pick(signed_in_at.locale or "")
+        _ = lang.gettext
+        done = _(SIGNED_IN)
+        who = _("Signed in as {name}", name=user.name) if user.name else _("Signed in")
         # The /signin card itself says so: no button is left to sign in again with.
-        signed_in = card_message(closed_card(done, f"Signed in as {user.name or 'you'}"))
+        signed_in = card_message(closed_card(done, lang, who))
         signed_in.id = card["card_id"]
         return signed_in
 
     async def view(
-        self, turn_context: TurnContext, user: TeamsUser, subject: str | None = None
+        self, turn_context: TurnContext, user: TeamsUser, subject: str | None, lang: Language
     ) -> Shown:
         """The requester's sign-in card: a fresh personal link, shown to them alone."""
-        return Shown(await self.card(turn_context, user, subject), private=True)
+        return Shown(await self.card(turn_context, user, subject, lang), private=True)
 
     async def card(
-        self, turn_context: TurnContext, user: TeamsUser, subject: str | None
+        self, turn_context: TurnContext, user: TeamsUser, subject: str | None, lang: Language
     ) -> dict[str, Any]:
         """A sign-in card with a fresh link for `user`, answered in this conversation."""
         assert self._sign_in is not None
         url = await self._sign_in.flows.begin(
             user, ReplyAddress.of(turn_context.activity), await _login_hint(turn_context)
         )
-        return sign_in_card(url, pending_subject=subject)
+        return sign_in_card(url, pending_subject=subject, lang=lang)
 
     async def sign_in(self, turn_context: TurnContext) -> None:
+        lang = user_language(turn_context.activity, self._languages)
+        _ = lang.gettext
         if self._sign_in is None:
             await turn_context.send_activity(
-                "No sign-in needed: this bot creates meetings with its own permission."
+                _("No sign-in needed: this bot creates meetings with its own permission.")
             )
             return
         user = teams_user(turn_context.activity)
@@ -92,11 +102,13 @@ class SignInCards:
         except SignInRequired:
             if in_shared_chat(turn_context.activity):
                 await turn_context.send_activity(
-                    "A sign-in link is personal, so I don't post one here. Type /signin in a "
-                    "1:1 chat with me, or just ask for a meeting: its card asks you alone."
+                    _(
+                        "A sign-in link is personal, so I don't post one here. Type /signin in "
+                        "a 1:1 chat with me, or just ask for a meeting: its card asks you alone."
+                    )
                 )
             else:
-                card = await self.card(turn_context, user, None)
+                card = await self.card(turn_context, user, None, lang)
                 sent = await turn_context.send_activity(card_message(card))
                 if sent is not None and sent.id:  # it becomes "Signed in" once the user is back
                     await self._storage.write(
@@ -110,22 +122,26 @@ class SignInCards:
                         }
                     )
         except NoWorkAccount as error:
-            await turn_context.send_activity(explain(error))
+            await turn_context.send_activity(explain(error, lang))
         else:
-            await turn_context.send_activity("You're already signed in.")
+            await turn_context.send_activity(_("You're already signed in."))
 
     async def sign_out(self, turn_context: TurnContext) -> None:
+        lang = user_language(turn_context.activity, self._languages)
+        _ = lang.gettext
         if self._sign_in is None:
-            await turn_context.send_activity("Nothing to sign out of: you never signed in here.")
+            await turn_context.send_activity(_("Nothing to sign out of: you never signed in here."))
             return
         try:
             await self._sign_in.tokens.sign_out(teams_user(turn_context.activity))
         except NoWorkAccount as error:
-            await turn_context.send_activity(explain(error))
+            await turn_context.send_activity(explain(error, lang))
             return
         await turn_context.send_activity(
-            "You're signed out: I removed your saved sign-in. "
-            "Meetings you created stay as they are."
+            _(
+                "You're signed out: I removed your saved sign-in. "
+                "Meetings you created stay as they are."
+            )
         )
 
 

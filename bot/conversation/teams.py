@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from botbuilder.schema import Activity
 
 from bot.identity.users import TeamsUser
+from dialogs.language import Language, Languages
 
 
 def teams_user(activity: Activity) -> TeamsUser:
@@ -63,6 +64,11 @@ def user_locale(activity: Activity) -> str:
         ):
             return locale
     return ""
+
+
+def user_language(activity: Activity, languages: Languages) -> Language:
+    """The language to answer the sender in: theirs where the bot speaks it, else English."""
+    return languages.pick(user_locale(activity))
 
 
 def _client_info(activity: Activity) -> dict[str, Any]:

@@ -13,14 +13,14 @@ from datetime import datetime, tzinfo
 
 from botbuilder.core import TurnContext
 
-from bot.conversation.teams import client_timezone, teams_user
+from bot.conversation.teams import client_timezone, teams_user, user_language
 from bot.meetings.chosen_zones import ChosenZones
+from dialogs.language import Languages
 from dialogs.zones import looks_default, zone_from_text, zone_named, zone_to_text
 
 # Longer than any IANA name ("America/Argentina/ComodRivadavia" is 32), so never a lookup.
 MAX_ZONE_CHARS = 64
 _BACK_TO_TEAMS = ("auto", "reset", "teams")
-_EXAMPLE = "for example /timezone Berlin or /timezone America/New_York"
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,17 @@ class UserZone:
 
 class TimeZones:
     def __init__(
-        self, chosen: ChosenZones, *, default_timezone: str, clock: Callable[[], datetime]
+        self,
+        chosen: ChosenZones,
+        *,
+        default_timezone: str,
+        clock: Callable[[], datetime],
+        languages: Languages,
     ) -> None:
         self._chosen = chosen
         self._default = default_timezone
         self._clock = clock
+        self._languages = languages
 
     async def of(self, turn_context: TurnContext) -> UserZone:
         """The sender's zone: their choice, else their client's, else the bot's default."""
@@ -57,31 +63,52 @@ class TimeZones:
     async def command(self, turn_context: TurnContext, argument: str) -> None:
         """`/timezone` shows the zone in use; with a city or zone it sets it; `auto` forgets."""
         user = teams_user(turn_context.activity)
+        lang = user_language(turn_context.activity, self._languages)
+        _ = lang.gettext
         if not argument:
             current = await self.of(turn_context)
-            source = "you chose it" if current.chosen else "from your Teams app"
-            await turn_context.send_activity(
-                f"Your time zone is {current.text} ({source}). To change it, send /timezone and "
-                f"a city or zone, {_EXAMPLE}; /timezone auto goes back to the one Teams sends."
+            shown = (
+                # Translators: /timezone, its examples and auto are what the bot reads.
+                _(
+                    "Your time zone is {zone} (you chose it). To change it, send /timezone and "
+                    "a city or zone, for example /timezone Berlin or /timezone "
+                    "America/New_York; /timezone auto goes back to the one Teams sends.",
+                    zone=current.text,
+                )
+                if current.chosen
+                else _(
+                    "Your time zone is {zone} (from your Teams app). To change it, send "
+                    "/timezone and a city or zone, for example /timezone Berlin or /timezone "
+                    "America/New_York; /timezone auto goes back to the one Teams sends.",
+                    zone=current.text,
+                )
             )
+            await turn_context.send_activity(shown)
             return
         if argument.lower() in _BACK_TO_TEAMS:
             await self._chosen.forget(user)
             current = await self.of(turn_context)
             await turn_context.send_activity(
-                f"I'll use the zone your Teams app sends: {current.text} for now."
+                _("I'll use the zone your Teams app sends: {zone} for now.", zone=current.text)
             )
             return
         zone = zone_named(argument) if len(argument) <= MAX_ZONE_CHARS else None
         if zone is None:
             await turn_context.send_activity(
-                f"I don't know a time zone called '{argument[:40]}'. Send a city or zone, "
-                f"{_EXAMPLE}."
+                _(
+                    "I don't know a time zone called '{name}'. Send a city or zone, for "
+                    "example /timezone Berlin or /timezone America/New_York.",
+                    name=argument[:40],
+                )
             )
             return
         await self._chosen.choose(user, zone_to_text(zone))
         now = self._clock().astimezone(zone)
         await turn_context.send_activity(
-            f"Your time zone is now {zone_to_text(zone)}, where it's {now:%H:%M}. I'll read and "
-            "show your meeting times in it."
+            _(
+                "Your time zone is now {zone}, where it's {time}. I'll read and show your "
+                "meeting times in it.",
+                zone=zone_to_text(zone),
+                time=lang.time(now),
+            )
         )

@@ -23,6 +23,9 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Words an error that ended a turn for that turn's sender.
+Explain = Callable[[TurnContext, Exception], str]
+
 _MAX_CACHED_CLIENTS = 64
 
 
@@ -107,11 +110,11 @@ def _app_id(claims_identity: Any) -> str:
 
 
 def create_adapter(
-    settings: Settings, http: httpx.AsyncClient, *, explain: Callable[[Exception], str]
+    settings: Settings, http: httpx.AsyncClient, *, explain: Explain
 ) -> CloudAdapter:
     """A CloudAdapter; with an empty app id the SDK accepts unauthenticated (sandbox) traffic.
 
-    `explain` words an unexpected error for the chat (the conversation knows how).
+    `explain` words an unexpected error for the turn's sender (the conversation knows how).
     """
     configuration = SimpleNamespace(
         APP_ID=settings.app_id,
@@ -143,9 +146,7 @@ def create_adapter(
     return adapter
 
 
-async def _on_turn_error(
-    turn_context: TurnContext, error: Exception, *, explain: Callable[[Exception], str]
-) -> None:
+async def _on_turn_error(turn_context: TurnContext, error: Exception, *, explain: Explain) -> None:
     # The traceback goes to the log (no tokens or message text in it); the chat gets one line.
     log.error(
         "unhandled error in turn for activity %s",
@@ -153,7 +154,7 @@ async def _on_turn_error(
         exc_info=(type(error), error, error.__traceback__),
     )
     try:
-        await turn_context.send_activity(explain(error))
+        await turn_context.send_activity(explain(turn_context, error))
     except Exception:
         log.exception(
             "could not tell the user about the error in activity %s", turn_context.activity.id

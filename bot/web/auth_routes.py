@@ -34,12 +34,12 @@ async def auth_callback(request: web.Request) -> web.Response:
     if "error" in form:
         log.info("sign-in ended at the identity provider: %s", form["error"])
         message = "The sign-in was cancelled or refused, so nothing was saved."
-        await _tell(request, attempt, f"{message} Type /signin to try again.")
+        await _tell(request, attempt, None)
         return html_page("Not signed in", f"{message} {_AGAIN}", status=400)
     try:
         await sign_in.tokens.complete_sign_in(attempt.user, flow, form)
     except SignInFailed as exc:
-        await _tell(request, attempt, f"{exc} Type /signin to try again.")
+        await _tell(request, attempt, exc)
         return html_page("Not signed in", f"{exc} {_AGAIN}", status=403)
     await _continue(request, attempt)
     return html_page("You're signed in", "You can close this tab and go back to Microsoft Teams.")
@@ -53,6 +53,8 @@ async def _continue(request: web.Request, attempt: SignInAttempt) -> None:
     await request.app[BOT].resume_after_sign_in(request.app[ADAPTER], attempt.user, attempt.address)
 
 
-async def _tell(request: web.Request, attempt: SignInAttempt, text: str) -> None:
+async def _tell(request: web.Request, attempt: SignInAttempt, error: SignInFailed | None) -> None:
+    """Say in the chat that asked that the sign-in failed (None: it was cancelled), in its
+    language; the browser's page stays English."""
     activity_id.set(attempt.address.activity_id)
-    await request.app[BOT].tell(request.app[ADAPTER], attempt.address, text)
+    await request.app[BOT].sign_in_failed(request.app[ADAPTER], attempt.address, error)

@@ -18,7 +18,7 @@ import httpx
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from bot.conversation.replies import explain
+from bot.conversation.catalogs import read_catalogs
 from bot.conversation.router import MeetingBot
 from bot.conversation.sign_in import SignIn
 from bot.framework.adapter import create_adapter
@@ -52,6 +52,8 @@ from graph.client import RetryPolicy
 
 log = logging.getLogger(__name__)
 
+# The locale most Teams clients send: its language is made ready at start-up with the catalogs'.
+DEFAULT_LOCALE = "en-US"
 # Bot Framework activities are small; anything near this is garbage or an attack.
 MAX_ACTIVITY_BYTES = 256 * 1024
 # Connections per host to Graph and the Bot Connector: beyond this, requests wait for a free one.
@@ -200,6 +202,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 turnstile=app[TURNSTILE],
             )
         )
+        # Every language's messages and CLDR data, read once (and before the server freezes
+        # what start-up made): a turn only looks its sender's up.
+        languages = await asyncio.to_thread(read_catalogs)
+        await asyncio.to_thread(languages.warm, [DEFAULT_LOCALE, *languages.codes])
         scheduler = MeetingScheduler(
             GraphClient(
                 http,
@@ -227,6 +233,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             sign_in=sign_in,
             default_minutes=settings.default_meeting_minutes,
             default_timezone=settings.default_timezone,
+            languages=languages,
             ask_passcode=settings.passcode_policy is PasscodePolicy.ASK,
             skip_confirmation=settings.skip_confirmation,
             answer_within_seconds=settings.answer_within_seconds,
@@ -234,7 +241,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             clock=lambda: datetime.fromtimestamp(clock(), UTC),
         )
         stack.push_async_callback(app[BOT].drain)
-        app[ADAPTER] = create_adapter(settings, http, explain=explain)
+        app[ADAPTER] = create_adapter(settings, http, explain=app[BOT].explain)
         upkeep = asyncio.create_task(
             _upkeep(
                 app[BOT],
