@@ -68,3 +68,25 @@ def test_zone_names_cities_and_defaults() -> None:
         assert looks_default(default)
     assert not looks_default("Europe/London")
     assert not UserZone(zone_named("UTC"), chosen=True).guessed  # type: ignore[arg-type]
+
+
+async def test_a_zone_named_in_the_text_is_shown_beside_the_users(
+    bot: BotClient, connector: Connector
+) -> None:
+    # The first misreading: a Berlin user's "4pm ET" is 22:00 in Berlin.
+    [card] = await say(bot, connector, "/meet Partner sync tomorrow 4pm ET")
+    facts = facts_of(card_of(card))
+    assert card_of(card)["body"][1]["text"] == "Partner sync"
+    assert "10:00 PM – 10:30 PM (Europe/Berlin)" in facts["When"]
+    assert facts["Asked as"] == "4:00 PM ET · 10:00 PM your time"
+
+    [card] = await say(bot, connector, "/meet Partner sync morgen 16 Uhr ET", locale="de-DE")
+    facts = facts_of(card_of(card))
+    assert facts["Angefragt als"] == "16:00 ET · 22:00 bei Ihnen"
+
+
+async def test_a_zone_named_that_is_the_users_own_adds_nothing(
+    bot: BotClient, connector: Connector
+) -> None:
+    [card] = await say(bot, connector, "/meet Sync tomorrow 4pm Berlin time")
+    assert "Asked as" not in facts_of(card_of(card))

@@ -9,6 +9,7 @@ from bot.meetings.request import WAIT_HOURS
 from dialogs.cards import adaptive_card
 from dialogs.language import N_, Language, zone_name
 from dialogs.request import MAX_SUBJECT_CHARS
+from dialogs.zones import zone_to_text
 from graph.models import OnlineMeeting
 
 
@@ -82,6 +83,7 @@ def request_card(
     ask_passcode: bool,
     lang: Language,
     zone_guessed: bool = False,
+    named_zone: tuple[tzinfo, str] | None = None,
     error: str | None = None,
 ) -> dict[str, Any]:
     """The requester's card: the request as understood (Create / Change / Cancel), or the form.
@@ -100,6 +102,8 @@ def request_card(
         title = _("New meeting")
     else:
         facts = [_fact(_("When"), lang.span(start, end, tz))]
+        if named_zone is not None and zone_to_text(named_zone[0]) != zone_to_text(tz):
+            facts.append(_fact(_("Asked as"), _as_asked(start, tz, named_zone, lang)))
         facts.append(_fact(_("Length"), lang.length(end - start)))
         if passcode_required is not None:
             # Translators: the Passcode fact's value: people need one to join, or they don't.
@@ -151,6 +155,18 @@ def request_card(
         if subject
         else _("Create a meeting, {when}? Reply create, change or cancel.", when=when),
         lang=lang.code,
+    )
+
+
+def _as_asked(start: datetime, tz: tzinfo, named: tuple[tzinfo, str], lang: Language) -> str:
+    """The start in the zone the request named, beside the user's: "3:00 PM ET · 9:00 PM yours"."""
+    zone, label = named
+    theirs, yours = start.astimezone(zone), start.astimezone(tz)
+    # The day too, where the two zones' dates differ at that instant.
+    their_time = lang.time(theirs) if theirs.date() == yours.date() else lang.value(theirs)
+    # Translators: {time} in the zone the user named ({zone}, e.g. "ET"), then in their own zone.
+    return lang.gettext(
+        "{time} {zone} · {yours} your time", time=their_time, zone=label, yours=lang.time(yours)
     )
 
 

@@ -139,6 +139,11 @@ class RequestCards:
             ask_passcode=self._ask_passcode,
             lang=lang,
             zone_guessed=ask.zone_guessed,
+            named_zone=(
+                (zone_from_text(ask.named_timezone), ask.named_timezone_label or ask.named_timezone)
+                if ask.named_timezone
+                else None
+            ),
             error=error,
         )
 

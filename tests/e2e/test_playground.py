@@ -188,3 +188,40 @@ async def test_unknown_command_gets_a_hint_in_the_playground(chat: PlaygroundCha
     await chat.send(chat.personal_chat, "/lunch")
     message = await chat.next_bot_message()
     assert message["text"].startswith("I don't know 'lunch'.")
+
+
+async def test_a_german_user_is_answered_in_german_from_request_to_meeting(
+    chat: PlaygroundChat,
+) -> None:
+    # The Playground's typed messages are always en-US; its Mock menu sends any activity, as a
+    # German Teams client would: locale and clientInfo.
+    german = {
+        "locale": "de-DE",
+        "entities": [
+            {"type": "clientInfo", "locale": "de-DE", "timezone": "Europe/Berlin"},
+        ],
+    }
+    await chat.custom_activity(
+        chat.personal_chat, type="message", text="/meet Teamtermin morgen um 15 Uhr", **german
+    )
+    confirmation = await chat.next_bot_message()
+    shown = card(confirmation)
+    assert shown["lang"] == "de"
+    assert shown["body"][0]["text"] == "Diese Besprechung erstellen?"
+    assert shown["body"][1]["text"] == "Teamtermin"
+    assert "15:00 – 15:30 (Europe/Berlin)" in facts_of(shown)["Wann"]
+
+    # Typed, as German Teams sends it: the card changes in place into the meeting (after a
+    # German sign-in card, unless an earlier test signed Alex in).
+    await chat.custom_activity(chat.personal_chat, type="message", text="create", **german)
+    update = await chat.next_update()
+    assert update["messageId"] == confirmation["messageId"]
+    if card(update)["body"][0]["text"] == "Bei Microsoft anmelden":
+        url = card(update)["actions"][0]["url"]
+        assert (await complete_sign_in(url, username="alexw@example.com")).status_code == 200
+        update = await chat.next_update()
+    meeting = card(update)
+    assert meeting["lang"] == "de"
+    assert meeting["body"][0]["text"] == "Teamtermin"
+    assert facts_of(meeting)["Besprechungs-ID"].replace(" ", "").isdigit()
+    assert meeting["actions"][0]["title"] == "An Besprechung teilnehmen"
