@@ -14,6 +14,7 @@ from tests.conftest import complete_sign_in, facts_of
 from tests.e2e.conftest import PlaygroundChat
 
 ALEX_OID = "00000000-0000-0000-0000-0000000000020"
+TENANT_ID = "00000000-0000-0000-0000-0000000000001"  # the Playground's tenant
 
 
 def card(message: dict[str, Any]) -> dict[str, Any]:
@@ -196,6 +197,8 @@ async def test_a_german_user_is_answered_in_german_from_request_to_meeting(
     # The Playground's typed messages are always en-US; its Mock menu sends any activity, as a
     # German Teams client would: locale and clientInfo.
     german = {
+        "from": {"id": "user-id-0", "name": "Alex Wilber", "aadObjectId": ALEX_OID},
+        "channelData": {"tenant": {"id": TENANT_ID}},  # as Teams sends it; the Mock menu doesn't
         "locale": "de-DE",
         "entities": [
             {"type": "clientInfo", "locale": "de-DE", "timezone": "Europe/Berlin"},
