@@ -1,7 +1,6 @@
 """A local stand-in for Bot Framework's token issuer: OpenID metadata, JWKS and signed tokens.
 
-Served from a thread: botframework fetches the metadata with a blocking call, which would
-deadlock against a server on the test's own event loop.
+Served from a thread, so that it can hang or go away without involving the test's event loop.
 """
 
 from __future__ import annotations
@@ -11,13 +10,16 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 ISSUER = "https://api.botframework.com"
+
+# What goes wrong with the issuer: it refuses connections, never answers, or answers 500.
+Outage = Literal["down", "hangs", "500"]
 
 
 class BotFrameworkIssuer:
@@ -29,10 +31,20 @@ class BotFrameworkIssuer:
         self._jwks = {
             "keys": [{**jwk, "kid": self.key_id, "use": "sig", "endorsements": ["msteams"]}]
         }
+        self.requests = 0  # metadata and key requests answered (or left hanging)
+        self._hanging = threading.Event()  # set: hanging requests give up
+        self._outage: Outage | None = None
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                issuer.requests += 1
+                if issuer._outage == "hangs":
+                    issuer._hanging.wait(30)
+                    return
+                if issuer._outage == "500":
+                    self.send_error(500)
+                    return
                 if self.path == "/keys":
                     body: dict[str, Any] = issuer._jwks
                 else:
@@ -51,14 +63,37 @@ class BotFrameworkIssuer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._handler = Handler
+        self._server: ThreadingHTTPServer | None = None
+        self._serve(port=0)
+        self.origin = f"http://127.0.0.1:{self._port}"
         self.metadata_url = f"{self.origin}/.well-known/openidconfiguration"
+
+    def _serve(self, port: int) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler)
+        self._port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
+    def fail(self, outage: Outage) -> None:
+        """Start an outage: metadata and keys are out of reach until `recover`."""
+        self._outage = outage
+        self._hanging.clear()
+        if outage == "down":
+            self.close()
+
+    def recover(self) -> None:
+        """End the outage: the same URLs answer again."""
+        self._outage = None
+        self._hanging.set()
+        if self._server is None:
+            self._serve(self._port)
+
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._hanging.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
 
     def token(
         self,

@@ -11,13 +11,13 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.web.keys import ADAPTER, STORAGE
-from tests.bot_framework_issuer import BotFrameworkIssuer
+from tests.bot_framework_issuer import BotFrameworkIssuer, Outage
 from tests.conftest import BotClient, Connector, MakeBot, activity
 
 APP_ID = "3f1e9a57-6d0c-4d4e-9a43-2f6a1b8c7d90"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def issuer() -> Iterator[BotFrameworkIssuer]:
     server = BotFrameworkIssuer()
     yield server
@@ -91,6 +91,47 @@ async def test_a_valid_token_is_accepted(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status != 401
+
+
+@pytest.mark.parametrize("outage", ["down", "hangs", "500"])
+async def test_an_activity_is_deferred_while_the_signing_keys_are_out_of_reach_then_processed(
+    live_bot: BotClient, connector: Connector, issuer: BotFrameworkIssuer, outage: Outage
+) -> None:
+    payload = activity("/meet", service_url=connector.url)
+    headers = {
+        "Authorization": f"Bearer {issuer.token(audience=APP_ID, service_url=connector.url)}"
+    }
+    issuer.fail(outage)
+
+    deferred = await live_bot.post("/api/messages", json=payload, headers=headers)
+
+    assert deferred.status == 503  # Bot Framework retries a 5xx; it drops a 401
+    assert int(deferred.headers["Retry-After"]) > 0
+    assert connector.activities == []
+    assert await _dialog_state(live_bot) == {}
+
+    issuer.recover()
+    retried = await live_bot.post("/api/messages", json=payload, headers=headers)
+
+    assert retried.status in (200, 201), await retried.text()
+
+
+async def test_a_forged_token_is_refused_without_asking_for_keys_again(
+    live_bot: BotClient, connector: Connector, issuer: BotFrameworkIssuer
+) -> None:
+    payload = activity("/meet", service_url=connector.url)
+    valid = issuer.token(audience=APP_ID, service_url=connector.url)
+    await live_bot.post("/api/messages", json=payload, headers={"Authorization": f"Bearer {valid}"})
+    fetched = issuer.requests
+    issuer.fail("down")
+
+    for case in ("bad signature", "unknown key", "expired", "wrong audience"):
+        authorization = forged_tokens(issuer, connector.url)[case]
+        response = await live_bot.post(
+            "/api/messages", json=payload, headers={"Authorization": authorization}
+        )
+        assert response.status == 401, case
+    assert issuer.requests == fetched  # the keys in hand judged every one
 
 
 async def _dialog_state(bot: BotClient) -> dict[str, Any]:

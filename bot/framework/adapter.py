@@ -19,6 +19,7 @@ from botframework.connector.auth import AuthenticationConstants, ConnectorFactor
 from cachetools import FIFOCache
 
 from bot.framework.connector import Connector
+from bot.framework.signing_keys import SigningKeysUnavailable, install_signing_keys
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
 
     botbuilder 4.17 raises JWT, IndexError and AttributeError for an empty header, a malformed
     token or an unknown signing key, which would be 500s; every such failure is a refusal (401).
+    Signing keys that could not be fetched are not the token's fault: SigningKeysUnavailable
+    passes through (a 503, which Bot Framework retries).
     It also builds a connector client and a user-token client on every turn, each spending
     milliseconds on msrest configuration; both are kept and reused per app, service URL and
     audience, as botbuilder's older BotFrameworkAdapter did, and activities are sent over the
@@ -49,6 +52,9 @@ class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
         try:
             result = await super().authenticate_request(activity, auth_header)
         except PermissionError:
+            raise
+        except SigningKeysUnavailable as exc:
+            log.warning("activity deferred: %s", exc)
             raise
         except Exception as exc:
             log.info("activity refused: %s", type(exc).__name__)
@@ -138,6 +144,14 @@ def create_adapter(
         )
         configuration.OAUTH_URL = AuthenticationConstants.OAUTH_URL
         configuration.CALLER_ID = CallerIdConstants.public_azure_channel
+    install_signing_keys(
+        [
+            settings.bot_openid_metadata
+            or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL,
+            AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL,
+        ],
+        http,
+    )
     adapter = CloudAdapter(FailClosedAuthentication(configuration, http))
     adapter.on_turn_error = functools.partial(_on_turn_error, explain=explain)
     return adapter
