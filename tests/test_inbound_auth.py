@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,31 @@ async def test_an_activity_is_deferred_while_the_signing_keys_are_out_of_reach_t
 
     assert retried.status in (200, 201), await retried.text()
     assert connector.activities  # the bot answered
+
+
+async def test_a_burst_during_a_hung_key_fetch_waits_for_one_fetch_and_blocks_nothing(
+    live_bot: BotClient, connector: Connector, issuer: BotFrameworkIssuer
+) -> None:
+    headers = {
+        "Authorization": f"Bearer {issuer.token(audience=APP_ID, service_url=connector.url)}"
+    }
+    issuer.fail("hangs")
+
+    burst = [
+        asyncio.create_task(
+            live_bot.post(
+                "/api/messages", json=activity("/meet", service_url=connector.url), headers=headers
+            )
+        )
+        for _ in range(5)
+    ]
+    await asyncio.sleep(0.5)
+    health = await asyncio.wait_for(live_bot.get("/healthz"), 1.0)  # the loop is free meanwhile
+    answers = await asyncio.gather(*burst)
+
+    assert health.status == 200
+    assert [a.status for a in answers] == [503] * 5
+    assert issuer.requests == 1  # one fetch answered them all
 
 
 async def test_a_forged_token_is_refused_without_asking_for_keys_again(

@@ -66,12 +66,11 @@ class SigningKeys:
         attempt = self._attempts
         async with self._lock:
             if self._attempts != attempt:
-                # Another request fetched (or failed to) while this one waited: one fetch
-                # answers them all, rather than each waiting out its own timeout in turn.
+                # A fetch ended (well or not) while this request waited: one fetch answers
+                # every request that arrived during it, rather than each waiting out its own.
                 if self._last_failure is not None and not self._keys:
-                    raise self._last_failure
+                    raise SigningKeysUnavailable(*self._last_failure.args)
                 return
-            self._attempts += 1
             try:
                 self._keys = await self._fetch()
             except SigningKeysUnavailable as exc:
@@ -82,8 +81,12 @@ class SigningKeys:
                 # Keys a day old still check tokens signed with them; Teams' messages go on.
                 log.warning("refreshing Bot Framework signing keys failed; using the last ones")
                 return
-            self._fetched_at = time.monotonic()
-            self._last_failure = None
+            else:
+                self._fetched_at = time.monotonic()
+                self._last_failure = None
+            finally:
+                # Counted when it ends: requests that came during it see a finished attempt.
+                self._attempts += 1
 
     async def _fetch(self) -> list[dict[str, Any]]:
         try:
