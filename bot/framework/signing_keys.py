@@ -57,7 +57,12 @@ class SigningKeys:
         if now - self._fetched_at > _REFRESH_SECONDS and (not self._keys or now >= self._retry_at):
             await self._refresh()
         key = self._find(key_id)
-        if key is None and time.monotonic() - self._fetched_at > _UNKNOWN_KEY_REFRESH_SECONDS:
+        now = time.monotonic()
+        if (
+            key is None
+            and now - self._fetched_at > _UNKNOWN_KEY_REFRESH_SECONDS
+            and (not self._keys or now >= self._retry_at)
+        ):
             await self._refresh()
             key = self._find(key_id)
         return key
