@@ -74,6 +74,7 @@ class Settings:
     skip_confirmation: bool = False
     graph_retry_budget_seconds: float = 8.0
     bot_openid_metadata: str = ""
+    bot_login_url: str = ""  # where the bot gets its tokens for the Bot Connector ("": Microsoft's)
     answer_within_seconds: float = 5.0
     sandbox_virtual_users: int = 0
     sandbox_graph_latency_seconds: float = 0.0
@@ -154,6 +155,7 @@ class Settings:
             or f"https://login.microsoftonline.com/{tenant or 'organizations'}",
             skip_confirmation=_bool(env, "SKIP_CONFIRMATION"),
             bot_openid_metadata=env.get("BotOpenIdMetadata", "").strip(),
+            bot_login_url=env.get("ToChannelFromBotLoginUrl", "").strip().rstrip("/"),
             answer_within_seconds=_float(env, "ANSWER_WITHIN_SECONDS", 5.0),
             sandbox_virtual_users=_int(env, "SANDBOX_VIRTUAL_USERS", 0, low=0, high=100_000),
             sandbox_graph_latency_seconds=_float(

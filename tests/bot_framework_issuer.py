@@ -1,7 +1,7 @@
-"""A local stand-in for Bot Framework's token issuer: OpenID metadata, JWKS and signed tokens.
+"""Local stand-ins for Bot Framework's token issuer (OpenID metadata, JWKS and signed tokens)
+and for the login the bot gets its own Bot Connector tokens from.
 
-Served from a thread: botframework fetches the metadata with a blocking call, which would
-deadlock against a server on the test's own event loop.
+Served from a thread, so that it can hang or go away without involving the test's event loop.
 """
 
 from __future__ import annotations
@@ -11,13 +11,19 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from sandbox.tls import make_certificate
+
 ISSUER = "https://api.botframework.com"
+
+# What goes wrong with the issuer: it refuses connections, never answers, or answers 500.
+Outage = Literal["down", "hangs", "500"]
 
 
 class BotFrameworkIssuer:
@@ -29,10 +35,20 @@ class BotFrameworkIssuer:
         self._jwks = {
             "keys": [{**jwk, "kid": self.key_id, "use": "sig", "endorsements": ["msteams"]}]
         }
+        self.requests = 0  # metadata and key requests answered (or left hanging)
+        self._hanging = threading.Event()  # set: hanging requests give up
+        self._outage: Outage | None = None
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                issuer.requests += 1
+                if issuer._outage == "hangs":
+                    issuer._hanging.wait(30)
+                    return
+                if issuer._outage == "500":
+                    self.send_error(500)
+                    return
                 if self.path == "/keys":
                     body: dict[str, Any] = issuer._jwks
                 else:
@@ -51,14 +67,37 @@ class BotFrameworkIssuer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._handler = Handler
+        self._server: ThreadingHTTPServer | None = None
+        self._serve(port=0)
+        self.origin = f"http://127.0.0.1:{self._port}"
         self.metadata_url = f"{self.origin}/.well-known/openidconfiguration"
+
+    def _serve(self, port: int) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler)
+        self._port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
+    def fail(self, outage: Outage) -> None:
+        """Start an outage: metadata and keys are out of reach until `recover`."""
+        self._outage = outage
+        self._hanging.clear()
+        if outage == "down":
+            self.close()
+
+    def recover(self) -> None:
+        """End the outage: the same URLs answer again."""
+        self._outage = None
+        self._hanging.set()
+        if self._server is None:
+            self._serve(self._port)
+
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._hanging.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
 
     def token(
         self,
@@ -82,3 +121,57 @@ class BotFrameworkIssuer:
         return jwt.encode(
             claims, key or self.key, algorithm="RS256", headers={"kid": key_id or self.key_id}
         )
+
+
+class BotLogin:
+    """Entra ID's part for the bot's app: client-credential tokens for the Bot Connector.
+
+    HTTPS (MSAL accepts no other authority), with a certificate in `directory` that
+    `ca_bundle` names; MSAL's requests session trusts it through REQUESTS_CA_BUNDLE.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        certificate = make_certificate(directory)
+        self.ca_bundle = str(certificate.cert_path)
+        self.issued = 0  # access tokens handed out
+        login = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # the tenant's OpenID configuration
+                tenant = login.url
+                self._json(
+                    {
+                        "issuer": f"{tenant}/v2.0",
+                        "authorization_endpoint": f"{tenant}/oauth2/v2.0/authorize",
+                        "token_endpoint": f"{tenant}/oauth2/v2.0/token",
+                    }
+                )
+
+            def do_POST(self) -> None:  # the token endpoint
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                login.issued += 1
+                self._json(
+                    {"token_type": "Bearer", "expires_in": 3600, "access_token": "bot-token"}
+                )
+
+            def _json(self, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.socket = certificate.server_context().wrap_socket(
+            self._server.socket, server_side=True
+        )
+        self.url = f"https://127.0.0.1:{self._server.server_address[1]}/botframework.com"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

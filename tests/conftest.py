@@ -27,6 +27,8 @@ from sandbox.identity import DEFAULT_USERS, SANDBOX_TENANT_ID, SandboxIdentity, 
 from sandbox.server import SandboxServer
 from tests.browser import Browser
 
+pytest_plugins = ["tests.network_guard"]
+
 DATA = Path(__file__).parent / "data"
 BotClient = TestClient[web.Request, web.Application]
 ALEX = DEFAULT_USERS[0]

@@ -15,10 +15,18 @@ from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
 )
 from botbuilder.schema import CallerIdConstants
-from botframework.connector.auth import AuthenticationConstants, ConnectorFactory
+from botframework.connector.auth import (
+    AuthenticationConstants,
+    ConnectorFactory,
+    GovernmentConstants,
+    MicrosoftAppCredentials,
+    PasswordServiceClientCredentialFactory,
+)
 from cachetools import FIFOCache
+from msal import ConfidentialClientApplication
 
 from bot.framework.connector import Connector
+from bot.framework.signing_keys import SigningKeysUnavailable, install_signing_keys
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,14 +42,18 @@ class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
 
     botbuilder 4.17 raises JWT, IndexError and AttributeError for an empty header, a malformed
     token or an unknown signing key, which would be 500s; every such failure is a refusal (401).
+    Signing keys that could not be fetched are not the token's fault: SigningKeysUnavailable
+    passes through (a 503, which Bot Framework retries).
     It also builds a connector client and a user-token client on every turn, each spending
     milliseconds on msrest configuration; both are kept and reused per app, service URL and
     audience, as botbuilder's older BotFrameworkAdapter did, and activities are sent over the
     shared HTTP client (bot.framework.connector).
     """
 
-    def __init__(self, configuration: Any, http: httpx.AsyncClient) -> None:
-        super().__init__(configuration)
+    def __init__(
+        self, configuration: Any, http: httpx.AsyncClient, *, credentials_factory: Any = None
+    ) -> None:
+        super().__init__(configuration, credentials_factory=credentials_factory)
         self._http = http
         # Service URLs are few in practice; without credentials (sandbox) they come from the
         # caller, so the caches stay bounded.
@@ -52,6 +64,9 @@ class FailClosedAuthentication(ConfigurationBotFrameworkAuthentication):
         try:
             result = await super().authenticate_request(activity, auth_header)
         except PermissionError:
+            raise
+        except SigningKeysUnavailable as exc:
+            log.warning("activity deferred: %s", exc)
             raise
         except Exception as exc:
             log.info("activity refused: %s", type(exc).__name__)
@@ -104,6 +119,53 @@ class _ReusedConnectors(ConnectorFactory):
         return client
 
 
+class _OwnLoginCredentials(PasswordServiceClientCredentialFactory):
+    """App credentials that get the bot's tokens from the login URL the operator named.
+
+    botbuilder hands MSAL any login URL that is not Microsoft's as an authority to validate,
+    and MSAL validates it by asking login.microsoftonline.com, which knows only its own.
+    """
+
+    async def create_credentials(
+        self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
+    ) -> Any:
+        endpoint = (login_endpoint or "").lower()
+        if not self.app_id or endpoint.startswith(
+            (
+                AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX,
+                GovernmentConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX,
+            )
+        ):
+            return await super().create_credentials(
+                app_id, oauth_scope, login_endpoint, validate_authority
+            )
+        if not await self.is_valid_app_id(app_id):
+            raise PermissionError("token for another app id")
+        return _ConfiguredAuthorityCredentials(
+            app_id, self.password, self.tenant_id, oauth_scope, login_endpoint
+        )
+
+
+class _ConfiguredAuthorityCredentials(MicrosoftAppCredentials):
+    def __init__(
+        self, app_id: str, password: str, tenant_id: str, oauth_scope: str, authority: str
+    ) -> None:
+        super().__init__(app_id, password, channel_auth_tenant=tenant_id, oauth_scope=oauth_scope)
+        self.oauth_endpoint = authority
+
+    def get_access_token(self, force_refresh: bool = False) -> str:
+        # Called in a worker thread (bot.framework.connector): MSAL discovers the authority here.
+        if getattr(self, "app", None) is None:
+            self.app = ConfidentialClientApplication(
+                client_id=self.microsoft_app_id,
+                client_credential=self.microsoft_app_password,
+                authority=self.oauth_endpoint,
+                validate_authority=False,  # named by the operator, unknown to Microsoft
+            )
+        token: str = super().get_access_token(force_refresh)
+        return token
+
+
 def _app_id(claims_identity: Any) -> str:
     claims = getattr(claims_identity, "claims", None) or {}
     return str(claims.get("aud") or claims.get("appid") or "")
@@ -122,11 +184,15 @@ def create_adapter(
         APP_TYPE=settings.app_type,
         APP_TENANTID=settings.app_tenant_id,
     )
-    if settings.bot_openid_metadata:
-        # Where the keys that sign Bot Framework's tokens are published (other clouds, tests).
-        # Naming one endpoint puts the SDK in its parameterized mode, which needs them all:
-        # the public cloud's for the rest.
-        configuration.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = settings.bot_openid_metadata
+    credentials_factory = None
+    if settings.bot_openid_metadata or settings.bot_login_url:
+        # Where the keys that sign Bot Framework's tokens are published, and where the bot gets
+        # its own (other clouds, tests). Naming one endpoint puts the SDK in its parameterized
+        # mode, which needs them all: the public cloud's for the rest.
+        configuration.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = (
+            settings.bot_openid_metadata
+            or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
+        )
         configuration.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = (
             AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
         )
@@ -134,14 +200,28 @@ def create_adapter(
             AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
         )
         configuration.TO_CHANNEL_FROM_BOT_LOGIN_URL = (
-            AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL
+            settings.bot_login_url or AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL
         )
         configuration.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = (
             AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
         )
         configuration.OAUTH_URL = AuthenticationConstants.OAUTH_URL
         configuration.CALLER_ID = CallerIdConstants.public_azure_channel
-    adapter = CloudAdapter(FailClosedAuthentication(configuration, http))
+    if settings.bot_login_url and settings.app_type.lower() != "userassignedmsi":
+        credentials_factory = _OwnLoginCredentials(
+            settings.app_id, settings.app_password, settings.app_tenant_id
+        )
+    install_signing_keys(
+        [
+            settings.bot_openid_metadata
+            or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL,
+            AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL,
+        ],
+        http,
+    )
+    adapter = CloudAdapter(
+        FailClosedAuthentication(configuration, http, credentials_factory=credentials_factory)
+    )
     adapter.on_turn_error = functools.partial(_on_turn_error, explain=explain)
     return adapter
 

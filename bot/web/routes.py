@@ -17,6 +17,7 @@ from botbuilder.schema import Activity
 
 from bot.conversation.router import WELCOME_DAYS
 from bot.framework.schema import InvalidJson, from_json, read_json, without_null_entries
+from bot.framework.signing_keys import SigningKeysUnavailable
 from bot.identity.signin import SIGN_IN_TTL_SECONDS
 from bot.identity.tokens import TOKEN_CACHE_DAYS
 from bot.meetings.chosen_zones import ZONE_DAYS
@@ -36,6 +37,9 @@ BODY_TIMEOUT_SECONDS = 10.0
 # post activities, and a web page can reach it by DNS rebinding: its own name, re-pointed at
 # 127.0.0.1, still arrives in Host. The Agents Playground and the sign-in pages use these.
 _LOOPBACK_HOST = re.compile(r"(?:localhost|127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?", re.I | re.A)
+
+# What a 503 asks Bot Framework to wait when the keys that sign its tokens could not be fetched.
+SIGNING_KEYS_RETRY_AFTER_SECONDS = 5
 
 # Bodies above this are parsed in a worker thread. Activities are a few KB; a crafted 256 KB
 # body takes tens of milliseconds to parse, which would stall every other turn meanwhile.
@@ -76,6 +80,11 @@ async def messages(request: web.Request) -> web.StreamResponse:
         )
     except PermissionError:
         raise web.HTTPUnauthorized from None
+    except SigningKeysUnavailable:
+        # Not the sender's fault: Bot Framework retries a 5xx, and drops the message on a 401.
+        raise web.HTTPServiceUnavailable(
+            headers={hdrs.RETRY_AFTER: str(SIGNING_KEYS_RETRY_AFTER_SECONDS)}
+        ) from None
     if invoke is None:
         return web.Response(status=201)
     body = invoke.body
