@@ -8,28 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.framework.address import ReplyAddress
-from bot.identity.users import TeamsUser
 from bot.meetings.request import MeetingRequest, seal, unseal
 from dialogs.request import parse_request
+from tests.meeting_requests import ADDRESS, ALEX
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=ZoneInfo("Europe/Berlin"))
-ALEX = TeamsUser("29:alex", "alex-oid", "tenant", "Alex")
-ADDRESS = ReplyAddress(
-    service_url="https://smba.example/",
-    channel_id="msteams",
-    conversation_id="a:chat",
-    conversation_type="personal",
-    tenant_id="tenant",
-    is_group=None,
-    bot_id="28:bot",
-    bot_name="Meet",
-    user_id="29:alex",
-    user_aad_object_id="alex-oid",
-    user_name="Alex",
-    activity_id="activity-1",
-    locale="en-US",
-)
 
 
 def ask_for(text: str) -> MeetingRequest:

@@ -18,14 +18,12 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.conversation.router import WELCOME_DAYS
-from bot.framework.address import ReplyAddress
 from bot.identity.signin import SIGN_IN_TTL_SECONDS
 from bot.identity.tokens import TOKEN_CACHE_DAYS
-from bot.identity.users import TeamsUser
 from bot.meetings.chosen_zones import ZONE_DAYS, ChosenZones
 from bot.meetings.ledger import RequestLedger
 from bot.meetings.outbox import OWED_AT_LEAST_HOURS, Outbox
-from bot.meetings.request import WAIT_HOURS, MeetingRequest
+from bot.meetings.request import WAIT_HOURS
 from bot.settings import Settings, SettingsError
 from bot.state.storage import (
     EARLIER_VERSION_LIFETIME_SECONDS,
@@ -36,10 +34,10 @@ from bot.state.storage import (
 from bot.web.keys import SETTINGS
 from graph import OnlineMeeting
 from tests.conftest import MEGAN, Connector, MakeBot, card_of, post, press, say, sign_in
+from tests.meeting_requests import ALEX, an_ask
 
 DAY = 86400.0
 BERLIN = ZoneInfo("Europe/Berlin")
-ALEX = TeamsUser("29:alex", "alex-oid", "tenant", "Alex")
 
 
 class Clock:
@@ -160,26 +158,6 @@ async def test_a_start_purges_at_once_and_a_shutdown_stops_the_pass(
 
 
 # -- each store's expiry, on its own ------------------------------------------------------------
-
-
-def an_ask() -> MeetingRequest:
-    start = datetime(2026, 12, 1, 9, tzinfo=UTC)
-    return MeetingRequest(
-        user=ALEX,
-        subject="Standup",
-        start=start,
-        end=start + timedelta(minutes=30),
-        timezone="UTC",
-        zone_guessed=False,
-        locale="en-US",
-        passcode_required=None,
-        request_id="a:chat|activity-1",
-        address=ReplyAddress.from_json(
-            dict.fromkeys(ReplyAddress.__dataclass_fields__, None)
-            | {"service_url": "https://smba.example/", "channel_id": "msteams"}
-            | {"conversation_id": "a:chat", "bot_id": "28:bot", "user_id": "29:alex"}
-        ),
-    )
 
 
 def a_meeting() -> OnlineMeeting:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +17,15 @@ import pytest
 from aiohttp import web
 from cryptography.fernet import Fernet
 
-from bot.framework.address import ReplyAddress
 from bot.framework.transport import open_client
-from bot.identity.users import TeamsUser
 from bot.meetings.ledger import OutcomeUnknown, RequestInProgress, RequestLedger
 from bot.meetings.outbox import Outbox
-from bot.meetings.request import MeetingRequest
 from bot.meetings.waiting import WaitingRequests
 from bot.state.storage import SqliteStorage
 from bot.web.keys import SANDBOX, STORAGE
 from graph import GraphClient, GraphOutcomeUnknown, OnlineMeeting, OnlineMeetingRequest
 from tests.conftest import BotClient, Connector, MakeBot, activity, card_of, say, sign_in
+from tests.meeting_requests import an_ask
 
 NOTHING_CREATED = "No meeting was created"
 
@@ -337,36 +335,6 @@ async def test_a_success_whose_body_cannot_be_read_is_an_unknown_outcome(
                     passcode_required=True,
                 ),
             )
-
-
-def an_ask() -> MeetingRequest:
-    start = datetime(2026, 12, 1, 9, tzinfo=UTC)
-    return MeetingRequest(
-        user=TeamsUser("29:alex", "alex-oid", "tenant", "Alex"),
-        subject="Standup",
-        start=start,
-        end=start + timedelta(minutes=30),
-        timezone="UTC",
-        zone_guessed=False,
-        locale="en-US",
-        passcode_required=None,
-        request_id="a:chat|activity-1",
-        address=ReplyAddress(
-            service_url="https://smba.example/",
-            channel_id="msteams",
-            conversation_id="a:chat",
-            conversation_type="personal",
-            tenant_id="tenant",
-            is_group=None,
-            bot_id="28:bot",
-            bot_name="Meet",
-            user_id="29:alex",
-            user_aad_object_id="alex-oid",
-            user_name="Alex",
-            activity_id="activity-1",
-            locale="en-US",
-        ),
-    )
 
 
 async def test_the_recovery_pass_forgets_requests_that_waited_too_long(tmp_path: Path) -> None:
