@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -13,14 +11,11 @@ import dialogs.request
 from dialogs.request import (
     MAX_COMMAND_CHARS,
     MAX_SUBJECT_CHARS,
-    MeetingDraft,
     RequestError,
     check_subject,
     parse_length,
-    parse_request,
 )
-
-BERLIN_NOW = datetime.fromisoformat("2026-11-23T10:00:00+01:00")  # a Monday
+from tests.parsing import parse
 
 # Repeated, each of these once made some part of the parser slow: a dangling word stripped per
 # pass, digit runs and separators a pattern backtracks over, phrases that almost match.
@@ -111,16 +106,6 @@ LANGUAGE_SHAPES = [
     ("es-ES", "hora de "),
     ("es-ES", "y media "),
 ]
-
-
-def parse(text: str, locale: str = "en-US") -> MeetingDraft:
-    return parse_request(
-        text,
-        now=BERLIN_NOW,
-        tz=ZoneInfo("Europe/Berlin"),
-        default_length=timedelta(minutes=30),
-        locale=locale,
-    )
 
 
 def seconds_to_read(text: str, locale: str = "en-US") -> float:

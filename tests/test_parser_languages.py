@@ -6,23 +6,11 @@ Table-driven with a fixed `now` (Monday 23 November 2026, 10:00 in Berlin).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialogs.request import MeetingDraft, RequestError, parse_length, parse_request
-
-BERLIN_NOW = datetime.fromisoformat("2026-11-23T10:00:00+01:00")  # a Monday
-
-
-def parse(text: str, locale: str) -> MeetingDraft:
-    return parse_request(
-        text,
-        now=BERLIN_NOW,
-        tz=ZoneInfo("Europe/Berlin"),
-        default_length=timedelta(minutes=30),
-        locale=locale,
-    )
+from dialogs.request import RequestError, parse_length
+from tests.parsing import parse
 
 
 def expect(locale: str, text: str, subject: str | None, start: str, end: str) -> tuple[str, ...]:

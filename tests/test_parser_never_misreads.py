@@ -7,25 +7,12 @@ and times, days or times that disagree, and time-like words left over. `now` is 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
 
-from dialogs.request import MeetingDraft, RequestError, parse_request
-
-BERLIN_NOW = datetime.fromisoformat("2026-11-23T10:00:00+01:00")  # a Monday
-
-
-def parse(text: str, locale: str = "en-US") -> MeetingDraft:
-    return parse_request(
-        text,
-        now=BERLIN_NOW,
-        tz=ZoneInfo("Europe/Berlin"),
-        default_length=timedelta(minutes=30),
-        locale=locale,
-    )
-
+from dialogs.request import RequestError
+from tests.parsing import parse
 
 # -- the five misreadings of issue 12 -----------------------------------------------------------
 
