@@ -63,8 +63,10 @@ class SqliteStorage(Storage):  # type: ignore[misc]
         self._clock = clock
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # First: several processes may share the file, and switching a file to WAL takes it
+        # whole, so the switch itself must wait for the others rather than fail at once.
+        self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")  # several processes may share the file
         # In WAL mode, NORMAL syncs at checkpoints rather than at every commit: a commit survives
         # a crash of the process (kill -9) but may be lost with the machine's power.
         self._db.execute("PRAGMA synchronous=NORMAL")
