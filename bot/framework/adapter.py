@@ -189,12 +189,13 @@ def create_adapter(
         APP_PASSWORD=settings.app_password,
         APP_TYPE=settings.app_type,
         APP_TENANTID=settings.app_tenant_id,
+    )
+    if settings.app_id:
         # botbuilder's parameterized mode, with every endpoint from the cloud in use (or the
         # setting that overrides it): its built-in modes know only the public and US Government
-        # clouds, and naming any one endpoint would put it in this mode with the public
-        # cloud's values for the rest.
-        **bot_framework_endpoints(settings),
-    )
+        # clouds. Not without an app id: that mode then refuses an activity without a token
+        # (it looks for None, where the adapter passes ""), and sandbox traffic carries none.
+        vars(configuration).update(bot_framework_endpoints(settings))
     credentials_factory = None
     if not is_microsoft_login(settings.bot_login_url) and (
         settings.app_type.lower() != "userassignedmsi"

@@ -14,7 +14,7 @@ from botbuilder.core import Storage
 from cryptography.fernet import InvalidToken
 
 from bot.framework.address import ReplyAddress
-from bot.identity.tokens import GRAPH_DELEGATED_SCOPES, MsalApps
+from bot.identity.tokens import MsalApps
 from bot.identity.users import TeamsUser
 from bot.state.keyring import Cipher
 from bot.state.storage import ETagConflict
@@ -89,7 +89,7 @@ class SignInFlows:
         hint = item["login_hint"] or None
         flow = await asyncio.to_thread(
             lambda: self._apps.shared().initiate_auth_code_flow(
-                GRAPH_DELEGATED_SCOPES,
+                self._apps.scopes.delegated,
                 redirect_uri=self.redirect_uri,
                 state=attempt_id,
                 login_hint=hint,

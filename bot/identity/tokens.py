@@ -20,13 +20,12 @@ from botbuilder.core import Storage
 from cachetools import LRUCache
 from cryptography.fernet import InvalidToken
 
+from bot.clouds import GraphScopes
 from bot.identity.users import SignInRequired, TeamsUser
 from bot.state.keyring import Cipher
 
 log = logging.getLogger(__name__)
 
-GRAPH_DELEGATED_SCOPES = ["https://graph.microsoft.com/OnlineMeetings.ReadWrite"]
-GRAPH_APP_SCOPES = ["https://graph.microsoft.com/.default"]
 CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"  # personal Microsoft accounts
 # A stored token cache is deleted this long after it was last written (at sign-in, and whenever
 # the bot renews the user's tokens). Entra's refresh tokens lapse after 90 days unused anyway.
@@ -66,8 +65,9 @@ class MsalApps:
     network round trip.
     """
 
-    def __init__(self, config: MsalConfig) -> None:
+    def __init__(self, config: MsalConfig, scopes: GraphScopes) -> None:
         self._config = config
+        self.scopes = scopes  # for the Graph the bot calls: a token for another is refused
         self._session = requests.Session()
         if config.ca_bundle is not None:
             self._session.verify = str(config.ca_bundle)
@@ -192,7 +192,7 @@ class DelegatedTokenProvider:
         if account is None:
             return None, cache
         result: dict[str, Any] | None = app.acquire_token_silent(
-            GRAPH_DELEGATED_SCOPES, account=account
+            self._apps.scopes.delegated, account=account
         )
         if cache.has_state_changed:  # about to be stored under a new ETag
             with self._lock:
@@ -220,7 +220,7 @@ class DelegatedTokenProvider:
         cache = msal.SerializableTokenCache()
         result = await asyncio.to_thread(
             lambda: self._apps.for_cache(cache).acquire_token_by_auth_code_flow(
-                flow, auth_response, scopes=GRAPH_DELEGATED_SCOPES
+                flow, auth_response, scopes=self._apps.scopes.delegated
             )
         )
         if "error" in result:
@@ -257,7 +257,7 @@ class AppTokenProvider:
         if tid.lower() != self._tenant_id.lower():
             raise NoWorkAccount("This bot is set up for another organization's tenant.")
         result = await asyncio.to_thread(
-            lambda: self._apps.shared().acquire_token_for_client(GRAPH_APP_SCOPES)
+            lambda: self._apps.shared().acquire_token_for_client(self._apps.scopes.application)
         )
         if "access_token" not in result:
             log.error("app-only token request failed: %s", result.get("error"))
