@@ -42,6 +42,7 @@ from graph import (
     GraphUnauthorized,
     GraphUnavailable,
     GraphUnreachable,
+    GraphWrongAudience,
     OnlineMeeting,
 )
 
@@ -211,6 +212,17 @@ class Delivery:
         lang = self._languages.pick(ask.locale)
         try:
             meeting = creation.result()
+        except GraphWrongAudience as error:
+            # A configuration error, not the user's: a sign-in card here would come back after
+            # every sign-in, forever. The admin reads why; the user gets one line.
+            log.error(  # noqa: TRY400 - the message says what to fix; a traceback adds nothing
+                "configuration error: Graph refused the token as meant for another resource "
+                "(%s, request-id %s). The Graph in use (CLOUD, GRAPH_BASE_URL) and where its "
+                "tokens come from (AUTH_AUTHORITY) must belong to the same cloud",
+                error.message,
+                error.request_id,
+            )
+            return await self._say_in_place(turn_context, explain(error, lang), replaces, lang)
         except (SignInRequired, GraphUnauthorized) as error:
             if not self._sign_in.enabled:
                 return await self._say_in_place(turn_context, explain(error, lang), replaces, lang)

@@ -20,6 +20,7 @@ from graph import (
     GraphUnauthorized,
     GraphUnavailable,
     GraphUnreachable,
+    GraphWrongAudience,
 )
 
 NOTHING_CREATED = N_("No meeting was created.")
@@ -63,6 +64,14 @@ def explain(error: Exception, lang: Language) -> str:
 _GRAPH_PROBLEMS: tuple[tuple[type[GraphError], str], ...] = (
     (GraphBadRequest, N_("Microsoft Teams rejected the meeting details.")),
     (GraphUnauthorized, N_("Microsoft didn't accept your sign-in; it may have expired.")),
+    (
+        GraphWrongAudience,
+        N_(
+            "Microsoft Teams refused my request because I'm set up for a different Microsoft "
+            "cloud than your sign-in; your admin needs to fix my configuration (signing in "
+            "again won't help)."
+        ),
+    ),
     (
         GraphForbidden,
         N_(
