@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
-from bot.clouds import CLOUDS, PUBLIC, Cloud
+from bot.clouds import CLOUDS, PUBLIC, Cloud, graph_scopes
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -272,6 +272,18 @@ def load_package_settings(env_file: Path = Path(".env")) -> PackageSettings:
 def _environment(env_file: Path) -> dict[str, str]:
     file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
     return {**file_values, **os.environ}
+
+
+def describe_cloud(settings: Settings) -> str:
+    """The cloud and every endpoint in use, for the start-up log (nothing secret in it)."""
+    scopes = graph_scopes(settings.graph_base_url)
+    return (
+        f"{settings.cloud.name}; sign-in at {settings.authority}; Graph at "
+        f"{settings.graph_base_url} (scopes {' '.join(scopes.delegated + scopes.application)}); "
+        f"Bot Framework: tokens from {settings.bot_login_url} for {settings.bot_oauth_scope}, "
+        f"inbound tokens from {settings.bot_token_issuer} with keys from "
+        f"{settings.bot_openid_metadata}"
+    )
 
 
 def _cloud(env: Mapping[str, str]) -> Cloud:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from cryptography.fernet import Fernet
 
 from bot.clouds import graph_scopes
 from bot.framework.adapter import bot_framework_endpoints
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, describe_cloud
+from tests.processes import start
 
 LIVE = {
     "MicrosoftAppId": "app",
@@ -190,3 +194,39 @@ def test_botbuilder_is_configured_with_the_clouds_values_never_the_public_ones(
         "OAUTH_URL": oauth_url,
         "CALLER_ID": caller_id,
     }
+
+
+def test_the_start_up_line_names_the_cloud_and_every_endpoint_in_use() -> None:
+    settings = Settings.from_env(
+        LIVE | {"CLOUD": "usgovdod", "BotOpenIdMetadata": "https://keys.example.org/openid"}
+    )
+
+    assert describe_cloud(settings) == (
+        "USGovDoD; sign-in at https://login.microsoftonline.us/organizations; Graph at "
+        "https://dod-graph.microsoft.us/v1.0 (scopes "
+        "https://dod-graph.microsoft.us/OnlineMeetings.ReadWrite "
+        "https://dod-graph.microsoft.us/.default); Bot Framework: tokens from "
+        "https://login.microsoftonline.us/MicrosoftServices.onmicrosoft.us for "
+        "https://api.botframework.us, inbound tokens from https://api.botframework.us with keys "
+        "from https://keys.example.org/openid"
+    )
+
+
+def test_a_live_start_logs_its_cloud_in_one_info_line_without_secrets(tmp_path: Path) -> None:
+    env = LIVE | {"HOST": "127.0.0.1", "CLOUD": "China", "MicrosoftAppId": "china-app"}
+    app = start(env, tmp_path)
+    try:
+        output = app.stop()
+    finally:
+        if app.process.poll() is None:
+            app.process.kill()
+            app.process.wait()
+
+    [line] = [json.loads(text) for text in output.splitlines() if '"cloud: ' in text]
+    assert line["level"] == "INFO"
+    assert line["message"].startswith(
+        "cloud: China; sign-in at https://login.partner.microsoftonline.cn/organizations; "
+        "Graph at https://microsoftgraph.chinacloudapi.cn/v1.0"
+    )
+    assert LIVE["MicrosoftAppPassword"] not in output
+    assert LIVE["TOKEN_CACHE_KEY"] not in output
