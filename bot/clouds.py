@@ -60,7 +60,7 @@ PUBLIC = Cloud(
     bot_caller_id="urn:botframework:azure",
 )
 
-# Office 365 GCC High (Teams in GCC Moderate runs on the public cloud's Bot Framework).
+# Azure Government with Office 365 GCC High, where its bots meet Microsoft Teams.
 US_GOV = Cloud(
     name="USGov",
     login_host="login.microsoftonline.us",
