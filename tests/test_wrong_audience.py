@@ -2,7 +2,8 @@
 
 Real Graph answers such a token 401 InvalidAuthenticationToken, "Access token validation
 failure. Invalid audience.", as the sandbox Graph does. Signing in again would only fetch
-another token for the same resource, so the bot must not ask for it.
+another token for the same resource, so the bot must not ask for it; nor after any 401 for a
+token fresh from the sign-in the request waited for.
 """
 
 from __future__ import annotations
@@ -84,6 +85,41 @@ async def test_signing_in_does_not_lead_to_another_sign_in_prompt(
     assert not is_sign_in_card(answer)
     assert answer["text"].startswith(CONFIGURATION_ERROR)
     assert sandbox_graph.meetings() == []
+
+
+async def test_any_401_for_a_token_just_signed_in_for_ends_the_request_instead_of_asking_again(
+    bot: BotClient,
+    connector: Connector,
+    sandbox_graph: SandboxGraph,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    [card] = await say(bot, connector, "/meet Standup now")
+    # Whatever Graph's reason, a token fresh from a sign-in was refused: signing in again
+    # would bring another like it.
+    sandbox_graph.faults.fail_next(401, message="Access token validation failure.")
+
+    await complete_sign_in(sign_in_url(card), username="alexw@example.com")
+
+    answer = connector.updates[-1]
+    assert answer["id"] == card["id"]
+    assert not is_sign_in_card(answer)
+    assert answer["text"].startswith(
+        "Microsoft didn't accept the sign-in you just completed, so signing in again won't "
+        "help; your admin needs to check my configuration. No meeting was created. (request-id "
+    )
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "configuration error: Graph refused the token of a sign-in" in error.getMessage()
+
+
+async def test_a_401_for_an_older_token_still_asks_to_sign_in_again(
+    bot: BotClient, connector: Connector, sandbox_graph: SandboxGraph
+) -> None:
+    await sign_in(bot, connector)
+    sandbox_graph.faults.fail_next(401, message="Access token has expired or is not yet valid.")
+
+    [answer] = await say(bot, connector, "/meet Standup now")
+
+    assert is_sign_in_card(answer)
 
 
 @pytest.mark.parametrize(

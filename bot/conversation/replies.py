@@ -139,6 +139,16 @@ def _explain_graph(error: GraphError, lang: Language) -> str:
     return _("{problem} {nothing}", problem=problem, nothing=nothing)
 
 
+def explain_refused_sign_in(error: GraphError, lang: Language) -> str:
+    """Graph refused the token of a sign-in just completed: not the user's to fix."""
+    _ = lang.gettext
+    problem = _(
+        "Microsoft didn't accept the sign-in you just completed, so signing in again won't "
+        "help; your admin needs to check my configuration."
+    )
+    return _("{problem} {nothing}", problem=problem, nothing=_(NOTHING_CREATED)) + _reference(error)
+
+
 def _seconds(seconds: float, lang: Language) -> str:
     """A wait in whole seconds, rounded up: "30 seconds", "1 second"."""
     return lang.duration(math.ceil(seconds), "second")
