@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
+from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from cryptography.fernet import Fernet
 
 from bot.clouds import graph_scopes
-from bot.framework.adapter import bot_framework_endpoints
+from bot.framework.adapter import bot_framework_endpoints, create_adapter
+from bot.framework.signing_keys import SigningKeys
 from bot.settings import Settings, SettingsError, describe_cloud
 from tests.processes import start
 
@@ -230,3 +233,16 @@ def test_a_live_start_logs_its_cloud_in_one_info_line_without_secrets(tmp_path: 
     )
     assert LIVE["MicrosoftAppPassword"] not in output
     assert LIVE["TOKEN_CACHE_KEY"] not in output
+
+
+@pytest.mark.parametrize("cloud", ["USGov", "USGovDoD", "China"])
+async def test_the_signing_keys_come_from_the_clouds_metadata(cloud: str) -> None:
+    settings = Settings.from_env(LIVE | {"CLOUD": cloud})
+
+    async with httpx.AsyncClient() as http:
+        create_adapter(settings, http, explain=lambda context, error: "")
+
+        for url in (settings.bot_openid_metadata, settings.cloud.bot_emulator_openid_metadata):
+            keys = JwtTokenExtractor.metadataCache[url]
+            assert isinstance(keys, SigningKeys)  # fetched over the shared client, when needed
+            assert keys.url == url
