@@ -82,6 +82,9 @@ async def test_a_guest_signs_in_at_the_tenant_teams_runs_in(
         page = await browser.open(sign_in_url(card))
     # Not organizations, which would sign her in to her home tenant.
     assert page.url.path == f"/{SANDBOX_TENANT_ID}/oauth2/v2.0/authorize"
+    # Her UPN in the sandbox tenant (from Teams' roster) is not a name she signs in with.
+    assert "login_hint" not in page.url.params
+    assert "#EXT#" not in page.text
 
 
 async def test_a_guests_expired_token_is_refreshed_silently(
