@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 
-from bot.settings import Mode, Settings, SettingsError, load_settings
+from bot.settings import Mode, Settings, SettingsError, describe_cloud, load_settings
 from bot.web.logs import configure_logging
 from bot.web.server import DatabaseUnavailable, create_app, serve
 
@@ -23,6 +23,8 @@ def main() -> int:
     # One JSON object per line in production; readable lines in sandbox mode.
     configure_logging(settings.log_level, structured=settings.mode is Mode.LIVE)
     log.info("mode: %s", _describe(settings))
+    if settings.mode is Mode.LIVE:
+        log.info("cloud: %s", describe_cloud(settings))
     log.info("listening on http://%s:%d (POST /api/messages)", settings.host, settings.port)
     try:
         asyncio.run(serve(create_app(settings), settings.host, settings.port))

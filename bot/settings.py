@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
+from bot.clouds import CLOUDS, PUBLIC, Cloud, graph_scopes
+
 E = TypeVar("E", bound=StrEnum)
 
-LIVE_GRAPH_URL = "https://graph.microsoft.com/v1.0"
+LIVE_GRAPH_URL = PUBLIC.graph_base_url
 
 
 class SettingsError(ValueError):
@@ -58,6 +60,8 @@ class Settings:
     app_tenant_id: str = ""
     host: str = "127.0.0.1"
     port: int = 3978
+    # Every endpoint below defaults to its cloud's; each has a setting that overrides it alone.
+    cloud: Cloud = PUBLIC
     graph_base_url: str = LIVE_GRAPH_URL
     graph_timeout_seconds: float = 10.0
     default_meeting_minutes: int = 30
@@ -70,11 +74,13 @@ class Settings:
     graph_permission: GraphPermission = GraphPermission.DELEGATED
     # Fernet keys, newest first: the newest seals, any of them opens (see bot.state.keyring).
     token_cache_keys: tuple[str, ...] = field(default=(), repr=False)
-    authority: str = "https://login.microsoftonline.com/organizations"
+    authority: str = PUBLIC.authority("")
     skip_confirmation: bool = False
     graph_retry_budget_seconds: float = 8.0
-    bot_openid_metadata: str = ""
-    bot_login_url: str = ""  # where the bot gets its tokens for the Bot Connector ("": Microsoft's)
+    bot_openid_metadata: str = PUBLIC.bot_openid_metadata
+    bot_login_url: str = PUBLIC.bot_login_url("")  # where the bot gets its Bot Connector tokens
+    bot_oauth_scope: str = PUBLIC.bot_oauth_scope
+    bot_token_issuer: str = PUBLIC.bot_token_issuer
     answer_within_seconds: float = 5.0
     sandbox_virtual_users: int = 0
     sandbox_graph_latency_seconds: float = 0.0
@@ -123,7 +129,8 @@ class Settings:
                 "unauthenticated activities, so sandbox mode only listens on loopback. "
                 "Set HOST=127.0.0.1 or configure Bot Framework credentials."
             )
-        graph_base_url = env.get("GRAPH_BASE_URL", "").strip() or LIVE_GRAPH_URL
+        cloud = _cloud(env)
+        graph_base_url = env.get("GRAPH_BASE_URL", "").strip() or cloud.graph_base_url
         port = _int(env, "PORT", 3978, low=0, high=65535)
         permission = _choice(env, "GRAPH_PERMISSION", GraphPermission, GraphPermission.DELEGATED)
         tenant = env.get("MicrosoftAppTenantId", "").strip()
@@ -138,6 +145,7 @@ class Settings:
             app_tenant_id=tenant,
             host=host,
             port=port,
+            cloud=cloud,
             graph_base_url=graph_base_url.rstrip("/"),
             graph_timeout_seconds=_float(env, "GRAPH_TIMEOUT_SECONDS", 10.0),
             default_meeting_minutes=_int(env, "DEFAULT_MEETING_MINUTES", 30, low=1, high=24 * 60),
@@ -151,11 +159,16 @@ class Settings:
             public_url=public_url or f"http://localhost:{port}",
             graph_permission=permission,
             token_cache_keys=token_cache_keys,
-            authority=env.get("AUTH_AUTHORITY", "").strip().rstrip("/")
-            or f"https://login.microsoftonline.com/{tenant or 'organizations'}",
+            authority=_override(env, "AUTH_AUTHORITY") or cloud.authority(tenant),
             skip_confirmation=_bool(env, "SKIP_CONFIRMATION"),
-            bot_openid_metadata=env.get("BotOpenIdMetadata", "").strip(),
-            bot_login_url=env.get("ToChannelFromBotLoginUrl", "").strip().rstrip("/"),
+            bot_openid_metadata=env.get("BotOpenIdMetadata", "").strip()
+            or cloud.bot_openid_metadata,
+            # A multi-tenant bot gets its tokens from Microsoft's tenant, others from their own.
+            bot_login_url=_override(env, "ToChannelFromBotLoginUrl")
+            or cloud.bot_login_url("" if app_type.lower() == "multitenant" else tenant),
+            bot_oauth_scope=_override(env, "ToChannelFromBotOAuthScope") or cloud.bot_oauth_scope,
+            bot_token_issuer=_override(env, "ToBotFromChannelTokenIssuer")
+            or cloud.bot_token_issuer,
             answer_within_seconds=_float(env, "ANSWER_WITHIN_SECONDS", 5.0),
             sandbox_virtual_users=_int(env, "SANDBOX_VIRTUAL_USERS", 0, low=0, high=100_000),
             sandbox_graph_latency_seconds=_float(
@@ -259,6 +272,32 @@ def load_package_settings(env_file: Path = Path(".env")) -> PackageSettings:
 def _environment(env_file: Path) -> dict[str, str]:
     file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
     return {**file_values, **os.environ}
+
+
+def describe_cloud(settings: Settings) -> str:
+    """The cloud and every endpoint in use, for the start-up log (nothing secret in it)."""
+    scopes = graph_scopes(settings.graph_base_url)
+    return (
+        f"{settings.cloud.name}; sign-in at {settings.authority}; Graph at "
+        f"{settings.graph_base_url} (scopes {' '.join(scopes.delegated + scopes.application)}); "
+        f"Bot Framework: tokens from {settings.bot_login_url} for {settings.bot_oauth_scope}, "
+        f"inbound tokens from {settings.bot_token_issuer} with keys from "
+        f"{settings.bot_openid_metadata}"
+    )
+
+
+def _cloud(env: Mapping[str, str]) -> Cloud:
+    raw = env.get("CLOUD", "").strip()
+    cloud = CLOUDS.get(raw.lower() or "public")
+    if cloud is None:
+        allowed = ", ".join(known.name for known in CLOUDS.values())
+        raise SettingsError(f"CLOUD must be one of {allowed}, not {raw!r}.")
+    return cloud
+
+
+def _override(env: Mapping[str, str], name: str) -> str:
+    """The URL setting `name` without a trailing slash; "" when unset."""
+    return env.get(name, "").strip().rstrip("/")
 
 
 def _is_loopback(host: str) -> bool:

@@ -12,6 +12,7 @@ from graph.errors import (
     GraphUnauthorized,
     GraphUnavailable,
     GraphUnreachable,
+    GraphWrongAudience,
 )
 from graph.models import OnlineMeeting, OnlineMeetingRequest
 
@@ -27,6 +28,7 @@ __all__ = [
     "GraphUnauthorized",
     "GraphUnavailable",
     "GraphUnreachable",
+    "GraphWrongAudience",
     "OnlineMeeting",
     "OnlineMeetingRequest",
 ]

@@ -42,6 +42,16 @@ class GraphUnauthorized(GraphError):
     status = 401
 
 
+class GraphWrongAudience(GraphError):
+    """401 for a token meant for another resource ("Invalid audience"): the token came for a
+    different Graph than the one called, which a new token from the same place cannot change.
+
+    Not a GraphUnauthorized: asking the user to sign in again would get another such token.
+    """
+
+    status = 401
+
+
 class GraphForbidden(GraphError):
     status = 403
 
@@ -88,11 +98,16 @@ def error_from_response(response: httpx.Response, client_request_id: str) -> Gra
     """Turn a non-2xx Graph response into the matching typed error."""
     error = _error_body(response)
     inner = error.get("innerError") or error.get("innererror") or {}
+    message = str(error.get("message") or response.reason_phrase or "Graph request failed")
     kind = _BY_STATUS.get(response.status_code)
     if kind is None:
         kind = GraphUnavailable if response.status_code >= 500 else GraphError
+    # Graph's words for it: 401 InvalidAuthenticationToken, "Access token validation failure.
+    # Invalid audience."
+    if kind is GraphUnauthorized and "invalid audience" in message.lower():
+        kind = GraphWrongAudience
     return kind(
-        str(error.get("message") or response.reason_phrase or "Graph request failed"),
+        message,
         code=str(error.get("code") or ""),
         request_id=response.headers.get("request-id") or _str_or_none(inner.get("request-id")),
         client_request_id=response.headers.get("client-request-id") or client_request_id,

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from sandbox.identity import SandboxIdentity, SandboxUser, TokenRejected
+from sandbox.identity import GRAPH_AUDIENCES, SandboxIdentity, SandboxUser, TokenRejected
 
 WRITE_SCOPE = "OnlineMeetings.ReadWrite"
 READ_SCOPES = frozenset({"OnlineMeetings.Read", WRITE_SCOPE})
@@ -184,6 +184,9 @@ class SandboxGraph:
         self._requests_kept = requests_kept
         self._meetings_kept = meetings_kept
         self.faults = Faults()
+        # Token audiences this Graph accepts: the public cloud's Graph's. A test narrows them
+        # to make it a Graph the bot's tokens are not for (another cloud's, say).
+        self.audiences: tuple[str, ...] = GRAPH_AUDIENCES
         self.requests: list[RecordedRequest] = []  # the newest `requests_kept` at most
         self.created = 0  # meetings created since start, kept or not
         # Tenant default for meetings whose request does not say (createOrGet never can).
@@ -270,7 +273,7 @@ class SandboxGraph:
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("Access token is empty.")
         try:
-            caller = _Caller(self.identity.verify(token.strip()))
+            caller = _Caller(self.identity.verify(token.strip(), audiences=self.audiences))
         except TokenRejected as exc:
             raise _unauthenticated(str(exc)) from exc
 

@@ -246,26 +246,29 @@ class SandboxIdentity:
         jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self._key.public_key()))
         return {**jwk, "kid": self.key_id, "use": "sig", "alg": "RS256"}
 
-    def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a token this sandbox signed for Graph, or TokenRejected."""
+    def verify(self, token: str, *, audiences: tuple[str, ...] = GRAPH_AUDIENCES) -> dict[str, Any]:
+        """The claims of a token this sandbox signed for a Graph that accepts `audiences`,
+        or TokenRejected."""
         # A token checked once stays good until it expires (the signature cannot change), so
         # its claims are kept rather than verifying RS256 again on every request.
         claims = self._verified.get(token)
         if claims is not None and claims["exp"] > time.time():
+            if claims["aud"] not in audiences:
+                raise TokenRejected("Access token validation failure. Invalid audience.")
             return dict(claims)
-        claims = self._verify(token)
+        claims = self._verify(token, audiences)
         if len(self._verified) >= _VERIFIED_TOKENS:
             self._verified.pop(next(iter(self._verified)))
         self._verified[token] = claims
         return dict(claims)
 
-    def _verify(self, token: str) -> dict[str, Any]:
+    def _verify(self, token: str, audiences: tuple[str, ...]) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 self._key.public_key(),
                 algorithms=["RS256"],
-                audience=list(GRAPH_AUDIENCES),
+                audience=list(audiences),
                 options={"require": ["exp", "nbf", "aud", "iss", "tid", "oid"]},
                 leeway=0,
             )

@@ -13,7 +13,7 @@ from aiohttp import hdrs, web
 from sandbox.graph import SandboxGraph
 from sandbox.identity import DEFAULT_USERS, SANDBOX_CLIENT_ID, SandboxIdentity
 from sandbox.identity import virtual_users as make_virtual_users
-from sandbox.idp import SANDBOX_CLIENT_SECRET, SandboxIdentityProvider
+from sandbox.idp import GRAPH_RESOURCE, SANDBOX_CLIENT_SECRET, SandboxIdentityProvider
 from sandbox.tls import make_certificate
 
 # Names of this machine's loopback interface, as a browser writes them in a Host header.
@@ -66,6 +66,11 @@ class SandboxServer:
     @property
     def graph_url(self) -> str:
         return f"{self.origin}/graph/v1.0"
+
+    # The Graph the sandbox stands in for, at a loopback address: the public cloud's. Its
+    # identity provider issues tokens for that Graph's scopes, as Entra does, and its Graph
+    # accepts them; a loopback URL is not a resource Entra knows.
+    graph_resource = GRAPH_RESOURCE.rstrip("/")
 
     def authority(self, tenant: str = "organizations") -> str:
         return f"{self.idp.tls_origin}/{tenant}"

@@ -27,7 +27,8 @@ Outage = Literal["down", "hangs", "500"]
 
 
 class BotFrameworkIssuer:
-    def __init__(self) -> None:
+    def __init__(self, *, issuer: str = ISSUER) -> None:
+        self.issuer = issuer  # what its tokens' `iss` says unless told otherwise
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.key_id = uuid.uuid4().hex
         jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
@@ -38,23 +39,23 @@ class BotFrameworkIssuer:
         self.requests = 0  # metadata and key requests answered (or left hanging)
         self._hanging = threading.Event()  # set: hanging requests give up
         self._outage: Outage | None = None
-        issuer = self
+        stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                issuer.requests += 1
-                if issuer._outage == "hangs":
-                    issuer._hanging.wait(30)
+                stand_in.requests += 1
+                if stand_in._outage == "hangs":
+                    stand_in._hanging.wait(30)
                     return
-                if issuer._outage == "500":
+                if stand_in._outage == "500":
                     self.send_error(500)
                     return
                 if self.path == "/keys":
-                    body: dict[str, Any] = issuer._jwks
+                    body: dict[str, Any] = stand_in._jwks
                 else:
                     body = {
-                        "issuer": ISSUER,
-                        "jwks_uri": f"{issuer.origin}/keys",
+                        "issuer": stand_in.issuer,
+                        "jwks_uri": f"{stand_in.origin}/keys",
                         "id_token_signing_alg_values_supported": ["RS256"],
                     }
                 data = json.dumps(body).encode()
@@ -104,14 +105,14 @@ class BotFrameworkIssuer:
         *,
         audience: str,
         service_url: str,
-        issuer: str = ISSUER,
+        issuer: str | None = None,
         lifetime: int = 3600,
         key: rsa.RSAPrivateKey | None = None,
         key_id: str | None = None,
     ) -> str:
         now = int(time.time())
         claims = {
-            "iss": issuer,
+            "iss": issuer or self.issuer,
             "aud": audience,
             "serviceurl": service_url,
             "nbf": now - 10,

@@ -24,7 +24,7 @@ from bot.conversation.cards import (
     unknown_card,
 )
 from bot.conversation.messages import SHARED_SCOPES, Shown, card_message, others_card_for, reply
-from bot.conversation.replies import explain
+from bot.conversation.replies import explain, explain_refused_sign_in
 from bot.conversation.sign_in import SignInCards
 from bot.framework.address import ReplyAddress
 from bot.identity.tokens import NoWorkAccount, SignInFailed
@@ -42,6 +42,7 @@ from graph import (
     GraphUnauthorized,
     GraphUnavailable,
     GraphUnreachable,
+    GraphWrongAudience,
     OnlineMeeting,
 )
 
@@ -99,13 +100,15 @@ class Delivery:
         replaces: str | None = None,
         owner: str | None = None,
         proactive: bool = False,
+        after_sign_in: bool = False,
     ) -> Shown | None:
         """Create the meeting and answer; the answer replaces the message `replaces`, if any.
 
         While Teams waits for this turn, Teams itself redelivers it if this process dies. Once
         the answer will come after the turn (a slow Graph) or outside any turn (`proactive`),
         it is first written down in the outbox, so another process still answers. `owner`:
-        this call already owes the answer (a recovery).
+        this call already owes the answer (a recovery). `after_sign_in`: the requester has just
+        signed in for this request, so Graph refusing their token is not theirs to fix.
         """
         if owner is None and proactive:
             owner = await self._outbox.record(ask, replaces)  # None: another delivery owes it
@@ -121,7 +124,9 @@ class Delivery:
                 log.warning("could not show the typing indicator", exc_info=True)
             done, _ = await asyncio.wait({creation}, timeout=self._answer_within - typing_after)
         if creation in done:
-            return await self._answer(turn_context, ask, creation, replaces, owner)
+            return await self._answer(
+                turn_context, ask, creation, replaces, owner, after_sign_in=after_sign_in
+            )
         # Graph is slow: answer now (Teams resends an activity it waited 15 s for) and post the
         # meeting in place of this note when it is ready.
         if owner is None and not proactive:
@@ -143,6 +148,7 @@ class Delivery:
                     creation=creation,
                     replaces=note or replaces,
                     owner=owner,
+                    after_sign_in=after_sign_in,
                 ),
             )
         )
@@ -179,13 +185,15 @@ class Delivery:
         creation: asyncio.Future[OnlineMeeting],
         replaces: str | None,
         owner: str | None,
+        *,
+        after_sign_in: bool = False,
     ) -> Shown | None:
         """Answer with the outcome once there is one; strike the outbox entry if this owed it."""
         if not creation.done():
             await asyncio.wait({creation})
         shown = None
         try:
-            shown = await self._deliver(turn_context, ask, creation, replaces)
+            shown = await self._deliver(turn_context, ask, creation, replaces, after_sign_in)
         except Exception:
             log.exception("could not post the answer to a meeting request")
             if replaces is not None:
@@ -206,12 +214,37 @@ class Delivery:
         ask: MeetingRequest,
         creation: asyncio.Future[OnlineMeeting],
         replaces: str | None,
+        after_sign_in: bool,
     ) -> Shown:
         """Answer with the meeting card, a sign-in card, a Retry card or one line."""
         lang = self._languages.pick(ask.locale)
         try:
             meeting = creation.result()
+        except GraphWrongAudience as error:
+            # A configuration error, not the user's: a sign-in card here would come back after
+            # every sign-in, forever. The admin reads why; the user gets one line.
+            log.error(  # noqa: TRY400 - the message says what to fix; a traceback adds nothing
+                "configuration error: Graph refused the token as meant for another resource "
+                "(%s, request-id %s). The Graph in use (CLOUD, GRAPH_BASE_URL) and where its "
+                "tokens come from (AUTH_AUTHORITY) must belong to the same cloud",
+                error.message,
+                error.request_id,
+            )
+            return await self._say_in_place(turn_context, explain(error, lang), replaces, lang)
         except (SignInRequired, GraphUnauthorized) as error:
+            if after_sign_in and isinstance(error, GraphUnauthorized):
+                # Graph refused the token of a sign-in completed moments ago: another sign-in
+                # would bring the same kind of token, and this card would come back forever.
+                log.error(  # noqa: TRY400 - the message says what to check; no traceback needed
+                    "configuration error: Graph refused the token of a sign-in completed "
+                    "moments ago (%s: %s, request-id %s). Check that CLOUD, GRAPH_BASE_URL and "
+                    "AUTH_AUTHORITY belong to the same cloud",
+                    error.code,
+                    error.message,
+                    error.request_id,
+                )
+                answer = explain_refused_sign_in(error, lang)
+                return await self._say_in_place(turn_context, answer, replaces, lang)
             if not self._sign_in.enabled:
                 return await self._say_in_place(turn_context, explain(error, lang), replaces, lang)
             # Keep the request; it is created the moment the user is back from signing in, in

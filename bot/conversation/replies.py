@@ -20,6 +20,7 @@ from graph import (
     GraphUnauthorized,
     GraphUnavailable,
     GraphUnreachable,
+    GraphWrongAudience,
 )
 
 NOTHING_CREATED = N_("No meeting was created.")
@@ -63,6 +64,14 @@ def explain(error: Exception, lang: Language) -> str:
 _GRAPH_PROBLEMS: tuple[tuple[type[GraphError], str], ...] = (
     (GraphBadRequest, N_("Microsoft Teams rejected the meeting details.")),
     (GraphUnauthorized, N_("Microsoft didn't accept your sign-in; it may have expired.")),
+    (
+        GraphWrongAudience,
+        N_(
+            "Microsoft Teams refused my request because I'm set up for a different Microsoft "
+            "cloud than your sign-in; your admin needs to fix my configuration (signing in "
+            "again won't help)."
+        ),
+    ),
     (
         GraphForbidden,
         N_(
@@ -128,6 +137,16 @@ def _explain_graph(error: GraphError, lang: Language) -> str:
             )
         return _("{problem} {nothing} Please try again shortly.", problem=problem, nothing=nothing)
     return _("{problem} {nothing}", problem=problem, nothing=nothing)
+
+
+def explain_refused_sign_in(error: GraphError, lang: Language) -> str:
+    """Graph refused the token of a sign-in just completed: not the user's to fix."""
+    _ = lang.gettext
+    problem = _(
+        "Microsoft didn't accept the sign-in you just completed, so signing in again won't "
+        "help; your admin needs to check my configuration."
+    )
+    return _("{problem} {nothing}", problem=problem, nothing=_(NOTHING_CREATED)) + _reference(error)
 
 
 def _seconds(seconds: float, lang: Language) -> str:

@@ -410,7 +410,11 @@ class MeetingBot(ActivityHandler):
                 await self._delivery.proactively(adapter, each.ask.address, expired)
             else:
                 create = functools.partial(
-                    self._delivery.create, ask=each.ask, replaces=each.card_id, proactive=True
+                    self._delivery.create,
+                    ask=each.ask,
+                    replaces=each.card_id,
+                    proactive=True,
+                    after_sign_in=True,
                 )
                 await self._delivery.proactively(adapter, each.ask.address, create)
 

@@ -14,17 +14,15 @@ from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
-from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import (
-    AuthenticationConstants,
     ConnectorFactory,
-    GovernmentConstants,
     MicrosoftAppCredentials,
     PasswordServiceClientCredentialFactory,
 )
 from cachetools import FIFOCache
 from msal import ConfidentialClientApplication
 
+from bot.clouds import is_microsoft_login
 from bot.framework.connector import Connector
 from bot.framework.signing_keys import SigningKeysUnavailable, install_signing_keys
 from bot.settings import Settings
@@ -129,13 +127,7 @@ class _OwnLoginCredentials(PasswordServiceClientCredentialFactory):
     async def create_credentials(
         self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
     ) -> Any:
-        endpoint = (login_endpoint or "").lower()
-        if not self.app_id or endpoint.startswith(
-            (
-                AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX,
-                GovernmentConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX,
-            )
-        ):
+        if not self.app_id or is_microsoft_login(login_endpoint or ""):
             return await super().create_credentials(
                 app_id, oauth_scope, login_endpoint, validate_authority
             )
@@ -171,6 +163,20 @@ def _app_id(claims_identity: Any) -> str:
     return str(claims.get("aud") or claims.get("appid") or "")
 
 
+def bot_framework_endpoints(settings: Settings) -> dict[str, str | None]:
+    """botbuilder's parameterized settings for the cloud in use, with the operator's overrides."""
+    cloud = settings.cloud
+    return {
+        "TO_CHANNEL_FROM_BOT_LOGIN_URL": settings.bot_login_url,
+        "TO_CHANNEL_FROM_BOT_OAUTH_SCOPE": settings.bot_oauth_scope,
+        "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": settings.bot_token_issuer,
+        "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": settings.bot_openid_metadata,
+        "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": cloud.bot_emulator_openid_metadata,
+        "OAUTH_URL": cloud.bot_oauth_url,
+        "CALLER_ID": cloud.bot_caller_id,
+    }
+
+
 def create_adapter(
     settings: Settings, http: httpx.AsyncClient, *, explain: Explain
 ) -> CloudAdapter:
@@ -184,40 +190,21 @@ def create_adapter(
         APP_TYPE=settings.app_type,
         APP_TENANTID=settings.app_tenant_id,
     )
+    if settings.app_id:
+        # botbuilder's parameterized mode, with every endpoint from the cloud in use (or the
+        # setting that overrides it): its built-in modes know only the public and US Government
+        # clouds. Not without an app id: that mode then refuses an activity without a token
+        # (it looks for None, where the adapter passes ""), and sandbox traffic carries none.
+        vars(configuration).update(bot_framework_endpoints(settings))
     credentials_factory = None
-    if settings.bot_openid_metadata or settings.bot_login_url:
-        # Where the keys that sign Bot Framework's tokens are published, and where the bot gets
-        # its own (other clouds, tests). Naming one endpoint puts the SDK in its parameterized
-        # mode, which needs them all: the public cloud's for the rest.
-        configuration.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = (
-            settings.bot_openid_metadata
-            or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
-        )
-        configuration.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = (
-            AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
-        )
-        configuration.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = (
-            AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
-        )
-        configuration.TO_CHANNEL_FROM_BOT_LOGIN_URL = (
-            settings.bot_login_url or AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL
-        )
-        configuration.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = (
-            AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
-        )
-        configuration.OAUTH_URL = AuthenticationConstants.OAUTH_URL
-        configuration.CALLER_ID = CallerIdConstants.public_azure_channel
-    if settings.bot_login_url and settings.app_type.lower() != "userassignedmsi":
+    if not is_microsoft_login(settings.bot_login_url) and (
+        settings.app_type.lower() != "userassignedmsi"
+    ):
         credentials_factory = _OwnLoginCredentials(
             settings.app_id, settings.app_password, settings.app_tenant_id
         )
     install_signing_keys(
-        [
-            settings.bot_openid_metadata
-            or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL,
-            AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL,
-        ],
-        http,
+        [settings.bot_openid_metadata, settings.cloud.bot_emulator_openid_metadata], http
     )
     adapter = CloudAdapter(
         FailClosedAuthentication(configuration, http, credentials_factory=credentials_factory)

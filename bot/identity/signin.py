@@ -14,7 +14,7 @@ from botbuilder.core import Storage
 from cryptography.fernet import InvalidToken
 
 from bot.framework.address import ReplyAddress
-from bot.identity.tokens import GRAPH_DELEGATED_SCOPES, MsalApps, NoWorkAccount
+from bot.identity.tokens import MsalApps, NoWorkAccount
 from bot.identity.users import TeamsUser
 from bot.state.keyring import Cipher
 from bot.state.storage import ETagConflict
@@ -92,7 +92,7 @@ class SignInFlows:
             flow = await asyncio.to_thread(
                 # At the tenant Teams runs in: a guest gets that tenant's token, not their home's.
                 lambda: self._apps.for_user(user).initiate_auth_code_flow(
-                    GRAPH_DELEGATED_SCOPES,
+                    self._apps.scopes.delegated,
                     redirect_uri=self.redirect_uri,
                     state=attempt_id,
                     login_hint=hint,

@@ -21,13 +21,12 @@ from botbuilder.core import Storage
 from cachetools import LRUCache
 from cryptography.fernet import InvalidToken
 
+from bot.clouds import GraphScopes
 from bot.identity.users import SignInRequired, TeamsUser
 from bot.state.keyring import Cipher
 
 log = logging.getLogger(__name__)
 
-GRAPH_DELEGATED_SCOPES = ["https://graph.microsoft.com/OnlineMeetings.ReadWrite"]
-GRAPH_APP_SCOPES = ["https://graph.microsoft.com/.default"]
 CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"  # personal Microsoft accounts
 # Authorities that sign a person in to their home tenant, whichever tenant Teams runs in.
 MULTI_TENANT_AUTHORITIES = ("common", "organizations")
@@ -71,8 +70,9 @@ class MsalApps:
     MSAL's http_cache, so building one costs no network round trip (after a tenant's first).
     """
 
-    def __init__(self, config: MsalConfig) -> None:
+    def __init__(self, config: MsalConfig, scopes: GraphScopes) -> None:
         self._config = config
+        self.scopes = scopes  # for the Graph the bot calls: a token for another is refused
         self._session = requests.Session()
         if config.ca_bundle is not None:
             self._session.verify = str(config.ca_bundle)
@@ -237,7 +237,7 @@ class DelegatedTokenProvider:
         if account is None:
             return None, OpenCache(cache, bound)
         result: dict[str, Any] | None = app.acquire_token_silent(
-            GRAPH_DELEGATED_SCOPES, account=account
+            self._apps.scopes.delegated, account=account
         )
         if cache.has_state_changed:  # about to be stored under a new ETag
             with self._lock:
@@ -267,7 +267,9 @@ class DelegatedTokenProvider:
         oid, tid = _entra_ids(user)
         cache = msal.SerializableTokenCache()
         result, accounts = await asyncio.to_thread(
-            lambda: self._redeem(self._apps.for_user(user, cache), flow, auth_response)
+            lambda: self._redeem(
+                self._apps.for_user(user, cache), flow, auth_response, self._apps.scopes.delegated
+            )
         )
         if "error" in result:
             log.info("sign-in failed at the identity provider: %s", result.get("error"))
@@ -293,12 +295,15 @@ class DelegatedTokenProvider:
 
     @staticmethod
     def _redeem(
-        app: msal.ConfidentialClientApplication, flow: dict[str, Any], auth_response: dict[str, str]
+        app: msal.ConfidentialClientApplication,
+        flow: dict[str, Any],
+        auth_response: dict[str, str],
+        scopes: list[str],
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The code redeemed, and the accounts now in the app's (fresh) cache: the one that
         signed in, named as MSAL names it. Runs in a worker thread."""
         result: dict[str, Any] = app.acquire_token_by_auth_code_flow(
-            flow, auth_response, scopes=GRAPH_DELEGATED_SCOPES
+            flow, auth_response, scopes=scopes
         )
         accounts: list[dict[str, Any]] = [] if "error" in result else app.get_accounts()
         return result, accounts
@@ -321,7 +326,7 @@ class AppTokenProvider:
         if tid.lower() != self._tenant_id.lower():
             raise NoWorkAccount("This bot is set up for another organization's tenant.")
         result = await asyncio.to_thread(
-            lambda: self._apps.shared().acquire_token_for_client(GRAPH_APP_SCOPES)
+            lambda: self._apps.shared().acquire_token_for_client(self._apps.scopes.application)
         )
         if "access_token" not in result:
             log.error("app-only token request failed: %s", result.get("error"))

@@ -18,6 +18,7 @@ import httpx
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from bot.clouds import GraphScopes, graph_scopes
 from bot.conversation.catalogs import read_catalogs
 from bot.conversation.router import MeetingBot
 from bot.conversation.sign_in import SignIn
@@ -161,15 +162,17 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 ca_bundle=sandbox.ca_bundle,
             )
             log.info("sandbox Graph at %s, identity provider at %s", graph_url, sandbox.authority())
+            scopes = GraphScopes(sandbox.graph_resource)
         else:
             graph_url = settings.graph_base_url
             tenant = settings.app_tenant_id
             msal_config = MsalConfig(settings.app_id, settings.app_password, settings.authority)
+            scopes = graph_scopes(graph_url)
 
         storage = _open_storage(settings.data_dir / "bot.sqlite3", clock)
         stack.callback(storage.close)
         app[STORAGE] = storage
-        apps = MsalApps(msal_config)
+        apps = MsalApps(msal_config, scopes)
         stack.callback(apps.close)
 
         # One key ring for everything kept at rest: token caches, the meetings in the ledger,
