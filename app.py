@@ -6,7 +6,8 @@ import asyncio
 import logging
 import sys
 
-from bot.settings import Mode, Settings, SettingsError, load_settings
+from bot.credentials import CredentialError
+from bot.settings import Mode, Settings, SettingsError, load_settings, startup_notes
 from bot.web.logs import configure_logging
 from bot.web.server import DatabaseUnavailable, create_app, serve
 
@@ -23,9 +24,14 @@ def main() -> int:
     # One JSON object per line in production; readable lines in sandbox mode.
     configure_logging(settings.log_level, structured=settings.mode is Mode.LIVE)
     log.info("mode: %s", _describe(settings))
+    for note in startup_notes(settings):
+        log.warning("%s", note)
     log.info("listening on http://%s:%d (POST /api/messages)", settings.host, settings.port)
     try:
         asyncio.run(serve(create_app(settings), settings.host, settings.port))
+    except CredentialError as exc:
+        log.error("the bot's credential: %s", exc)  # noqa: TRY400 - one clear line
+        return 2
     except DatabaseUnavailable as exc:
         log.error("%s", exc)  # noqa: TRY400 - the message says what to do; a traceback adds nothing
         return 2
