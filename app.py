@@ -48,7 +48,7 @@ def _describe(settings: Settings) -> str:
             "Graph and sign-in are local stand-ins"
         )
     return (
-        f"LIVE (app id {settings.app_id}): Bot Framework auth on, "
+        f"LIVE ({settings.app_type} app {settings.app_id}): Bot Framework auth on, "
         f"Graph at {settings.graph_base_url}"
     )
 

@@ -10,7 +10,6 @@ takes a reply only with a valid token for the bot.
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,16 +18,14 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from cryptography import x509
 from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from sandbox.client_assertions import FederatedCredential
 from sandbox.identity import BOT_FRAMEWORK_RESOURCE, SANDBOX_TENANT_ID
 from sandbox.server import SandboxServer
 from tests.bot_framework_issuer import BotFrameworkIssuer
+from tests.certificates import make_certificate
 from tests.conftest import (
     ALEX,
     BotClient,
@@ -215,34 +212,6 @@ async def test_the_connector_refuses_anything_but_a_valid_token_for_the_bot(
 
 
 # -- single-tenant, with a certificate -----------------------------------------------------------
-
-
-def make_certificate(directory: Path) -> tuple[Path, str]:
-    """A self-signed certificate and its key in one PEM file (as Key Vault exports it)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "meet-bot")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
-    path = directory / "bot.pem"
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        + pem.encode()
-    )
-    return path, pem
 
 
 async def test_single_tenant_with_a_certificate_needs_no_secret(
