@@ -37,7 +37,7 @@ from tests.conftest import (
     sign_in_url,
 )
 from tests.processes import start
-from tests.sink import V1_ISSUER, BotTokenCheck
+from tests.sink import V1_ISSUER, BotTokenCheck, Sink
 
 APP_ID = "6b0f1e2d-3c4a-4b5c-8d6e-7f8091a2b3c4"
 SECRET = "live-test-secret"
@@ -209,6 +209,30 @@ async def test_the_connector_refuses_anything_but_a_valid_token_for_the_bot(
     assert refused.status_code == 401
     assert accepted.status_code == 200
     assert len(connector.activities) == 1
+
+
+def test_the_threaded_connector_for_bot_processes_checks_the_token_too(
+    entra: SandboxServer,
+) -> None:
+    check = token_check(entra, APP_ID)
+    sink = Sink(check=check)
+    sandbox_key = entra.identity._key
+    url = f"{sink.url}/v3/conversations/a:personal-chat/activities"
+    body = {"type": "message", "text": "hello"}
+    try:
+        forged = httpx.post(
+            url,
+            json=body,
+            headers={"Authorization": "Bearer " + _bot_framework_token(sandbox_key, app_id="x")},
+        )
+        good = httpx.post(
+            url, json=body, headers={"Authorization": "Bearer " + _bot_framework_token(sandbox_key)}
+        )
+    finally:
+        sink.close()
+
+    assert (forged.status_code, good.status_code) == (401, 200)
+    assert (len(sink.activities), check.refused) == (1, 1)
 
 
 # -- single-tenant, with a certificate -----------------------------------------------------------
