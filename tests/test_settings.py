@@ -8,6 +8,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.credentials import AppType, CertificateFiles, ClientSecret, ManagedIdentity
+from bot.framework.bot_credentials import login_authority
 from bot.settings import (
     LIVE_GRAPH_URL,
     GraphPermission,
@@ -228,3 +229,29 @@ def test_app_type_settings_that_cannot_work_are_refused(
 def test_a_loopback_public_url_is_accepted_as_entra_accepts_it() -> None:
     settings = Settings.from_env(LIVE | {"PUBLIC_URL": "http://127.0.0.1:3978"})
     assert settings.public_url == "http://127.0.0.1:3978"
+
+
+@pytest.mark.parametrize(
+    ("login_url", "tenant", "authority"),
+    [
+        ("", "t1", "https://login.microsoftonline.com/t1"),
+        (
+            "https://login.microsoftonline.com/",
+            "",
+            "https://login.microsoftonline.com/botframework.com",
+        ),
+        ("https://login.microsoftonline.com/", "t1", "https://login.microsoftonline.com/t1"),
+        ("", "", "https://login.microsoftonline.com/botframework.com"),
+        (
+            "https://login.microsoftonline.us/botframework.com",
+            "t1",
+            "https://login.microsoftonline.us/t1",
+        ),
+        ("https://127.0.0.1:4443/t1/", "t1", "https://127.0.0.1:4443/t1"),
+        ("https://127.0.0.1:4443/botframework.com", "", "https://127.0.0.1:4443/botframework.com"),
+    ],
+)
+def test_the_bot_asks_its_own_tenant_for_connector_tokens_when_single_tenant(
+    login_url: str, tenant: str, authority: str
+) -> None:
+    assert login_authority(login_url, tenant) == authority

@@ -71,13 +71,13 @@ class BotCredentialsFactory(ServiceClientCredentialsFactory):
 
 
 def login_authority(login_endpoint: str, tenant_id: str) -> str:
-    """Where the bot's token comes from: Microsoft's login for the bot's tenant (single-tenant)
-    or for botframework.com (multi-tenant), as botbuilder does; any other login URL as named."""
-    endpoint = (login_endpoint or AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL).rstrip("/")
+    """Where the bot's token comes from, as botbuilder decides: on Microsoft's login hosts, the
+    bot's tenant (single-tenant) or botframework.com (multi-tenant); any other URL as named."""
+    endpoint = login_endpoint or AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
     prefix = next((p for p in _MICROSOFT_LOGIN_PREFIXES if endpoint.lower().startswith(p)), None)
-    if prefix is not None and tenant_id:
-        return prefix + tenant_id
-    return endpoint
+    if prefix is not None:
+        return prefix + (tenant_id or AuthenticationConstants.DEFAULT_CHANNEL_AUTH_TENANT)
+    return endpoint.rstrip("/")
 
 
 class _SharedApps:
