@@ -130,8 +130,23 @@ def _stats_route(app: web.Application, extra: Any) -> None:
     app.cleanup_ctx.append(monitor)
 
 
+def _count_round_trips(storage: type[Any]) -> list[int]:
+    """Count every call the bot makes to its storage: each is one round trip to the database."""
+    count = [0]
+    for name in ("read", "write", "delete", "create", "delete_if", "keys", "expired", "purge"):
+        call = getattr(storage, name)
+
+        async def counted(self: Any, *args: Any, _call: Any = call, **kwargs: Any) -> Any:
+            count[0] += 1
+            return await _call(self, *args, **kwargs)
+
+        setattr(storage, name, counted)
+    return count
+
+
 def serve_meet(port: int, users: int, data_dir: str) -> None:
     from bot.settings import Settings
+    from bot.state.storage import SqliteStorage
     from bot.web.keys import SANDBOX
     from bot.web.server import create_app, serve
 
@@ -148,14 +163,11 @@ def serve_meet(port: int, users: int, data_dir: str) -> None:
             "PUBLIC_URL": f"http://127.0.0.1:{port}",
         }
     )
+    round_trips = _count_round_trips(SqliteStorage)
     app = create_app(settings)
 
     def meetings(app: web.Application) -> dict[str, Any]:
-        graph = app[SANDBOX].graph
-        posts = sum(1 for r in graph.requests if r.method == "POST" and r.status == 201)
-        graph.requests.clear()  # the record would grow with every turn of the soak
-        app.setdefault("posts", [0])[0] += posts
-        return {"creates": app["posts"][0]}
+        return {"creates": app[SANDBOX].graph.created, "storage_round_trips": round_trips[0]}
 
     async def latency(request: web.Request) -> web.Response:
         request.app[SANDBOX].graph.faults.latency = float(request.query["seconds"])
@@ -203,6 +215,11 @@ class Result:
     latencies: list[float]
     stats: dict[str, Any]
     cpu_seconds: float  # the bot process's own CPU time for these turns
+    round_trips: int  # the bot's calls to its storage during these turns
+
+    @property
+    def round_trips_per_turn(self) -> float:
+        return self.round_trips / self.turns
 
     @property
     def cpu_ms_per_turn(self) -> float:
@@ -298,7 +315,7 @@ async def drive(
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
         async with http.get(f"{base}/_bench/stats") as answer:
-            cpu_before = (await answer.json())["cpu_seconds"]
+            before = await answer.json()
         await http.post(f"{base}/_bench/reset-lag")
 
         async def worker() -> None:
@@ -320,7 +337,15 @@ async def drive(
         elapsed = time.perf_counter() - started
         async with http.get(f"{base}/_bench/stats") as answer:
             stats = await answer.json()
-    return Result(name, turns, elapsed, latencies, stats, stats["cpu_seconds"] - cpu_before)
+    return Result(
+        name,
+        turns,
+        elapsed,
+        latencies,
+        stats,
+        stats["cpu_seconds"] - before["cpu_seconds"],
+        stats.get("storage_round_trips", 0) - before.get("storage_round_trips", 0),
+    )
 
 
 def free_port() -> int:
@@ -420,8 +445,11 @@ async def main_async(args: argparse.Namespace) -> int:
                 await http.post(f"{meet}/_bench/debug-loop", params={"on": "0"})
                 await http.post(f"{meet}/_bench/graph-latency", params={"seconds": "0"})
             if args.soak:
-                warm = await run(meet, "soak warm-up", "/help", 2000)
-                soak = await run(meet, f"soak: {args.soak} turns", "/help", args.soak)
+                # /meet, as people use it: every turn creates a meeting and keeps its record.
+                warm = await run(meet, "soak warm-up", "/meet Soak tomorrow 11am", 2000)
+                soak = await run(
+                    meet, f"soak: {args.soak} turns", "/meet Soak tomorrow 11am", args.soak
+                )
                 growth = (soak.stats["rss_kb"] - warm.stats["rss_kb"]) / 1024
                 checks.append(
                     (
@@ -436,15 +464,17 @@ async def main_async(args: argparse.Namespace) -> int:
     echo_rate = rows[0].rate
     print(
         "| run | turns/s | p50 ms | p95 ms | p99 ms | peak RSS MB | vs echo "
-        "| bot CPU ms/turn | longest callback ms | longest timer delay ms |"
+        "| bot CPU ms/turn | storage round trips/turn | longest callback ms "
+        "| longest timer delay ms |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(
             f"| {row.name} | {row.rate:.0f} | {row.percentile(50):.1f} | "
             f"{row.percentile(95):.1f} | {row.percentile(99):.1f} | "
             f"{row.stats['hwm_kb'] / 1024:.0f} | {row.rate / echo_rate:.2f}x | "
-            f"{row.cpu_ms_per_turn:.2f} | {row.stats['max_callback_ms']:.1f} | "
+            f"{row.cpu_ms_per_turn:.2f} | {row.round_trips_per_turn:.1f} | "
+            f"{row.stats['max_callback_ms']:.1f} | "
             f"{row.stats['max_lag_ms']:.1f} |"
         )
     print()

@@ -44,6 +44,11 @@ READ_ONLY = frozenset(
         "expiryDateTime",
     }
 )
+# The stand-in lives in the bot's process in sandbox mode, so what it keeps is bounded: the newest
+# requests of its record (tests read the last few) and the newest meetings (an older one answers
+# 404, as a meeting past its expiryDateTime does in Graph). Memory stays flat over any soak.
+REQUESTS_KEPT = 1000
+MEETINGS_KEPT = 2000
 _STATUS_CODES = {
     400: "BadRequest",
     401: "InvalidAuthenticationToken",
@@ -156,6 +161,7 @@ class _Stored:
     text: str
     tenant_id: str
     organizer_oid: str
+    external_key: tuple[str, str, str] | None = None
 
     @property
     def body(self) -> dict[str, Any]:
@@ -166,10 +172,20 @@ class _Stored:
 class SandboxGraph:
     """State of the stand-in: meetings, access policies, faults and the request record."""
 
-    def __init__(self, identity: SandboxIdentity, *, tenant_passcode_default: bool = False) -> None:
+    def __init__(
+        self,
+        identity: SandboxIdentity,
+        *,
+        tenant_passcode_default: bool = False,
+        requests_kept: int = REQUESTS_KEPT,
+        meetings_kept: int = MEETINGS_KEPT,
+    ) -> None:
         self.identity = identity
+        self._requests_kept = requests_kept
+        self._meetings_kept = meetings_kept
         self.faults = Faults()
-        self.requests: list[RecordedRequest] = []
+        self.requests: list[RecordedRequest] = []  # the newest `requests_kept` at most
+        self.created = 0  # meetings created since start, kept or not
         # Tenant default for meetings whose request does not say (createOrGet never can).
         self.tenant_passcode_default = tenant_passcode_default
         self._meetings: dict[str, _Stored] = {}
@@ -235,6 +251,8 @@ class SandboxGraph:
             }
         )
         self.requests.append(await _record(request, response.status, request_id))
+        if len(self.requests) > self._requests_kept:  # halved at once: appends stay O(1)
+            del self.requests[: -(self._requests_kept // 2)]
         return response
 
     async def _lose_answer(self, response: web.StreamResponse) -> web.StreamResponse:
@@ -335,9 +353,12 @@ class SandboxGraph:
             return _json(self._localized(self._meetings[existing].body, request), status=200)
         parameters = {k: v for k, v in body.items() if k in CREATE_OR_GET_PARAMETERS}
         meeting = self._new_meeting(
-            request, organizer, parameters, passcode_required=self.tenant_passcode_default
+            request,
+            organizer,
+            parameters,
+            passcode_required=self.tenant_passcode_default,
+            external_key=key,
         )
-        self._external_ids[key] = meeting["id"]
         return _json(meeting, status=201)
 
     async def _get(self, request: web.Request) -> web.Response:
@@ -347,10 +368,13 @@ class SandboxGraph:
 
     async def _delete(self, request: web.Request) -> web.Response:
         _, target = self._authorize(request, write=True)
-        meeting_id = self._find(request, target).body["id"]
-        del self._meetings[meeting_id]
-        self._external_ids = {k: v for k, v in self._external_ids.items() if v != meeting_id}
+        self._forget(self._find(request, target).body["id"])
         return web.Response(status=204)
+
+    def _forget(self, meeting_id: str) -> None:
+        stored = self._meetings.pop(meeting_id)
+        if stored.external_key is not None:
+            self._external_ids.pop(stored.external_key, None)
 
     def _find(self, request: web.Request, target: SandboxUser) -> _Stored:
         stored = self._meetings.get(request.match_info["meeting_id"])
@@ -370,6 +394,7 @@ class SandboxGraph:
         body: dict[str, Any],
         *,
         passcode_required: bool,
+        external_key: tuple[str, str, str] | None = None,
     ) -> dict[str, Any]:
         start, end = _meeting_times(body)
         created = datetime.now(UTC)
@@ -452,8 +477,13 @@ class SandboxGraph:
             },
         }
         self._meetings[meeting_id] = _Stored(
-            json.dumps(meeting), organizer.tenant_id, organizer.oid
+            json.dumps(meeting), organizer.tenant_id, organizer.oid, external_key
         )
+        self.created += 1
+        if external_key is not None:
+            self._external_ids[external_key] = meeting_id
+        if len(self._meetings) > self._meetings_kept:
+            self._forget(next(iter(self._meetings)))  # the oldest: dicts keep insertion order
         return self._localized(meeting, request)
 
     def _localized(self, meeting: dict[str, Any], request: web.Request) -> dict[str, Any]:

@@ -23,6 +23,10 @@ SANDBOX_TENANT_ID = "00000000-0000-0000-0000-0000000000001"
 SANDBOX_CLIENT_ID = "5a4e1b0c-0000-4000-8000-00000000b07a"
 # Entra's tenant for personal Microsoft accounts.
 CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+# Another organization's tenant, home of a person who is a guest (B2B) in the sandbox tenant.
+PARTNER_TENANT_ID = "2b7c4e91-5a3d-4f60-9e18-7d2a6c0b5f43"
+# Tenants in an authority's path that sign a person in to their home tenant.
+HOME_TENANT_AUTHORITIES = ("common", "organizations")
 DELEGATED_SCOPES = ("OnlineMeetings.ReadWrite", "User.Read")
 # Bot Framework's token service: the Bot Connector's resource, and the tenant multi-tenant bots'
 # tokens come from (login.microsoftonline.com/botframework.com).
@@ -44,12 +48,39 @@ _VERIFIED_TOKENS = 4096
 
 @dataclass(frozen=True)
 class SandboxUser:
+    """A user object in one tenant's directory.
+
+    A guest (B2B) is a user object of its own in the tenant that invited it, with its own object
+    id there; `home` is the account it signs in with, in its home tenant.
+    """
+
     oid: str
     upn: str
     name: str
     tenant_id: str = SANDBOX_TENANT_ID
     teams_licensed: bool = True
     audio_conferencing: bool = True
+    home: SandboxUser | None = None
+
+    @property
+    def account(self) -> SandboxUser:
+        """The account that signs in for this user object: itself, or a guest's home account."""
+        return self.home or self
+
+
+# Kim Akers of a partner organization, and her guest user object in the sandbox tenant.
+PARTNER_KIM = SandboxUser(
+    "00000000-0000-0000-0000-0000000000040",
+    "kim@partner.example",
+    "Kim Akers",
+    tenant_id=PARTNER_TENANT_ID,
+)
+GUEST_KIM = SandboxUser(
+    "00000000-0000-0000-0000-0000000000041",
+    "kim_partner.example#EXT#@example.com",
+    "Kim Akers",
+    home=PARTNER_KIM,
+)
 
 
 # The Agents Playground's default users (GET /_internal/v1/config), plus two that exercise
@@ -81,6 +112,9 @@ DEFAULT_USERS: tuple[SandboxUser, ...] = (
         tenant_id=CONSUMER_TENANT_ID,
         teams_licensed=False,
     ),
+    # A guest: a user of the partner tenant, invited to the sandbox tenant.
+    PARTNER_KIM,
+    GUEST_KIM,
 )
 
 
@@ -111,6 +145,24 @@ class SandboxIdentity:
     def user_by_upn(self, upn: str) -> SandboxUser | None:
         return next((u for u in self._users.values() if u.upn.lower() == upn.lower()), None)
 
+    def account_by_name(self, name: str) -> SandboxUser | None:
+        """The account a person signs in with by `name`: a guest signs in with their home one."""
+        user = self.user_by_upn(name)
+        return user if user is not None and user.home is None else None
+
+    def user_in_tenant(self, account: SandboxUser, tenant: str) -> SandboxUser | None:
+        """The user object `account` signs in as at `tenant`'s authority, if it has one there.
+
+        common and organizations sign a person in to their home tenant; a tenant id signs them
+        in to that tenant: as a member, or as the guest it invited them as.
+        """
+        if tenant in HOME_TENANT_AUTHORITIES or tenant == account.tenant_id:
+            return account
+        return next(
+            (u for u in self._users.values() if u.home == account and u.tenant_id == tenant),
+            None,
+        )
+
     def issue_user_token(
         self,
         user: SandboxUser,
@@ -120,21 +172,29 @@ class SandboxIdentity:
         client_id: str = SANDBOX_CLIENT_ID,
     ) -> str:
         """A delegated (v1-format) Graph access token for `user`."""
-        return self._sign(
-            {
-                "oid": user.oid,
-                "tid": user.tenant_id,
-                "upn": user.upn,
-                "preferred_username": user.upn,
-                "name": user.name,
-                "scp": " ".join(scopes),
-                "idtyp": "user",
-                "appid": client_id,
-                "sub": uuid.uuid5(uuid.NAMESPACE_URL, f"{client_id}/{user.oid}").hex,
-            },
-            tenant_id=user.tenant_id,
-            lifetime=lifetime,
-        )
+        claims = {
+            "oid": user.oid,
+            "tid": user.tenant_id,
+            "upn": user.upn,
+            "preferred_username": user.upn,
+            "name": user.name,
+            "scp": " ".join(scopes),
+            "idtyp": "user",
+            "appid": client_id,
+            "sub": uuid.uuid5(uuid.NAMESPACE_URL, f"{client_id}/{user.oid}").hex,
+        }
+        if user.home is not None:
+            # As in Microsoft's "Understand user tokens in Microsoft Entra B2B collaboration":
+            # a guest's token names them by their home account, with no upn, and `idp` is
+            # the home tenant's issuer.
+            del claims["upn"]
+            claims |= {
+                "preferred_username": user.home.upn,
+                "unique_name": user.home.upn,
+                "email": user.home.upn,
+                "idp": _issuer(user.home.tenant_id),
+            }
+        return self._sign(claims, tenant_id=user.tenant_id, lifetime=lifetime)
 
     def issue_app_token(
         self,
@@ -174,9 +234,14 @@ class SandboxIdentity:
             "oid": user.oid,
             "tid": user.tenant_id,
             "name": user.name,
-            "preferred_username": user.upn,
+            "preferred_username": user.account.upn,
             "sub": uuid.uuid5(uuid.NAMESPACE_URL, f"{client_id}/{user.oid}").hex,
         }
+        if user.home is not None:
+            # `idp`: "the identity provider that authenticated the subject of the token ...
+            # identical to the value of the issuer claim unless the user account isn't in the
+            # same tenant as the issuer - guests, for instance" (ID token claims reference).
+            claims["idp"] = _issuer(user.home.tenant_id)
         if nonce:
             claims["nonce"] = nonce
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id})

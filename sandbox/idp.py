@@ -31,6 +31,7 @@ from sandbox.client_assertions import JWT_BEARER, AssertionRefused, ClientAssert
 from sandbox.identity import (
     BOT_FRAMEWORK_RESOURCE,
     BOT_FRAMEWORK_TENANT_ID,
+    CONSUMER_TENANT_ID,
     SANDBOX_CLIENT_ID,
     SandboxIdentity,
     SandboxUser,
@@ -188,13 +189,25 @@ class SandboxIdentityProvider:
         except OAuthError as exc:
             return _error_page(exc)
         username = str(form.get("username", "")).strip()
-        user = self.identity.user_by_upn(username)
-        if user is None:
+        account = self.identity.account_by_name(username)
+        if account is None:
             return _sign_in_form(
                 request.path,
                 params,
                 username,
                 error="AADSTS50034: The user account does not exist in this directory.",
+            )
+        tenant = request.match_info["tenant"]
+        user = self.identity.user_in_tenant(account, tenant)
+        if user is None:
+            return _sign_in_form(
+                request.path,
+                params,
+                username,
+                error=f"AADSTS50020: User account '{account.upn}' from identity provider "
+                f"'{_identity_provider(account)}' does not exist in tenant "
+                f"'{tenant}' and cannot access the application '{params['client_id']}' in that "
+                "tenant. The account needs to be added as an external user in the tenant first.",
             )
         code = secrets.token_urlsafe(32)
         self._codes[code] = _Grant(
@@ -403,7 +416,9 @@ class SandboxIdentityProvider:
         self._refresh_tokens[_token_hash(refresh_token)] = grant
         self._changes += 1
         user = grant.user
-        client_info = {"uid": user.oid, "utid": user.tenant_id}
+        # client_info names the account by its home tenant (a guest's too); the tokens name
+        # the user object in the tenant signed in to.
+        client_info = {"uid": user.account.oid, "utid": user.account.tenant_id}
         return {
             "token_type": "Bearer",
             "scope": " ".join(GRAPH_RESOURCE + s for s in graph_scopes),
@@ -421,6 +436,13 @@ class SandboxIdentityProvider:
             .decode()
             .rstrip("="),
         }
+
+
+def _identity_provider(account: SandboxUser) -> str:
+    """How Entra's errors name the identity provider an account belongs to."""
+    if account.tenant_id == CONSUMER_TENANT_ID:
+        return "live.com"
+    return f"https://sts.windows.net/{account.tenant_id}/"
 
 
 def _token_hash(refresh_token: str) -> str:

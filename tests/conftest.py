@@ -312,7 +312,7 @@ async def sign_in(
     """
     [card] = await say(bot, connector, "/signin", user=user)
     before, updates = len(connector.activities), len(connector.updates)
-    page = await complete_sign_in(sign_in_url(card), username=user.upn)
+    page = await complete_sign_in(sign_in_url(card), username=user.account.upn)
     assert page.status_code == 200, page.text
     [signed_in] = connector.updates[updates:]
     assert signed_in["id"] == card["id"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.web.keys import STORAGE
 from sandbox.graph import SandboxGraph
 from tests.conftest import (
     ALEX,
@@ -305,3 +307,30 @@ async def test_oversized_activity_is_refused(bot: BotClient, connector: Connecto
     response = await bot.post("/api/messages", json=payload)
     assert response.status == 413
     assert len(connector.activities) == before
+
+
+async def test_a_meet_takes_four_storage_round_trips(
+    bot: BotClient, connector: Connector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One read for what most turns need, the sender's tokens, and the request's claim and
+    # outcome: every round trip is one more wait on the database (several, on a shared one).
+    storage = bot.app[STORAGE]
+    await say(bot, connector, "/meet Warm-up now")  # the chat's dialog state is written once
+    trips: list[str] = []
+
+    def counted(name: str) -> Callable[..., Any]:
+        call = getattr(storage, name)
+
+        def run(*args: Any) -> Any:
+            trips.append(name)
+            return call(*args)
+
+        return run
+
+    for name in ("_read", "_write", "_create", "_delete", "_delete_if", "_keys", "_expired"):
+        monkeypatch.setattr(storage, name, counted(name))
+
+    [reply] = await say(bot, connector, "/meet Standup tomorrow 9am")
+
+    assert card_of(reply)["body"][0]["text"] == "Standup"
+    assert sorted(trips) == ["_create", "_read", "_read", "_write"]

@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -168,3 +169,28 @@ async def test_recorded_requests_never_keep_the_bearer_token(
     [recorded] = graph_server[0].requests
     assert recorded.headers["Authorization"] == "Bearer <redacted>"
     assert recorded.body == {"subject": "x"}
+
+
+async def test_what_the_stand_in_keeps_is_bounded(
+    aiohttp_server: Any, identity: SandboxIdentity
+) -> None:
+    # In sandbox mode it lives in the bot's process: a soak must not grow it without end.
+    graph = SandboxGraph(identity, requests_kept=4, meetings_kept=3)
+    server = await aiohttp_server(graph.app())
+    headers = {"Authorization": f"Bearer {identity.issue_user_token(ALEX)}"}
+    async with httpx.AsyncClient(base_url=str(server.make_url("/v1.0")), headers=headers) as http:
+        ids = [
+            (
+                await http.post("/me/onlineMeetings/createOrGet", json={"externalId": f"r{n}"})
+            ).json()["id"]
+            for n in range(5)
+        ]
+        oldest = await http.get(f"/me/onlineMeetings/{ids[0]}")
+        newest = await http.get(f"/me/onlineMeetings/{ids[-1]}")
+        again = await http.post("/me/onlineMeetings/createOrGet", json={"externalId": "r4"})
+
+    assert [m["id"] for m in graph.meetings()] == ids[2:]
+    assert (oldest.status_code, newest.status_code) == (404, 200)
+    assert (again.status_code, again.json()["id"]) == (200, ids[-1])
+    assert 2 <= len(graph.requests) <= 4  # the newest half at least
+    assert [r.method for r in graph.requests[-2:]] == ["GET", "POST"]

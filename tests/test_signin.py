@@ -137,13 +137,20 @@ async def test_link_opened_by_a_colleague_is_refused_and_nothing_is_stored(
     assert sign_in_url(again)
 
 
-async def test_personal_microsoft_account_is_refused_with_a_clear_message(
+async def test_personal_microsoft_account_is_refused_at_the_tenants_sign_in_page(
     bot: BotClient, connector: Connector
 ) -> None:
     [card] = await say(bot, connector, "/signin")
-    page = await complete_sign_in(sign_in_url(card), username=CASEY.upn)
-    assert page.status_code == 403
-    assert "Personal Microsoft accounts" in connector.activities[-1]["text"]
+    async with Browser() as browser:
+        authorize_page = await browser.open(sign_in_url(card))
+        refused = await browser.submit(authorize_page, username=CASEY.upn)
+
+    # Sign-in goes to the tenant Teams runs in, where this account is not even a guest.
+    assert refused.status_code == 400
+    assert "AADSTS50020" in refused.text
+    assert "live.com" in refused.text
+    stored = await bot.app[STORAGE].read([f"msal-cache/{ALEX.tenant_id}/{ALEX.oid}"])
+    assert stored == {}
 
 
 async def test_replayed_callback_is_refused(

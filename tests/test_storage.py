@@ -101,6 +101,36 @@ async def test_plain_values_and_dialog_state_both_round_trip(storage: SqliteStor
     assert (instance.id, instance.state) == ("meet", {"step": 2})
 
 
+async def test_a_prefetched_read_is_answered_once_and_never_after_a_write(
+    tmp_path: Path,
+) -> None:
+    storage = SqliteStorage(tmp_path / "state.sqlite3")
+    await storage.write({"a": {"n": 1}, "b": {"n": 2}, "c": {"n": 3}})
+    other = SqliteStorage(tmp_path / "state.sqlite3")  # another instance, on the same file
+
+    async with storage.prefetch(["a", "b", "c", "missing"]):
+        await other.write({"a": {"n": 10}, "b": {"n": 20}})  # after the prefetch
+        await storage.write({"b": {"n": 21}})  # through this storage: b is read again
+
+        first = await storage.read(["a", "missing"])
+        again = await storage.read(["a"])
+        b = await storage.read(["b"])
+
+        async def later() -> dict[str, object]:
+            await asyncio.sleep(0.05)
+            return await storage.read(["c"])
+
+        outliving = asyncio.create_task(later())
+    await other.write({"c": {"n": 30}})
+
+    assert (first["a"]["n"], "missing" in first) == (1, False)  # as read at the prefetch
+    assert again["a"]["n"] == 10  # handed out once: a second read is a read
+    assert b["b"]["n"] == 21
+    assert (await outliving)["c"] == {"n": 30, "e_tag": (await other.read(["c"]))["c"]["e_tag"]}
+    storage.close()
+    other.close()
+
+
 async def test_delete_if_deletes_only_while_the_field_still_has_the_value(
     storage: SqliteStorage,
 ) -> None:

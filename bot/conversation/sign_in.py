@@ -156,7 +156,10 @@ async def _login_hint(turn_context: TurnContext) -> str:
     except Exception:
         log.debug("no roster entry for the sign-in hint", exc_info=True)
         return ""
-    return str(getattr(member, "user_principal_name", "") or "")
+    upn = str(getattr(member, "user_principal_name", "") or "")
+    # A guest's UPN in the tenant that invited them (name_domain#EXT#@tenant) is not a name
+    # they sign in with; Microsoft's Teams auth sample leaves it out of the hint too.
+    return "" if "#ext#@" in upn.lower() else upn
 
 
 def _sign_in_card_key(user: TeamsUser) -> str:

@@ -14,7 +14,7 @@ from botbuilder.core import Storage
 from cryptography.fernet import InvalidToken
 
 from bot.framework.address import ReplyAddress
-from bot.identity.tokens import GRAPH_DELEGATED_SCOPES, MsalApps
+from bot.identity.tokens import GRAPH_DELEGATED_SCOPES, MsalApps, NoWorkAccount
 from bot.identity.users import TeamsUser
 from bot.state.keyring import Cipher
 from bot.state.storage import ETagConflict
@@ -87,16 +87,22 @@ class SignInFlows:
             flow: dict[str, Any] = self._open_flow(item)
             return str(flow["auth_uri"])
         hint = item["login_hint"] or None
-        flow = await asyncio.to_thread(
-            lambda: self._apps.shared().initiate_auth_code_flow(
-                GRAPH_DELEGATED_SCOPES,
-                redirect_uri=self.redirect_uri,
-                state=attempt_id,
-                login_hint=hint,
-                # The code comes back in a POST body: never in a URL, a history or an access log.
-                response_mode="form_post",
+        user = TeamsUser(**item["user"])
+        try:
+            flow = await asyncio.to_thread(
+                # At the tenant Teams runs in: a guest gets that tenant's token, not their home's.
+                lambda: self._apps.for_user(user).initiate_auth_code_flow(
+                    GRAPH_DELEGATED_SCOPES,
+                    redirect_uri=self.redirect_uri,
+                    state=attempt_id,
+                    login_hint=hint,
+                    # The code comes back in a POST body: never in a URL, a history or an
+                    # access log.
+                    response_mode="form_post",
+                )
             )
-        )
+        except NoWorkAccount:
+            raise SignInLinkInvalid("This sign-in link is not valid.") from None
         item["flow"] = self._fernet.encrypt(json.dumps(flow).encode()).decode()
         try:
             await self._storage.write({_key(attempt_id): item})

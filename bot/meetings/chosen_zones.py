@@ -28,9 +28,14 @@ class ChosenZones:
         self._storage = storage
         self._clock = clock
 
+    @staticmethod
+    def key(user: TeamsUser) -> str:
+        """Where `user`'s zone is stored."""
+        return f"zone/{person_key(user)}"
+
     async def get(self, user: TeamsUser) -> str | None:
         """The zone `user` chose, as dialogs.zones writes it, or None. Renews it once a day."""
-        key = _key(user)
+        key = self.key(user)
         item = (await self._storage.read([key])).get(key)
         if not isinstance(item, dict) or not isinstance(zone := item.get("zone"), str):
             return None
@@ -48,14 +53,10 @@ class ChosenZones:
 
     async def choose(self, user: TeamsUser, zone: str) -> None:
         """Remember `zone`, text dialogs.zones wrote for a zone it resolved (never user text)."""
-        await self._storage.write({_key(user): {"zone": zone, "expires": self._expiry()}})
+        await self._storage.write({self.key(user): {"zone": zone, "expires": self._expiry()}})
 
     def _expiry(self) -> float:
         return self._clock() + ZONE_DAYS * 86400
 
     async def forget(self, user: TeamsUser) -> None:
-        await self._storage.delete([_key(user)])
-
-
-def _key(user: TeamsUser) -> str:
-    return f"zone/{person_key(user)}"
+        await self._storage.delete([self.key(user)])

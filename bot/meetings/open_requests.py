@@ -41,9 +41,16 @@ class OpenRequests:
         self._fernet = fernet
         self._clock = clock
 
+    @staticmethod
+    def key(user: TeamsUser, conversation_id: str) -> str:
+        """Where `user`'s open request in this conversation is stored."""
+        # Conversation ids are long and hold ';' and ':': the key keeps a fixed-size digest.
+        conversation = uuid.uuid5(uuid.NAMESPACE_URL, f"meet-bot/{conversation_id}")
+        return f"open/{person_key(user)}/{conversation}"
+
     async def get(self, user: TeamsUser, conversation_id: str) -> OpenRequest | None:
         """`user`'s request in this conversation, if one is open and not too old."""
-        key = _key(user, conversation_id)
+        key = self.key(user, conversation_id)
         item = (await self._storage.read([key])).get(key)
         if item is None or not self._clock() < float(item.get("expires", 0)):
             return None
@@ -76,7 +83,7 @@ class OpenRequests:
         """Open (or update) the request; it replaces any other of that person in that chat."""
         await self._storage.write(
             {
-                _key(request.ask.user, request.ask.address.conversation_id): {
+                self.key(request.ask.user, request.ask.address.conversation_id): {
                     "sealed": seal(request.ask, self._fernet),
                     "card_id": request.card_id,
                     "view": request.view,
@@ -92,13 +99,7 @@ class OpenRequests:
 
     async def close(self, request: OpenRequest) -> None:
         """Forget the request, unless a newer one has taken its place meanwhile."""
-        key = _key(request.ask.user, request.ask.address.conversation_id)
+        key = self.key(request.ask.user, request.ask.address.conversation_id)
         current = await self.get(request.ask.user, request.ask.address.conversation_id)
         if current is not None and current.ask.key == request.ask.key:
             await self._storage.delete([key])
-
-
-def _key(user: TeamsUser, conversation_id: str) -> str:
-    # Conversation ids are long and hold ';' and ':': the key keeps a fixed-size digest.
-    conversation = uuid.uuid5(uuid.NAMESPACE_URL, f"meet-bot/{conversation_id}")
-    return f"open/{person_key(user)}/{conversation}"

@@ -4,13 +4,15 @@ expiry on every record."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,14 @@ UNNAMED_LIFETIME_SECONDS = 24 * 3600
 EARLIER_VERSION_LIFETIME_SECONDS = 90 * 86400
 # At most this many records are deleted, and this many undated ones dated, in one purge pass.
 PURGE_BATCH = 500
+
+
+# What `SqliteStorage.prefetch` read for the turn running in this context, and which storage read
+# it: stored values by key, None where nothing is stored. Each is handed out once; a write
+# through that storage drops it.
+_prefetched: ContextVar[tuple[SqliteStorage, dict[str, Any]] | None] = ContextVar(
+    "prefetched", default=None
+)
 
 
 class ETagConflict(KeyError):
@@ -89,15 +99,49 @@ class SqliteStorage(Storage):  # type: ignore[misc]
         with self._lock:
             self._db.close()
 
+    @contextlib.asynccontextmanager
+    async def prefetch(self, keys: list[str]) -> AsyncIterator[None]:
+        """Read `keys` in one round trip; inside the block, the first read of them is answered
+        from it, as long as nothing was written to them through this storage meanwhile.
+
+        A turn reads a few records one after another (its dialog state, the sender's zone, their
+        open request): one query instead of one each. A value is handed out once, since its
+        reader may change it; tasks the block starts that outlive it read the storage again.
+        """
+        found = await self.read(keys) if keys else {}
+        values: dict[str, Any] = {key: found.get(key) for key in keys}
+        token = _prefetched.set((self, values))
+        try:
+            yield
+        finally:
+            values.clear()
+            _prefetched.reset(token)
+
+    def _prefetched(self) -> dict[str, Any] | None:
+        prefetched = _prefetched.get()
+        return prefetched[1] if prefetched is not None and prefetched[0] is self else None
+
+    def _forget_prefetched(self, keys: Any) -> None:
+        if values := self._prefetched():
+            for key in keys or ():
+                values.pop(key, None)
+
     async def read(self, keys: list[str]) -> dict[str, Any]:
-        return await asyncio.to_thread(self._read, list(keys or ()))
+        keys = list(keys or ())
+        values = self._prefetched()
+        if values and all(key in values for key in keys):
+            taken = {key: values.pop(key) for key in keys}
+            return {key: value for key, value in taken.items() if value is not None}
+        return await asyncio.to_thread(self._read, keys)
 
     async def write(self, changes: dict[str, Any]) -> None:
         if changes is None:
             raise ValueError("changes are required when writing")
+        self._forget_prefetched(changes)
         await asyncio.to_thread(self._write, dict(changes))
 
     async def delete(self, keys: list[str]) -> None:
+        self._forget_prefetched(keys)
         await asyncio.to_thread(self._delete, list(keys or ()))
 
     def _read(self, keys: list[str]) -> dict[str, Any]:
@@ -145,6 +189,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]
 
     async def create(self, key: str, value: dict[str, Any]) -> bool:
         """Write `value` only if `key` is absent; True when this call created it (atomic)."""
+        self._forget_prefetched([key])
         return await asyncio.to_thread(self._create, key, value)
 
     def _create(self, key: str, value: dict[str, Any]) -> bool:
@@ -163,6 +208,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]
 
     async def delete_if(self, key: str, field: str, value: str) -> bool:
         """Delete `key` only if its stored `field` is `value` (atomic); True when it did."""
+        self._forget_prefetched([key])
         return await asyncio.to_thread(self._delete_if, key, field, value)
 
     def _delete_if(self, key: str, field: str, value: str) -> bool:
