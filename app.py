@@ -6,7 +6,15 @@ import asyncio
 import logging
 import sys
 
-from bot.settings import Mode, Settings, SettingsError, describe_cloud, load_settings
+from bot.credentials import CredentialError
+from bot.settings import (
+    Mode,
+    Settings,
+    SettingsError,
+    describe_cloud,
+    load_settings,
+    startup_notes,
+)
 from bot.web.logs import configure_logging
 from bot.web.server import DatabaseUnavailable, create_app, serve
 
@@ -25,9 +33,14 @@ def main() -> int:
     log.info("mode: %s", _describe(settings))
     if settings.mode is Mode.LIVE:
         log.info("cloud: %s", describe_cloud(settings))
+    for note in startup_notes(settings):
+        log.warning("%s", note)
     log.info("listening on http://%s:%d (POST /api/messages)", settings.host, settings.port)
     try:
         asyncio.run(serve(create_app(settings), settings.host, settings.port))
+    except CredentialError as exc:
+        log.error("the bot's credential: %s", exc)  # noqa: TRY400 - one clear line
+        return 2
     except DatabaseUnavailable as exc:
         log.error("%s", exc)  # noqa: TRY400 - the message says what to do; a traceback adds nothing
         return 2
@@ -44,7 +57,7 @@ def _describe(settings: Settings) -> str:
             "Graph and sign-in are local stand-ins"
         )
     return (
-        f"LIVE (app id {settings.app_id}): Bot Framework auth on, "
+        f"LIVE ({settings.app_type} app {settings.app_id}): Bot Framework auth on, "
         f"Graph at {settings.graph_base_url}"
     )
 

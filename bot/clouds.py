@@ -119,6 +119,8 @@ CLOUDS: dict[str, Cloud] = {
     cloud.name.lower(): cloud for cloud in (PUBLIC, US_GOV, US_GOV_DOD, CHINA)
 }
 
+_GRAPH_HOSTS = frozenset(cloud.graph_host for cloud in CLOUDS.values())
+
 # Where Entra ID signs in for some cloud: a login URL on any other host is the operator's own.
 MICROSOFT_LOGIN_HOSTS = frozenset(cloud.login_host for cloud in CLOUDS.values())
 
@@ -148,7 +150,13 @@ class GraphScopes:
         return [f"{self.resource}/.default"]
 
 
-def graph_scopes(graph_base_url: str) -> GraphScopes:
-    """The scopes for the Graph at `graph_base_url` (say https://graph.microsoft.us/v1.0)."""
+def graph_scopes(graph_base_url: str, cloud: Cloud) -> GraphScopes:
+    """The scopes for the Graph at `graph_base_url` (say https://graph.microsoft.us/v1.0).
+
+    A URL on no cloud's Graph host (a proxy, or a stand-in on this machine) is taken to stand for
+    `cloud`'s Graph: tokens are issued for Microsoft's resources, never for an address.
+    """
     parts = urlsplit(graph_base_url)
-    return GraphScopes(f"{parts.scheme}://{parts.netloc}")
+    if parts.scheme == "https" and (parts.hostname or "") in _GRAPH_HOSTS:
+        return GraphScopes(f"{parts.scheme}://{parts.netloc}")
+    return GraphScopes(f"https://{cloud.graph_host}")

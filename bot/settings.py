@@ -10,12 +10,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
 from bot.clouds import CLOUDS, PUBLIC, Cloud, graph_scopes
+from bot.credentials import (
+    AppCredential,
+    AppType,
+    CertificateFiles,
+    ClientSecret,
+    ManagedIdentity,
+)
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -56,8 +64,11 @@ class Settings:
 
     app_id: str = ""
     app_password: str = field(default="", repr=False)
-    app_type: str = "MultiTenant"
+    app_type: AppType = AppType.SINGLE_TENANT
     app_tenant_id: str = ""
+    app_credential: AppCredential | None = None  # None: sandbox mode
+    # The app registration users sign in to: the bot's own, except for UserAssignedMSI.
+    auth_client_id: str = ""
     host: str = "127.0.0.1"
     port: int = 3978
     # Every endpoint below defaults to its cloud's; each has a setting that overrides it alone.
@@ -113,14 +124,8 @@ class Settings:
         """Build settings from a mapping of environment variables, validating as it goes."""
         app_id = env.get("MicrosoftAppId", "").strip()
         app_password = env.get("MicrosoftAppPassword", "").strip()
-        app_type = env.get("MicrosoftAppType", "MultiTenant").strip() or "MultiTenant"
-        if app_password and not app_id:
-            raise SettingsError("MicrosoftAppPassword is set but MicrosoftAppId is not.")
-        if app_id and not app_password and app_type.lower() != "userassignedmsi":
-            raise SettingsError(
-                "MicrosoftAppId is set but MicrosoftAppPassword is not "
-                "(only MicrosoftAppType=UserAssignedMSI works without a password)."
-            )
+        app_type = _app_type(env)
+        credential = _app_credential(env, app_id, app_type)
         sandbox = not app_id
         host = env.get("HOST", "").strip() or ("127.0.0.1" if sandbox else "0.0.0.0")
         if sandbox and not _is_loopback(host):
@@ -136,13 +141,17 @@ class Settings:
         tenant = env.get("MicrosoftAppTenantId", "").strip()
         public_url = env.get("PUBLIC_URL", "").strip().rstrip("/")
         token_cache_keys = fernet_keys(env.get("TOKEN_CACHE_KEY", ""))
+        auth_client_id = env.get("AUTH_CLIENT_ID", "").strip()
         if not sandbox:
-            _check_live_auth(permission, app_type, tenant, public_url, token_cache_keys)
+            _check_app_type(app_type, tenant, permission, app_id, auth_client_id)
+            _check_live_auth(permission, tenant, public_url, token_cache_keys)
         return cls(
             app_id=app_id,
             app_password=app_password,
             app_type=app_type,
             app_tenant_id=tenant,
+            app_credential=credential,
+            auth_client_id=auth_client_id or app_id,
             host=host,
             port=port,
             cloud=cloud,
@@ -210,9 +219,98 @@ def fernet_keys(text: str, *, name: str = "TOKEN_CACHE_KEY") -> tuple[str, ...]:
     return keys
 
 
+def _app_type(env: Mapping[str, str]) -> AppType:
+    raw = env.get("MicrosoftAppType", "").strip()
+    if not raw:
+        return AppType.SINGLE_TENANT
+    app_type = AppType.parse(raw)
+    if app_type is None:
+        allowed = ", ".join(kind.value for kind in AppType)
+        raise SettingsError(f"MicrosoftAppType must be one of {allowed}, not {raw!r}.")
+    return app_type
+
+
+def _app_credential(env: Mapping[str, str], app_id: str, app_type: AppType) -> AppCredential | None:
+    """What the bot's app proves itself with: a secret, a certificate or a managed identity."""
+    password = env.get("MicrosoftAppPassword", "").strip()
+    certificate = env.get("CERTIFICATE_FILE", "").strip()
+    key = env.get("CERTIFICATE_KEY_FILE", "").strip()
+    given = [
+        name
+        for name, value in (
+            ("MicrosoftAppPassword", password),
+            ("CERTIFICATE_FILE", certificate),
+            ("CERTIFICATE_KEY_FILE", key),
+        )
+        if value
+    ]
+    if not app_id:
+        if given:
+            raise SettingsError(f"{given[0]} is set but MicrosoftAppId is not.")
+        return None
+    if app_type is AppType.USER_ASSIGNED_MSI:
+        if given:
+            raise SettingsError(
+                f"MicrosoftAppType=UserAssignedMSI proves itself with the managed identity: "
+                f"leave {given[0]} empty."
+            )
+        return ManagedIdentity(app_id)
+    if key and not certificate:
+        raise SettingsError("CERTIFICATE_KEY_FILE is set but CERTIFICATE_FILE is not.")
+    if password and certificate:
+        raise SettingsError("Set MicrosoftAppPassword or CERTIFICATE_FILE, not both.")
+    if certificate:
+        return CertificateFiles(Path(certificate), Path(key or certificate))
+    if password:
+        return ClientSecret(password)
+    raise SettingsError(
+        "MicrosoftAppId is set but MicrosoftAppPassword is not (a client secret in "
+        "MicrosoftAppPassword or a certificate in CERTIFICATE_FILE; "
+        "MicrosoftAppType=UserAssignedMSI needs neither)."
+    )
+
+
+def _check_app_type(
+    app_type: AppType,
+    tenant: str,
+    permission: GraphPermission,
+    app_id: str,
+    auth_client_id: str,
+) -> None:
+    if app_type is not AppType.MULTI_TENANT and not tenant:
+        raise SettingsError(
+            f"MicrosoftAppType={app_type.value} needs MicrosoftAppTenantId (the tenant of the "
+            "bot's app registration or managed identity); an older multi-tenant bot sets "
+            "MicrosoftAppType=MultiTenant."
+        )
+    if app_type is not AppType.USER_ASSIGNED_MSI:
+        if auth_client_id and auth_client_id != app_id:
+            raise SettingsError(
+                "AUTH_CLIENT_ID is for MicrosoftAppType=UserAssignedMSI only; otherwise users "
+                "sign in to the bot's own app registration (MicrosoftAppId)."
+            )
+        return
+    if permission is GraphPermission.DELEGATED and not auth_client_id:
+        raise SettingsError(
+            "MicrosoftAppType=UserAssignedMSI with delegated sign-in needs AUTH_CLIENT_ID: the "
+            "app registration users sign in to, trusting the managed identity through a "
+            "federated credential (or set GRAPH_PERMISSION=application)."
+        )
+
+
+def startup_notes(settings: Settings) -> list[str]:
+    """What the operator should know about the settings, logged once at start-up."""
+    if settings.mode is Mode.LIVE and settings.app_type is AppType.MULTI_TENANT:
+        return [
+            "MicrosoftAppType=MultiTenant: kept working for existing bots, but Azure no longer "
+            "creates multi-tenant bots (since 31 July 2025); new bots are SingleTenant or "
+            "UserAssignedMSI (README, App types)."
+        ]
+    return []
+
+
 def _check_live_auth(
     permission: GraphPermission,
-    app_type: str,
     tenant: str,
     public_url: str,
     cache_keys: tuple[str, ...],
@@ -229,15 +327,10 @@ def _check_live_auth(
                 "issued for one tenant."
             )
         return
-    if app_type.lower() == "userassignedmsi":
-        raise SettingsError(
-            "Delegated sign-in needs a client secret; a UserAssignedMSI bot can only use "
-            "GRAPH_PERMISSION=application."
-        )
-    if not public_url.startswith("https://"):
+    if not (public_url.startswith("https://") or _is_loopback_url(public_url)):
         raise SettingsError(
             "PUBLIC_URL must be the bot's public https address (the sign-in redirect comes back "
-            "to PUBLIC_URL/auth/callback)."
+            "to PUBLIC_URL/auth/callback; Entra ID takes plain http only for loopback)."
         )
 
 
@@ -276,7 +369,7 @@ def _environment(env_file: Path) -> dict[str, str]:
 
 def describe_cloud(settings: Settings) -> str:
     """The cloud and every endpoint in use, for the start-up log (nothing secret in it)."""
-    scopes = graph_scopes(settings.graph_base_url)
+    scopes = graph_scopes(settings.graph_base_url, settings.cloud)
     return (
         f"{settings.cloud.name}; sign-in at {settings.authority}; Graph at "
         f"{settings.graph_base_url} (scopes {' '.join(scopes.delegated + scopes.application)}); "
@@ -307,6 +400,11 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname
+    return url.startswith("http://") and host is not None and _is_loopback(host)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:

@@ -28,6 +28,10 @@ PARTNER_TENANT_ID = "2b7c4e91-5a3d-4f60-9e18-7d2a6c0b5f43"
 # Tenants in an authority's path that sign a person in to their home tenant.
 HOME_TENANT_AUTHORITIES = ("common", "organizations")
 DELEGATED_SCOPES = ("OnlineMeetings.ReadWrite", "User.Read")
+# Bot Framework's token service: the Bot Connector's resource, and the tenant multi-tenant bots'
+# tokens come from (login.microsoftonline.com/botframework.com).
+BOT_FRAMEWORK_RESOURCE = "https://api.botframework.com"
+BOT_FRAMEWORK_TENANT_ID = "d6d49420-f39b-4df7-a1dc-d59a935871db"
 
 
 class TokenRejected(Exception):
@@ -241,6 +245,35 @@ class SandboxIdentity:
         if nonce:
             claims["nonce"] = nonce
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id})
+
+    def issue_resource_token(
+        self,
+        *,
+        resource: str,
+        client_id: str,
+        object_id: str,
+        tenant_id: str,
+        roles: Iterable[str] = (),
+        lifetime: int = 3600,
+        issuer: str = "",
+    ) -> str:
+        """An app-only token for `resource`: v1.0 (appid, sts.windows.net), or v2.0 by `issuer`."""
+        claims: dict[str, Any] = {
+            "aud": resource,
+            "oid": object_id,
+            "sub": object_id,
+            "tid": tenant_id,
+            "idtyp": "app",
+            **({"roles": list(roles)} if roles else {}),
+        }
+        if issuer:
+            claims |= {"iss": issuer, "ver": "2.0", "azp": client_id, "azpacr": "2"}
+        else:
+            claims |= {"appid": client_id, "appidacr": "2"}
+        return self._sign(claims, tenant_id=tenant_id, lifetime=lifetime)
+
+    def public_key(self) -> rsa.RSAPublicKey:
+        return self._key.public_key()
 
     def public_jwk(self) -> dict[str, Any]:
         jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self._key.public_key()))

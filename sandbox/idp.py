@@ -27,7 +27,15 @@ from urllib.parse import urlencode, urlparse
 
 from aiohttp import web
 
-from sandbox.identity import CONSUMER_TENANT_ID, SANDBOX_CLIENT_ID, SandboxIdentity, SandboxUser
+from sandbox.client_assertions import JWT_BEARER, AssertionRefused, ClientAssertions
+from sandbox.identity import (
+    BOT_FRAMEWORK_RESOURCE,
+    BOT_FRAMEWORK_TENANT_ID,
+    CONSUMER_TENANT_ID,
+    SANDBOX_CLIENT_ID,
+    SandboxIdentity,
+    SandboxUser,
+)
 
 SANDBOX_CLIENT_SECRET = "sandbox-client-secret"
 GRAPH_RESOURCE = "https://graph.microsoft.com/"
@@ -62,7 +70,8 @@ class SandboxIdentityProvider:
     def __init__(self, identity: SandboxIdentity, *, state_file: Path | None = None) -> None:
         self.identity = identity
         self._state_file = state_file
-        self.clients = {SANDBOX_CLIENT_ID: SANDBOX_CLIENT_SECRET}
+        self.clients = {SANDBOX_CLIENT_ID: SANDBOX_CLIENT_SECRET}  # apps with a client secret
+        self.assertions = ClientAssertions(identity)  # apps with certificates, federated creds
         self.access_token_lifetime = 3600
         self.token_grants: list[str] = []  # grant types served, in order, for tests
         self.browser_origin = ""  # set by the server once it listens
@@ -220,7 +229,8 @@ class SandboxIdentityProvider:
         raise web.HTTPFound(f"{params['redirect_uri']}?{urlencode(answer)}")
 
     def _check_authorize_request(self, params: dict[str, str]) -> None:
-        if params.get("client_id") not in self.clients:
+        client_id = params.get("client_id", "")
+        if client_id not in self.clients and not self.assertions.knows(client_id):
             raise OAuthError(
                 400,
                 "unauthorized_client",
@@ -254,7 +264,7 @@ class SandboxIdentityProvider:
     async def _token(self, request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
         try:
-            self._authenticate_client(form)
+            self._authenticate_client(form, request.match_info["tenant"])
             body = self._grant(request.match_info["tenant"], form)
         except OAuthError as exc:
             return _oauth_error(exc)
@@ -276,16 +286,30 @@ class SandboxIdentityProvider:
             400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type."
         )
 
-    def _authenticate_client(self, form: dict[str, str]) -> None:
+    def _authenticate_client(self, form: dict[str, str], tenant: str) -> None:
         client_id = form.get("client_id", "")
-        if client_id not in self.clients:
+        if client_id not in self.clients and not self.assertions.knows(client_id):
             raise OAuthError(
                 400,
                 "unauthorized_client",
                 700016,
                 f"Application with identifier '{client_id}' was not found.",
             )
-        if form.get("client_secret") != self.clients[client_id]:
+        if "client_assertion" in form or "client_assertion_type" in form:
+            if form.get("client_assertion_type") != JWT_BEARER:
+                raise OAuthError(
+                    400, "invalid_request", 50027, "The client_assertion_type is not supported."
+                )
+            try:
+                self.assertions.verify(
+                    client_id,
+                    form.get("client_assertion", ""),
+                    token_endpoint=f"{self.tls_origin}/{tenant}/oauth2/v2.0/token",
+                )
+            except AssertionRefused as exc:
+                raise OAuthError(401, "invalid_client", exc.code, exc.description) from None
+            return
+        if client_id not in self.clients or form.get("client_secret") != self.clients[client_id]:
             raise OAuthError(401, "invalid_client", 7000215, "Invalid client secret provided.")
 
     def _redeem_code(self, form: dict[str, str]) -> dict[str, Any]:
@@ -337,6 +361,8 @@ class SandboxIdentityProvider:
                 7000216,
                 "Client credentials need a tenant-specific endpoint.",
             )
+        if form.get("scope") == BOT_FRAMEWORK_RESOURCE + "/.default":
+            return self._bot_connector_token(tenant, form["client_id"])
         if form.get("scope") != GRAPH_RESOURCE + ".default":
             raise OAuthError(
                 400,
@@ -349,6 +375,24 @@ class SandboxIdentityProvider:
             tenant_id=tenant,
             roles=GRANTED_APP_ROLES,
             client_id=form["client_id"],
+            lifetime=self.access_token_lifetime,
+        )
+        return {
+            "token_type": "Bearer",
+            "expires_in": self.access_token_lifetime,
+            "ext_expires_in": self.access_token_lifetime,
+            "access_token": token,
+        }
+
+    def _bot_connector_token(self, tenant: str, client_id: str) -> dict[str, Any]:
+        """What Bot Framework's token service gives a bot for the Bot Connector: an app token
+        for https://api.botframework.com from the bot's tenant (or botframework.com's)."""
+        tenant_id = BOT_FRAMEWORK_TENANT_ID if tenant.lower() == "botframework.com" else tenant
+        token = self.identity.issue_resource_token(
+            resource=BOT_FRAMEWORK_RESOURCE,
+            client_id=client_id,
+            object_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp/{client_id}")),
+            tenant_id=tenant_id,
             lifetime=self.access_token_lifetime,
         )
         return {

@@ -14,6 +14,7 @@ from sandbox.graph import SandboxGraph
 from sandbox.identity import DEFAULT_USERS, SANDBOX_CLIENT_ID, SandboxIdentity
 from sandbox.identity import virtual_users as make_virtual_users
 from sandbox.idp import GRAPH_RESOURCE, SANDBOX_CLIENT_SECRET, SandboxIdentityProvider
+from sandbox.managed_identity import ManagedIdentityEndpoint
 from sandbox.tls import make_certificate
 
 # Names of this machine's loopback interface, as a browser writes them in a Host header.
@@ -31,7 +32,8 @@ async def _loopback_host_only(
 
 
 class SandboxServer:
-    """The sandbox Graph (under /graph/v1.0) and identity provider, on 127.0.0.1.
+    """The sandbox Graph (under /graph/v1.0), identity provider and managed-identity endpoint
+    (/msi/token), on 127.0.0.1.
 
     One app on two sites: plain HTTP on `port` for Graph and the browser's sign-in page, and
     HTTPS on a free port for MSAL's back channel (discovery, tokens), with a certificate made now.
@@ -57,6 +59,10 @@ class SandboxServer:
         self.idp = SandboxIdentityProvider(
             self.identity, state_file=state / "refresh-tokens.json" if state else None
         )
+        # App Service's managed-identity endpoint; its tokens' v2.0 issuer is this IdP's.
+        self.managed_identity = ManagedIdentityEndpoint(
+            self.identity, lambda tenant: f"{self.idp.tls_origin}/{tenant}/v2.0"
+        )
         self._port = port
         self._runner: web.AppRunner | None = None
         self._cert_dir: Path | None = None
@@ -75,10 +81,19 @@ class SandboxServer:
     def authority(self, tenant: str = "organizations") -> str:
         return f"{self.idp.tls_origin}/{tenant}"
 
+    @property
+    def identity_environment(self) -> dict[str, str]:
+        """IDENTITY_ENDPOINT and IDENTITY_HEADER, as App Service sets them for the app."""
+        return {
+            "IDENTITY_ENDPOINT": f"{self.origin}{self.managed_identity.path}",
+            "IDENTITY_HEADER": self.managed_identity.header,
+        }
+
     async def start(self) -> None:
         root = web.Application(middlewares=[_loopback_host_only])
         root.add_subapp("/graph", self.graph.app())
         self.idp.add_routes(root)
+        self.managed_identity.add_routes(root)
         self._runner = web.AppRunner(root, access_log=None)
         await self._runner.setup()
         self._cert_dir = Path(tempfile.mkdtemp(prefix="meet-bot-sandbox-"))

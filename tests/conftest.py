@@ -26,6 +26,7 @@ from sandbox.graph import SandboxGraph
 from sandbox.identity import DEFAULT_USERS, SANDBOX_TENANT_ID, SandboxIdentity, SandboxUser
 from sandbox.server import SandboxServer
 from tests.browser import Browser
+from tests.sink import BotTokenCheck
 
 pytest_plugins = ["tests.network_guard"]
 
@@ -48,8 +49,21 @@ class Connector:
     paths: list[str] = field(default_factory=list)
     typing: int = 0  # typing indicators: shown as "…", not as messages
     refuse: list[int] = field(default_factory=list)  # statuses for the next messages sent
+    check: BotTokenCheck | None = None  # the bot's token, checked as the Bot Connector does
 
     def app(self) -> web.Application:
+        @web.middleware
+        async def authorized(
+            request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+        ) -> web.StreamResponse:
+            if self.check is not None and self.check.problem(request.headers.get("Authorization")):
+                self.check.refused += 1
+                return web.json_response(
+                    {"error": {"code": "Unauthorized", "message": "Authorization denied"}},
+                    status=401,
+                )
+            return await handler(request)
+
         async def receive(request: web.Request) -> web.Response:
             sent = await request.json()
             if sent.get("type") == "typing":
@@ -83,7 +97,7 @@ class Connector:
                 }
             )
 
-        app = web.Application()
+        app = web.Application(middlewares=[authorized])
         app.router.add_post("/v3/conversations/{conversation}/activities", receive)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", receive)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", update)

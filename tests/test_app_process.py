@@ -45,6 +45,7 @@ def test_with_credentials_it_runs_live_and_refuses_unauthenticated_activities(
         "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
         "MicrosoftAppId": "11111111-1111-1111-1111-111111111111",
         "MicrosoftAppPassword": "not-a-real-secret",
+        "MicrosoftAppTenantId": "22222222-2222-2222-2222-222222222222",
         "HOST": "127.0.0.1",
     }
     app = start(env, tmp_path)

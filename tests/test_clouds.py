@@ -10,13 +10,16 @@ import pytest
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from cryptography.fernet import Fernet
 
-from bot.clouds import graph_scopes
+from bot.clouds import US_GOV, graph_scopes
 from bot.framework.adapter import bot_framework_endpoints, create_adapter
 from bot.framework.signing_keys import SigningKeys
 from bot.settings import Settings, SettingsError, describe_cloud
 from tests.processes import start
 
+# A multi-tenant bot: the published values below are the multi-tenant ones (a single-tenant bot
+# puts its own tenant in its authorities, tested on its own).
 LIVE = {
+    "MicrosoftAppType": "MultiTenant",
     "MicrosoftAppId": "app",
     "MicrosoftAppPassword": "secret",
     "PUBLIC_URL": "https://meet.example.com",
@@ -86,7 +89,7 @@ def test_one_cloud_setting_derives_every_endpoint(cloud: str) -> None:
 
     assert settings.cloud.name == cloud
     assert endpoints(settings) == PUBLISHED[cloud]
-    scopes = graph_scopes(settings.graph_base_url)
+    scopes = graph_scopes(settings.graph_base_url, settings.cloud)
     assert scopes.delegated == [GRAPH_SCOPES[cloud]]
     assert scopes.application == [
         GRAPH_SCOPES[cloud].replace("OnlineMeetings.ReadWrite", ".default")
@@ -143,9 +146,13 @@ def test_a_single_tenant_bot_gets_its_tokens_from_its_own_tenant() -> None:
 def test_graph_scopes_follow_the_graph_in_use() -> None:
     settings = Settings.from_env(LIVE | {"GRAPH_BASE_URL": "https://graph.microsoft.us/beta"})
 
-    assert graph_scopes(settings.graph_base_url).delegated == [GRAPH_SCOPES["USGov"]]
-    assert graph_scopes("http://127.0.0.1:3979/graph/v1.0").application == [
-        "http://127.0.0.1:3979/.default"
+    assert graph_scopes(settings.graph_base_url, settings.cloud).delegated == [
+        GRAPH_SCOPES["USGov"]
+    ]
+    # A Graph on no Microsoft host (a proxy, a stand-in) stands for the cloud's: tokens name
+    # Microsoft's resources, never an address.
+    assert graph_scopes("http://127.0.0.1:3979/graph/v1.0", US_GOV).application == [
+        "https://graph.microsoft.us/.default"
     ]
 
 

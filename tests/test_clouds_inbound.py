@@ -38,6 +38,7 @@ def login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BotLogin]
 @pytest.fixture
 async def gov_bot(make_bot: MakeBot, gov_issuer: BotFrameworkIssuer, login: BotLogin) -> BotClient:
     return await make_bot(
+        MicrosoftAppType="MultiTenant",
         MicrosoftAppId=APP_ID,
         MicrosoftAppPassword="not-a-real-secret",
         HOST="127.0.0.1",

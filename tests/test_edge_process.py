@@ -198,6 +198,7 @@ def test_in_live_mode_the_host_header_is_not_checked(tmp_path: Path) -> None:
             "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
             "MicrosoftAppId": "11111111-1111-1111-1111-111111111111",
             "MicrosoftAppPassword": "not-a-real-secret",
+            "MicrosoftAppTenantId": "22222222-2222-2222-2222-222222222222",
             "HOST": "127.0.0.1",
         },
         tmp_path,

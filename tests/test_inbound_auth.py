@@ -40,6 +40,7 @@ async def live_bot(make_bot: MakeBot, issuer: BotFrameworkIssuer, login: BotLogi
     return await make_bot(
         MicrosoftAppId=APP_ID,
         MicrosoftAppPassword="not-a-real-secret",
+        MicrosoftAppTenantId="22222222-2222-2222-2222-222222222222",
         HOST="127.0.0.1",
         PUBLIC_URL="https://meet.example.com",
         TOKEN_CACHE_KEY=Fernet.generate_key().decode(),

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from bot.credentials import AppType, CertificateFiles, ClientSecret, ManagedIdentity
+from bot.framework.bot_credentials import login_authority
 from bot.settings import (
     LIVE_GRAPH_URL,
     GraphPermission,
@@ -15,6 +17,7 @@ from bot.settings import (
     Settings,
     SettingsError,
     load_settings,
+    startup_notes,
 )
 
 
@@ -29,6 +32,7 @@ def test_no_credentials_means_sandbox_on_loopback() -> None:
 LIVE = {
     "MicrosoftAppId": "app",
     "MicrosoftAppPassword": "secret",
+    "MicrosoftAppTenantId": "tenant",
     "PUBLIC_URL": "https://meet.example.com",
     "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
 }
@@ -86,8 +90,15 @@ def test_managed_identity_needs_no_password_in_application_mode() -> None:
         ({"PUBLIC_URL": ""}, "PUBLIC_URL must be the bot's public https address"),
         ({"PUBLIC_URL": "http://meet.example.com"}, "PUBLIC_URL must be"),
         ({"TOKEN_CACHE_KEY": ""}, "TOKEN_CACHE_KEY is required"),
-        ({"MicrosoftAppType": "UserAssignedMSI"}, "needs a client secret"),
-        ({"GRAPH_PERMISSION": "application"}, "needs MicrosoftAppTenantId"),
+        (
+            {"MicrosoftAppType": "UserAssignedMSI", "MicrosoftAppPassword": ""},
+            "needs AUTH_CLIENT_ID",
+        ),
+        (
+            {"GRAPH_PERMISSION": "application", "MicrosoftAppType": "MultiTenant"}
+            | {"MicrosoftAppTenantId": ""},
+            "needs MicrosoftAppTenantId",
+        ),
         (
             {"GRAPH_PERMISSION": "application", "MicrosoftAppTenantId": "t", "TOKEN_CACHE_KEY": ""},
             "TOKEN_CACHE_KEY is required",
@@ -153,3 +164,94 @@ def test_a_malformed_token_cache_key_is_refused_without_repeating_it(
 
     assert "TOKEN_CACHE_KEY must hold Fernet keys" in str(refused.value)
     assert all(part not in str(refused.value) for part in value.split(",") if part)
+
+
+def test_a_bot_is_single_tenant_unless_it_says_otherwise() -> None:
+    settings = Settings.from_env(LIVE)
+
+    assert settings.app_type is AppType.SINGLE_TENANT
+    assert settings.app_credential == ClientSecret("secret")
+    assert settings.auth_client_id == "app"
+    assert startup_notes(settings) == []
+
+
+def test_a_multi_tenant_bot_still_starts_with_a_note() -> None:
+    settings = Settings.from_env(
+        LIVE | {"MicrosoftAppType": "multitenant", "MicrosoftAppTenantId": ""}
+    )
+
+    assert settings.app_type is AppType.MULTI_TENANT
+    [note] = startup_notes(settings)
+    assert "no longer creates multi-tenant bots" in note
+
+
+def test_a_certificate_replaces_the_secret() -> None:
+    settings = Settings.from_env(
+        LIVE | {"MicrosoftAppPassword": "", "CERTIFICATE_FILE": "/keys/bot.pem"}
+    )
+
+    assert settings.app_credential == CertificateFiles(Path("/keys/bot.pem"), Path("/keys/bot.pem"))
+
+
+def test_a_managed_identity_bot_signs_users_in_to_its_own_app_registration() -> None:
+    settings = Settings.from_env(
+        LIVE
+        | {
+            "MicrosoftAppType": "UserAssignedMSI",
+            "MicrosoftAppPassword": "",
+            "AUTH_CLIENT_ID": "sign-in-app",
+        }
+    )
+
+    assert settings.app_credential == ManagedIdentity("app")
+    assert settings.auth_client_id == "sign-in-app"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"MicrosoftAppType": "Sometimes"}, "MicrosoftAppType must be one of SingleTenant"),
+        ({"MicrosoftAppTenantId": ""}, "SingleTenant needs MicrosoftAppTenantId"),
+        ({"CERTIFICATE_FILE": "/keys/bot.pem"}, "not both"),
+        ({"MicrosoftAppPassword": "", "CERTIFICATE_KEY_FILE": "/k.pem"}, "CERTIFICATE_FILE is not"),
+        ({"MicrosoftAppType": "UserAssignedMSI"}, "leave MicrosoftAppPassword empty"),
+        ({"AUTH_CLIENT_ID": "another-app"}, "AUTH_CLIENT_ID is for MicrosoftAppType=UserAssigned"),
+        ({"PUBLIC_URL": "http://meet.example.com"}, "Entra ID takes plain http only for loopback"),
+    ],
+)
+def test_app_type_settings_that_cannot_work_are_refused(
+    overrides: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(LIVE | overrides)
+
+
+def test_a_loopback_public_url_is_accepted_as_entra_accepts_it() -> None:
+    settings = Settings.from_env(LIVE | {"PUBLIC_URL": "http://127.0.0.1:3978"})
+    assert settings.public_url == "http://127.0.0.1:3978"
+
+
+@pytest.mark.parametrize(
+    ("login_url", "tenant", "authority"),
+    [
+        ("", "t1", "https://login.microsoftonline.com/t1"),
+        (
+            "https://login.microsoftonline.com/",
+            "",
+            "https://login.microsoftonline.com/botframework.com",
+        ),
+        ("https://login.microsoftonline.com/", "t1", "https://login.microsoftonline.com/t1"),
+        ("", "", "https://login.microsoftonline.com/botframework.com"),
+        (
+            "https://login.microsoftonline.us/botframework.com",
+            "t1",
+            "https://login.microsoftonline.us/t1",
+        ),
+        ("https://127.0.0.1:4443/t1/", "t1", "https://127.0.0.1:4443/t1"),
+        ("https://127.0.0.1:4443/botframework.com", "", "https://127.0.0.1:4443/botframework.com"),
+    ],
+)
+def test_the_bot_asks_its_own_tenant_for_connector_tokens_when_single_tenant(
+    login_url: str, tenant: str, authority: str
+) -> None:
+    assert login_authority(login_url, tenant) == authority

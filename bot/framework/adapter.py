@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import requests
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -16,13 +17,11 @@ from botbuilder.integration.aiohttp import (
 )
 from botframework.connector.auth import (
     ConnectorFactory,
-    MicrosoftAppCredentials,
-    PasswordServiceClientCredentialFactory,
 )
 from cachetools import FIFOCache
-from msal import ConfidentialClientApplication
 
-from bot.clouds import is_microsoft_login
+from bot.credentials import AppType
+from bot.framework.bot_credentials import BotCredentialsFactory, BotProof
 from bot.framework.connector import Connector
 from bot.framework.signing_keys import SigningKeysUnavailable, install_signing_keys
 from bot.settings import Settings
@@ -117,47 +116,6 @@ class _ReusedConnectors(ConnectorFactory):
         return client
 
 
-class _OwnLoginCredentials(PasswordServiceClientCredentialFactory):
-    """App credentials that get the bot's tokens from the login URL the operator named.
-
-    botbuilder hands MSAL any login URL that is not Microsoft's as an authority to validate,
-    and MSAL validates it by asking login.microsoftonline.com, which knows only its own.
-    """
-
-    async def create_credentials(
-        self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
-    ) -> Any:
-        if not self.app_id or is_microsoft_login(login_endpoint or ""):
-            return await super().create_credentials(
-                app_id, oauth_scope, login_endpoint, validate_authority
-            )
-        if not await self.is_valid_app_id(app_id):
-            raise PermissionError("token for another app id")
-        return _ConfiguredAuthorityCredentials(
-            app_id, self.password, self.tenant_id, oauth_scope, login_endpoint
-        )
-
-
-class _ConfiguredAuthorityCredentials(MicrosoftAppCredentials):
-    def __init__(
-        self, app_id: str, password: str, tenant_id: str, oauth_scope: str, authority: str
-    ) -> None:
-        super().__init__(app_id, password, channel_auth_tenant=tenant_id, oauth_scope=oauth_scope)
-        self.oauth_endpoint = authority
-
-    def get_access_token(self, force_refresh: bool = False) -> str:
-        # Called in a worker thread (bot.framework.connector): MSAL discovers the authority here.
-        if getattr(self, "app", None) is None:
-            self.app = ConfidentialClientApplication(
-                client_id=self.microsoft_app_id,
-                client_credential=self.microsoft_app_password,
-                authority=self.oauth_endpoint,
-                validate_authority=False,  # named by the operator, unknown to Microsoft
-            )
-        token: str = super().get_access_token(force_refresh)
-        return token
-
-
 def _app_id(claims_identity: Any) -> str:
     claims = getattr(claims_identity, "claims", None) or {}
     return str(claims.get("aud") or claims.get("appid") or "")
@@ -178,11 +136,18 @@ def bot_framework_endpoints(settings: Settings) -> dict[str, str | None]:
 
 
 def create_adapter(
-    settings: Settings, http: httpx.AsyncClient, *, explain: Explain
+    settings: Settings,
+    http: httpx.AsyncClient,
+    *,
+    explain: Explain,
+    proof: BotProof | None = None,
+    session: requests.Session | None = None,
 ) -> CloudAdapter:
     """A CloudAdapter; with an empty app id the SDK accepts unauthenticated (sandbox) traffic.
 
-    `explain` words an unexpected error for the turn's sender (the conversation knows how).
+    `explain` words an unexpected error for the turn's sender (the conversation knows how);
+    `proof` is what the bot gets its Bot Connector tokens with (bot.framework.bot_credentials),
+    over `session`.
     """
     configuration = SimpleNamespace(
         APP_ID=settings.app_id,
@@ -196,13 +161,15 @@ def create_adapter(
         # clouds. Not without an app id: that mode then refuses an activity without a token
         # (it looks for None, where the adapter passes ""), and sandbox traffic carries none.
         vars(configuration).update(bot_framework_endpoints(settings))
-    credentials_factory = None
-    if not is_microsoft_login(settings.bot_login_url) and (
-        settings.app_type.lower() != "userassignedmsi"
-    ):
-        credentials_factory = _OwnLoginCredentials(
-            settings.app_id, settings.app_password, settings.app_tenant_id
-        )
+    # Ours in every mode: botbuilder's own would want a password for any app type but
+    # UserAssignedMSI, and an app id even where there is none (sandbox).
+    single_tenant = settings.app_type is AppType.SINGLE_TENANT
+    credentials_factory = BotCredentialsFactory(
+        settings.app_id,
+        settings.app_tenant_id if single_tenant else "",
+        proof if proof is not None else "",
+        session=session or requests.Session(),
+    )
     install_signing_keys(
         [settings.bot_openid_metadata, settings.cloud.bot_emulator_openid_metadata], http
     )

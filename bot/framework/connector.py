@@ -95,7 +95,18 @@ class _Conversations:
         self._sleep = sleep
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)  # the rarer calls go through msrest
+        attribute = getattr(self._inner, name)  # the rarer calls go through msrest
+        if not asyncio.iscoroutinefunction(attribute):
+            return attribute
+
+        async def token_first(*args: Any, **kwargs: Any) -> Any:
+            # msrest asks the credentials for the bot's token on the event loop, where a first
+            # fetch from Entra ID would block it: fetch it in a worker thread first, and msrest
+            # then finds it in MSAL's cache.
+            await self._authorization()
+            return await attribute(*args, **kwargs)
+
+        return token_first
 
     async def send_to_conversation(
         self, conversation_id: str, activity: Activity, **_: Any

@@ -22,6 +22,7 @@ from cachetools import LRUCache
 from cryptography.fernet import InvalidToken
 
 from bot.clouds import GraphScopes
+from bot.credentials import AppTokenUnavailable, ManagedIdentityTokens
 from bot.identity.users import SignInRequired, TeamsUser
 from bot.state.keyring import Cipher
 
@@ -56,7 +57,8 @@ class WrongAccount(SignInFailed):
 @dataclass(frozen=True)
 class MsalConfig:
     client_id: str
-    client_secret: str = field(repr=False)
+    # A secret, or a dict: a certificate, or a client assertion (bot.credentials.Proofs).
+    client_credential: str | dict[str, Any] = field(repr=False)
     authority: str
     ca_bundle: Path | None = None  # the sandbox's certificate; None means the system's
 
@@ -115,13 +117,14 @@ class MsalApps:
     def _build(self, cache: msal.TokenCache, authority: str) -> msal.ConfidentialClientApplication:
         return msal.ConfidentialClientApplication(
             self._config.client_id,
-            client_credential=self._config.client_secret,
+            client_credential=self._config.client_credential,
             authority=authority,
             token_cache=cache,
             http_client=self._session,
             http_cache=self._http_cache,
-            # Known Microsoft hosts skip this anyway; the sandbox is known to us, not to MSAL.
-            instance_discovery=self._config.ca_bundle is None,
+            # Known Microsoft hosts skip this anyway; any other host (the sandbox, a stand-in
+            # named by AUTH_AUTHORITY) is known to the operator, not to Microsoft.
+            instance_discovery=False,
         )
 
 
@@ -317,22 +320,39 @@ class DelegatedTokenProvider:
 class AppTokenProvider:
     """Application mode: one app-only token for the configured tenant, cached by MSAL."""
 
-    def __init__(self, apps: MsalApps, tenant_id: str) -> None:
+    def __init__(
+        self,
+        apps: MsalApps,
+        tenant_id: str,
+        *,
+        managed_identity: ManagedIdentityTokens | None = None,
+    ) -> None:
         self._apps = apps
         self._tenant_id = tenant_id
+        self._managed_identity = managed_identity  # UserAssignedMSI: its token, not the app's
 
     async def token_for(self, user: TeamsUser) -> str:
         _, tid = _entra_ids(user)
         if tid.lower() != self._tenant_id.lower():
             raise NoWorkAccount("This bot is set up for another organization's tenant.")
-        result = await asyncio.to_thread(
-            lambda: self._apps.shared().acquire_token_for_client(self._apps.scopes.application)
-        )
+        result = await asyncio.to_thread(self._acquire)
         if "access_token" not in result:
             log.error("app-only token request failed: %s", result.get("error"))
             raise SignInFailed("The bot couldn't get its own Microsoft Graph token.")
         token: str = result["access_token"]
         return token
+
+    def _acquire(self) -> dict[str, Any]:
+        if self._managed_identity is None:
+            result: dict[str, Any] = self._apps.shared().acquire_token_for_client(
+                self._apps.scopes.application
+            )
+            return result
+        resource = self._apps.scopes.application[0].removesuffix("/.default")
+        try:
+            return {"access_token": self._managed_identity.token(resource)}
+        except AppTokenUnavailable as exc:
+            return {"error": str(exc)}
 
 
 def _entra_ids(user: TeamsUser) -> tuple[str, str]:

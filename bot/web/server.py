@@ -22,6 +22,7 @@ from bot.clouds import GraphScopes, graph_scopes
 from bot.conversation.catalogs import read_catalogs
 from bot.conversation.router import MeetingBot
 from bot.conversation.sign_in import SignIn
+from bot.credentials import Proofs, open_proofs
 from bot.framework.adapter import create_adapter
 from bot.framework.transport import open_client
 from bot.framework.turnstile import Turnstile
@@ -139,6 +140,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     application_mode = settings.graph_permission is GraphPermission.APPLICATION
     await secure_data_dir(settings.data_dir, private_files=["bot.sqlite3"])
     async with AsyncExitStack() as stack:
+        proofs: Proofs | None = None
         if settings.mode is Mode.SANDBOX:
             # Imported here: product code reaches the sandbox only when wiring sandbox mode.
             from sandbox.identity import SANDBOX_TENANT_ID
@@ -166,8 +168,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         else:
             graph_url = settings.graph_base_url
             tenant = settings.app_tenant_id
-            msal_config = MsalConfig(settings.app_id, settings.app_password, settings.authority)
-            scopes = graph_scopes(graph_url)
+            if settings.app_credential is None:
+                raise RuntimeError("live mode without an app credential")  # settings ensure one
+            proofs = await asyncio.to_thread(open_proofs, settings.app_credential)
+            stack.callback(proofs.close)
+            msal_config = MsalConfig(settings.auth_client_id, proofs.sign_in, settings.authority)
+            scopes = graph_scopes(graph_url, settings.cloud)
 
         storage = _open_storage(settings.data_dir / "bot.sqlite3", clock)
         stack.callback(storage.close)
@@ -186,7 +192,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         tokens: TokenProvider
         sign_in: SignIn | None = None
         if application_mode:
-            tokens = AppTokenProvider(apps, tenant)
+            tokens = AppTokenProvider(
+                apps, tenant, managed_identity=proofs.managed_identity if proofs else None
+            )
         else:
             delegated = DelegatedTokenProvider(apps, TokenCacheStore(storage, fernet, clock=clock))
             tokens = delegated
@@ -244,7 +252,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             clock=lambda: datetime.fromtimestamp(clock(), UTC),
         )
         stack.push_async_callback(app[BOT].drain)
-        app[ADAPTER] = create_adapter(settings, http, explain=app[BOT].explain)
+        app[ADAPTER] = create_adapter(
+            settings,
+            http,
+            explain=app[BOT].explain,
+            proof=proofs.bot if proofs else None,
+            session=proofs.session if proofs else None,
+        )
         upkeep = asyncio.create_task(
             _upkeep(
                 app[BOT],
