@@ -12,12 +12,8 @@ from pathlib import Path
 import pytest
 from botbuilder.dialogs import DialogInstance, DialogState
 
-from bot.state.storage import (
-    EARLIER_VERSION_LIFETIME_SECONDS,
-    UNNAMED_LIFETIME_SECONDS,
-    ETagConflict,
-    SqliteStorage,
-)
+from bot.state.storage import EARLIER_VERSION_LIFETIME_SECONDS, SqliteStorage
+from bot.state.store import UNNAMED_LIFETIME_SECONDS, ETagConflict
 
 NOW = 1_800_000_000.0
 DAY = 86400.0

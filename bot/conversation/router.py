@@ -59,7 +59,7 @@ from bot.meetings.outbox import Outbox
 from bot.meetings.request import WAIT_HOURS
 from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.waiting import WaitingRequests
-from bot.state.storage import ETagConflict, SqliteStorage
+from bot.state.store import ETagConflict, Store
 from dialogs.language import N_, Language, Languages
 from dialogs.meeting_dialog import MeetingDialog
 from dialogs.request import MeetingDraft, RequestError, parse_request
@@ -98,7 +98,7 @@ class MeetingBot(ActivityHandler):
     def __init__(
         self,
         scheduler: MeetingScheduler,
-        storage: SqliteStorage,
+        storage: Store,
         *,
         waiting: WaitingRequests,
         outbox: Outbox,

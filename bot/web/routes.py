@@ -24,7 +24,7 @@ from bot.meetings.chosen_zones import ZONE_DAYS
 from bot.meetings.outbox import OWED_AT_LEAST_HOURS
 from bot.meetings.request import WAIT_HOURS
 from bot.settings import Settings
-from bot.state.storage import UNNAMED_LIFETIME_SECONDS
+from bot.state.store import UNNAMED_LIFETIME_SECONDS
 from bot.web.keys import ADAPTER, BOT, SETTINGS, TURNSTILE, VERSION
 from bot.web.logs import activity_id
 
