@@ -27,7 +27,7 @@ from sandbox.identity import DEFAULT_USERS, SANDBOX_TENANT_ID, SandboxIdentity, 
 from sandbox.server import SandboxServer
 from tests.browser import Browser
 
-pytest_plugins = ["tests.network_guard"]
+pytest_plugins = ["tests.network_guard", "tests.postgres_server", "tests.storages"]
 
 DATA = Path(__file__).parent / "data"
 BotClient = TestClient[web.Request, web.Application]
