@@ -172,11 +172,17 @@ def _app_id(claims_identity: Any) -> str:
 
 
 def create_adapter(
-    settings: Settings, http: httpx.AsyncClient, *, explain: Explain
+    settings: Settings,
+    http: httpx.AsyncClient,
+    *,
+    explain: Explain,
+    redeliver: tuple[type[Exception], ...] = (),
 ) -> CloudAdapter:
     """A CloudAdapter; with an empty app id the SDK accepts unauthenticated (sandbox) traffic.
 
     `explain` words an unexpected error for the turn's sender (the conversation knows how).
+    An error of a `redeliver` type ends the turn unanswered and leaves `process_activity`: the
+    sender is to deliver the activity again later (a 503), not be told of a failure.
     """
     configuration = SimpleNamespace(
         APP_ID=settings.app_id,
@@ -222,11 +228,22 @@ def create_adapter(
     adapter = CloudAdapter(
         FailClosedAuthentication(configuration, http, credentials_factory=credentials_factory)
     )
-    adapter.on_turn_error = functools.partial(_on_turn_error, explain=explain)
+    adapter.on_turn_error = functools.partial(_on_turn_error, explain=explain, redeliver=redeliver)
     return adapter
 
 
-async def _on_turn_error(turn_context: TurnContext, error: Exception, *, explain: Explain) -> None:
+async def _on_turn_error(
+    turn_context: TurnContext,
+    error: Exception,
+    *,
+    explain: Explain,
+    redeliver: tuple[type[Exception], ...],
+) -> None:
+    if isinstance(error, redeliver):
+        log.warning(
+            "activity %s deferred: %s", turn_context.activity.id, error or type(error).__name__
+        )
+        raise error
     # The traceback goes to the log (no tokens or message text in it); the chat gets one line.
     log.error(
         "unhandled error in turn for activity %s",

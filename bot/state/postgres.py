@@ -63,7 +63,9 @@ _OUTAGES = (
     asyncpg.PostgresConnectionError,  # class 08, and a connection lost mid-query
     asyncpg.exceptions.OperatorInterventionError,  # class 57: shutting down, starting up
     asyncpg.exceptions.InsufficientResourcesError,  # class 53: too many connections, disk full
-    asyncpg.exceptions.ConnectionDoesNotExistError,
+    # An idle pooled connection the server closed (shutting down) is left in a state asyncpg
+    # then refuses to use: the pool replaces it, and the next call gets a fresh one.
+    asyncpg.InternalClientError,
 )
 
 
@@ -116,13 +118,20 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
                 timeout=CONNECT_TIMEOUT_SECONDS,
                 command_timeout=COMMAND_TIMEOUT_SECONDS,
             )
-        except _OUTAGES as exc:
+        except (*_OUTAGES, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # Refused, wrong password, no such database, a malformed URL: said in one line,
+            # naming the database without its password (asyncpg's messages never quote it).
             raise StorageUnavailable(
-                f"cannot reach PostgreSQL at {redacted(url)}: {_reason(exc)}"
+                f"cannot use PostgreSQL at {redacted(url)}: {_reason(exc)}"
             ) from None
         storage = cls(pool, unnamed_lifetime=unnamed_lifetime, clock=clock)
         try:
             await storage.migrate()
+        except asyncpg.PostgresError as exc:  # say, no right to create tables
+            await storage.close()
+            raise StorageUnavailable(
+                f"cannot bring the schema at {redacted(url)} up to date: {_reason(exc)}"
+            ) from None
         except BaseException:
             await storage.close()
             raise
