@@ -28,14 +28,17 @@ _SERVER_USERS = ("postgres", "nobody")
 _databases = itertools.count()
 
 
-def find_binaries() -> Path | None:
-    """The folder holding initdb and pg_ctl: PATH first, then the newest Debian-style install."""
-    initdb = shutil.which("initdb")
-    if initdb and shutil.which("pg_ctl"):
+def find_binaries(
+    path: str | None = None, installs: Path = Path("/usr/lib/postgresql")
+) -> Path | None:
+    """The folder holding initdb and pg_ctl: `path` (default: PATH) first, then the newest
+    install under `installs` (Debian and Ubuntu put each major version in its own folder)."""
+    initdb = shutil.which("initdb", path=path)
+    if initdb and shutil.which("pg_ctl", path=path):
         return Path(initdb).parent
     installed = [
         folder
-        for folder in Path("/usr/lib/postgresql").glob("*/bin")
+        for folder in installs.glob("*/bin")
         if (folder / "initdb").exists() and (folder / "pg_ctl").exists()
     ]
     return max(installed, key=_version, default=None)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from bot.state.postgres import MIGRATIONS, PostgresStorage, redacted
 from bot.state.store import StorageUnavailable
-from tests.postgres_server import PostgresServer, free_port
+from tests.postgres_server import INSTALL_HINT, PostgresServer, find_binaries, free_port
 
 
 async def test_instances_starting_at_once_migrate_the_schema_once(postgres_url: str) -> None:
@@ -90,3 +91,19 @@ def test_a_url_is_named_without_its_password() -> None:
         "postgresql://bot:***@db:5432/bot?sslmode=require"
     )
     assert redacted("postgresql://bot@db/bot") == "postgresql://bot@db/bot"
+
+
+def test_the_newest_installed_postgresql_is_found_when_path_has_none(tmp_path: Path) -> None:
+    for version in ("9.6", "15", "13"):
+        folder = tmp_path / version / "bin"
+        folder.mkdir(parents=True)
+        for name in ("initdb", "pg_ctl"):
+            (folder / name).touch(mode=0o755)
+
+    assert find_binaries(path="", installs=tmp_path) == tmp_path / "15" / "bin"
+    assert find_binaries(path="", installs=tmp_path / "none") is None
+
+
+def test_missing_binaries_are_explained_with_how_to_install_them() -> None:
+    assert "apt-get install postgresql" in INSTALL_HINT
+    assert "initdb" in INSTALL_HINT
