@@ -107,3 +107,38 @@ def test_the_newest_installed_postgresql_is_found_when_path_has_none(tmp_path: P
 def test_missing_binaries_are_explained_with_how_to_install_them() -> None:
     assert "apt-get install postgresql" in INSTALL_HINT
     assert "initdb" in INSTALL_HINT
+
+
+async def test_a_turn_lock_holds_across_instances_and_only_its_own_key(postgres_url: str) -> None:
+    first = await PostgresStorage.open(postgres_url, pool_size=2)
+    second = await PostgresStorage.open(postgres_url, pool_size=2)
+    order: list[str] = []
+
+    async def second_turn(key: str) -> None:
+        async with second.turn_lock(key):
+            order.append(f"second {key}")
+
+    async with first.turn_lock("conversation|alex"):
+        waiting = asyncio.create_task(second_turn("conversation|alex"))
+        await second_turn("conversation|megan")  # another person's turn does not wait
+        await asyncio.sleep(0.3)
+        order.append("first done")
+    await waiting
+
+    assert order == ["second conversation|megan", "first done", "second conversation|alex"]
+    for storage in (first, second):
+        await storage.close()
+
+
+async def test_what_a_locked_turn_raises_passes_through_and_releases_the_lock(
+    postgres_url: str,
+) -> None:
+    storage = await PostgresStorage.open(postgres_url, pool_size=1)
+
+    with pytest.raises(ConnectionResetError):  # say, the Bot Connector hung up: not storage's
+        async with storage.turn_lock("k"):
+            raise ConnectionResetError
+
+    async with asyncio.timeout(5), storage.turn_lock("k"):
+        pass
+    await storage.close()

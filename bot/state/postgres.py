@@ -4,6 +4,7 @@ instances sharing one database: the same records, ETags and expiries as the SQLi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 5.0
 # One statement; every one the bot runs touches a few rows by key.
 COMMAND_TIMEOUT_SECONDS = 10.0
+# How long a turn waits for another instance's turn of the same person and conversation.
+TURN_LOCK_TIMEOUT_SECONDS = 10.0
 # Taken (per transaction) by whoever migrates the schema: instances starting at once take turns,
 # and each finds the work done by the first. Any fixed 64-bit number; this is "teamsmtg" in ASCII.
 MIGRATION_LOCK = 0x7465616D736D7467
@@ -91,12 +94,14 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
     def __init__(
         self,
         pool: asyncpg.Pool,
+        locks: asyncpg.Pool,
         *,
         unnamed_lifetime: float = UNNAMED_LIFETIME_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
         self._pool = pool
+        self._locks = locks
         self._unnamed_lifetime = unnamed_lifetime
         self._clock = clock
 
@@ -109,22 +114,32 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
         unnamed_lifetime: float = UNNAMED_LIFETIME_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> PostgresStorage:
-        """Connect to the database at `url` and bring its schema up to date (MIGRATIONS)."""
+        """Connect to the database at `url` and bring its schema up to date (MIGRATIONS).
+
+        Two pools of up to `pool_size` connections: one for storage calls, one whose
+        connections each hold a turn's lock (`turn_lock`) while the turn runs.
+        """
+        pools: list[asyncpg.Pool] = []
         try:
-            pool = await asyncpg.create_pool(
-                url,
-                min_size=1,
-                max_size=pool_size,
-                timeout=CONNECT_TIMEOUT_SECONDS,
-                command_timeout=COMMAND_TIMEOUT_SECONDS,
-            )
+            for minimum in (1, 0):
+                pools.append(
+                    await asyncpg.create_pool(
+                        url,
+                        min_size=minimum,
+                        max_size=pool_size,
+                        timeout=CONNECT_TIMEOUT_SECONDS,
+                        command_timeout=COMMAND_TIMEOUT_SECONDS,
+                    )
+                )
         except (*_OUTAGES, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # Refused, wrong password, no such database, a malformed URL: said in one line,
             # naming the database without its password (asyncpg's messages never quote it).
+            for pool in pools:
+                pool.terminate()
             raise StorageUnavailable(
                 f"cannot use PostgreSQL at {redacted(url)}: {_reason(exc)}"
             ) from None
-        storage = cls(pool, unnamed_lifetime=unnamed_lifetime, clock=clock)
+        storage = cls(*pools, unnamed_lifetime=unnamed_lifetime, clock=clock)
         try:
             await storage.migrate()
         except asyncpg.PostgresError as exc:  # say, no right to create tables
@@ -139,10 +154,46 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
         return storage
 
     async def close(self) -> None:
+        for pool in (self._pool, self._locks):
+            try:
+                await asyncio.wait_for(pool.close(), CONNECT_TIMEOUT_SECONDS)
+            except TimeoutError:
+                pool.terminate()
+
+    @asynccontextmanager
+    async def turn_lock(self, key: str) -> AsyncIterator[None]:
+        """Hold `key` for the block in every instance on this database: a transaction-level
+        advisory lock, released when the block ends (or its connection is lost).
+
+        An instance that waits more than TURN_LOCK_TIMEOUT_SECONDS raises StorageUnavailable,
+        as does a database it cannot reach: the turn is delivered again later. What the block
+        itself raises passes through unchanged.
+        """
         try:
-            await asyncio.wait_for(self._pool.close(), CONNECT_TIMEOUT_SECONDS)
-        except TimeoutError:
-            self._pool.terminate()
+            db = await self._locks.acquire(timeout=CONNECT_TIMEOUT_SECONDS)
+        except _OUTAGES as exc:
+            raise StorageUnavailable(f"PostgreSQL is unavailable: {_reason(exc)}") from exc
+        try:
+            transaction = db.transaction()
+            try:
+                await transaction.start()
+                await db.execute(f"SET LOCAL lock_timeout = {TURN_LOCK_TIMEOUT_SECONDS * 1000:.0f}")
+                await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+            except asyncpg.LockNotAvailableError:
+                await transaction.rollback()
+                raise StorageUnavailable(
+                    "another instance has held this turn's lock too long"
+                ) from None
+            except _OUTAGES as exc:
+                raise StorageUnavailable(f"PostgreSQL is unavailable: {_reason(exc)}") from exc
+            try:
+                yield
+            finally:
+                # Ending the transaction releases the lock; so does losing its connection.
+                with contextlib.suppress(*_OUTAGES):
+                    await transaction.rollback()
+        finally:
+            await self._locks.release(db)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:

@@ -74,6 +74,11 @@ class Store(Protocol):
         """Read `keys` in one round trip; inside the block, their first read is answered from it."""
         ...
 
+    def turn_lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold `key` for the block across every instance that shares this store (a no-op where
+        the store cannot: ETags then catch two turns that race)."""
+        ...
+
 
 # What a storage's `prefetch` read for the turn running in this context, and which storage read
 # it: stored values by key, None where nothing is stored. Each is handed out once; a write
