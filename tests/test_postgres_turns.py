@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
@@ -129,6 +130,26 @@ async def test_while_postgresql_is_down_healthz_and_turns_answer_503_and_nothing
     assert await post(bot, same) in (200, 201)  # Teams delivers it again
     assert [card_of(r)["body"][0]["text"] for r in connector.activities[before:]] == ["Standup"]
     assert len(graph.meetings()) == 1
+
+
+async def test_a_sign_in_link_opened_while_postgresql_is_down_says_to_try_again(
+    bot: BotClient, connector: Connector, postgres_server: PostgresServer
+) -> None:
+    [card] = await say(bot, connector, "/meet Standup now")
+    link = urlsplit(sign_in_url(card))
+
+    postgres_server.stop()
+    try:
+        page = await bot.get(f"{link.path}?{link.query}", allow_redirects=False)
+        assert page.status == 503
+        assert "Try again in a minute" in await page.text()
+    finally:
+        postgres_server.start()
+
+    # The link still works once the database is back.
+    answer = await complete_sign_in(sign_in_url(card), username=ALEX.upn)
+    assert answer.status_code == 200
+    assert [card_of(u)["body"][0]["text"] for u in connector.updates] == ["Standup"]
 
 
 async def test_an_unreachable_database_stops_start_up_without_showing_its_password(
