@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 # A value that names no expiry of its own is kept this long after its last write. Of what the bot
 # keeps, only botbuilder's dialog state does so: a conversation left alone for a day is over.
@@ -25,7 +25,6 @@ class StorageUnavailable(Exception):
     by the call that raised this, and the same call may succeed later."""
 
 
-@runtime_checkable
 class Store(Protocol):
     """botbuilder's Storage (read, write, delete) on records that each have an ETag and an expiry.
 
@@ -167,6 +166,3 @@ def etag_is_checked(expected: str | None) -> bool:
 def key_range(prefix: str) -> tuple[str, str]:
     """Bounds of the keys starting with `prefix`: a range on the primary key, no wildcards."""
     return prefix, prefix + "\U0010ffff"
-
-
-Clock = Callable[[], float]
