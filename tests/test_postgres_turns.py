@@ -27,7 +27,8 @@ from tests.conftest import (
     sign_in,
     sign_in_url,
 )
-from tests.postgres_server import PostgresServer, free_port
+from tests.postgres_server import PostgresServer
+from tests.processes import free_port
 
 
 def join_urls(replies: list[dict[str, Any]]) -> list[str]:

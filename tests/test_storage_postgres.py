@@ -12,7 +12,8 @@ import pytest
 
 from bot.state.postgres import MIGRATIONS, PostgresStorage, redacted
 from bot.state.store import StorageUnavailable
-from tests.postgres_server import INSTALL_HINT, PostgresServer, find_binaries, free_port
+from tests.postgres_server import INSTALL_HINT, PostgresServer, find_binaries
+from tests.processes import free_port
 
 
 async def test_instances_starting_at_once_migrate_the_schema_once(postgres_url: str) -> None:
