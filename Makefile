@@ -11,7 +11,7 @@ INSTALL_LOG := $(VENV)/install.log
 INSTALL_LOG_TAIL ?= 40
 PIP := $(BIN)/python -m pip --disable-pip-version-check --no-input
 
-.PHONY: run test
+.PHONY: run test postgres-binaries
 
 $(STAMP): pyproject.toml
 	@echo "Installing the bot and its test tools into $(VENV) (pip's output: $(INSTALL_LOG))"
@@ -26,7 +26,18 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m sandbox.playground $(ARGS)
 
-test: $(STAMP)
+# The PostgreSQL tests start a throwaway server with this machine's initdb and pg_ctl. Missing,
+# they are installed where that needs no questions (root with apt-get); elsewhere those tests
+# fail saying how to install them.
+postgres-binaries:
+	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		&& [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing PostgreSQL's server binaries for the tests (apt-get install postgresql)"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends postgresql; } >/dev/null; \
+	fi
+
+test: $(STAMP) postgres-binaries
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -97,6 +97,9 @@ class Settings:
     sandbox_graph_latency_seconds: float = 0.0
     # How long the request ledger keeps a request's record after its meeting's end.
     ledger_retention_days: int = 7
+    # PostgreSQL for all state ("": the SQLite file in data_dir); it may hold a password.
+    database_url: str = field(default="", repr=False)
+    database_pool_size: int = 10
 
     @property
     def create_deadline_seconds(self) -> float:
@@ -189,6 +192,8 @@ class Settings:
             # At least two days: longer than anything that can ask for the same request again
             # (bot.meetings.ledger says what), whatever the meeting's time.
             ledger_retention_days=_int(env, "LEDGER_RETENTION_DAYS", 7, low=2, high=3650),
+            database_url=_database_url(env.get("DATABASE_URL", "").strip()),
+            database_pool_size=_int(env, "DATABASE_POOL_SIZE", 10, low=1, high=1000),
         )
 
 
@@ -307,6 +312,22 @@ def startup_notes(settings: Settings) -> list[str]:
             "UserAssignedMSI (README, App types)."
         ]
     return []
+
+
+def _database_url(url: str) -> str:
+    """`url` if it names a PostgreSQL database; errors never quote it (it may hold a password)."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise SettingsError("DATABASE_URL is not a valid URL.") from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise SettingsError(
+            "DATABASE_URL must be a PostgreSQL URL: postgresql://user:password@host:port/database."
+        )
+    return url
 
 
 def _check_live_auth(

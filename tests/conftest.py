@@ -28,7 +28,7 @@ from sandbox.server import SandboxServer
 from tests.browser import Browser
 from tests.sink import BotTokenCheck
 
-pytest_plugins = ["tests.network_guard"]
+pytest_plugins = ["tests.network_guard", "tests.postgres_server", "tests.storages"]
 
 DATA = Path(__file__).parent / "data"
 BotClient = TestClient[web.Request, web.Application]

@@ -25,12 +25,8 @@ from bot.meetings.ledger import RequestLedger
 from bot.meetings.outbox import OWED_AT_LEAST_HOURS, Outbox
 from bot.meetings.request import WAIT_HOURS
 from bot.settings import Settings, SettingsError
-from bot.state.storage import (
-    EARLIER_VERSION_LIFETIME_SECONDS,
-    PURGE_BATCH,
-    UNNAMED_LIFETIME_SECONDS,
-    SqliteStorage,
-)
+from bot.state.storage import EARLIER_VERSION_LIFETIME_SECONDS, SqliteStorage
+from bot.state.store import PURGE_BATCH, UNNAMED_LIFETIME_SECONDS
 from bot.web.keys import SETTINGS
 from graph import OnlineMeeting
 from tests.conftest import MEGAN, Connector, MakeBot, card_of, post, press, say, sign_in

@@ -62,6 +62,8 @@ def test_sandbox_refuses_a_public_interface() -> None:
         ({"PASSCODE_POLICY": "sometimes"}, "one of required, none"),
         ({"DEFAULT_TIMEZONE": "Mars/Olympus"}, "IANA"),
         ({"GRAPH_TIMEOUT_SECONDS": "-1"}, "positive"),
+        ({"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE must be between 1 and 1000"),
+        ({"DATABASE_POOL_SIZE": "many"}, "DATABASE_POOL_SIZE must be a whole number"),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_message(env: dict[str, str], message: str) -> None:
@@ -255,3 +257,21 @@ def test_the_bot_asks_its_own_tenant_for_connector_tokens_when_single_tenant(
     login_url: str, tenant: str, authority: str
 ) -> None:
     assert login_authority(login_url, tenant) == authority
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://bot:pw-in-url@db/bot", "postgresql://bot:pw-in-url@db:port/bot", "pw-in-url"],
+)
+def test_a_database_url_that_is_not_postgresql_is_refused_without_repeating_it(url: str) -> None:
+    with pytest.raises(SettingsError, match="DATABASE_URL") as refused:
+        Settings.from_env({"DATABASE_URL": url})
+
+    assert "pw-in-url" not in str(refused.value)
+
+
+def test_the_database_url_is_not_in_the_settings_repr() -> None:
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://bot:pw-in-url@db/bot"})
+
+    assert settings.database_url == "postgresql://bot:pw-in-url@db/bot"
+    assert "pw-in-url" not in repr(settings)

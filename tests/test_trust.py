@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet
 from bot.meetings.request import MeetingRequest
 from bot.meetings.waiting import WaitingRequests
 from bot.state.storage import SqliteStorage
+from bot.state.store import Store
 from bot.web.keys import SANDBOX, SETTINGS, STORAGE
 from sandbox.identity import SANDBOX_TENANT_ID
 from tests.browser import Browser
@@ -161,7 +162,7 @@ async def test_waiting_requests_expire_and_say_so(make_bot: MakeBot, connector: 
     [card] = await say(bot, connector, "/meet Standup tomorrow 9am")
     assert "24 hours" in str(card_of(card))
     settings = bot.app[SETTINGS]
-    storage: SqliteStorage = bot.app[STORAGE]
+    storage: Store = bot.app[STORAGE]
     # Read the kept request as a day and a minute later.
     [key] = await storage.keys("waiting/")
     fernet = Fernet(settings.data_dir.joinpath("token-cache.key").read_bytes())

@@ -34,6 +34,7 @@ from bot.meetings.outbox import Outbox
 from bot.meetings.request import MeetingRequest
 from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.waiting import WaitingRequests
+from bot.state.store import StorageUnavailable
 from dialogs.language import N_, Language, Languages
 from graph import (
     GraphError,
@@ -272,6 +273,10 @@ class Delivery:
                 getattr(error, "request_id", None),
             )
             return await self._say_in_place(turn_context, explain(error, lang), replaces, lang)
+        except StorageUnavailable:
+            # Raised before Graph was asked (the ledger claims a request first): the turn ends
+            # unanswered and Teams delivers it again.
+            raise
         except Exception as error:  # a bug still gets a true sentence
             log.exception("meet request failed", exc_info=error)
             return await self._say_in_place(turn_context, explain(error, lang), replaces, lang)

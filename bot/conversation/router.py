@@ -59,7 +59,7 @@ from bot.meetings.outbox import Outbox
 from bot.meetings.request import WAIT_HOURS
 from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.waiting import WaitingRequests
-from bot.state.storage import ETagConflict, SqliteStorage
+from bot.state.store import ETagConflict, Store
 from dialogs.language import N_, Language, Languages
 from dialogs.meeting_dialog import MeetingDialog
 from dialogs.request import MeetingDraft, RequestError, parse_request
@@ -98,7 +98,7 @@ class MeetingBot(ActivityHandler):
     def __init__(
         self,
         scheduler: MeetingScheduler,
-        storage: SqliteStorage,
+        storage: Store,
         *,
         waiting: WaitingRequests,
         outbox: Outbox,
@@ -179,9 +179,14 @@ class MeetingBot(ActivityHandler):
         # Per user and conversation. Teams' two install announcements come from the same
         # installer, so this also keeps them from both posting a welcome.
         key = f"{conversation}|{sender}"
-        # One turn at a time per user and conversation in this process; across processes the
-        # storage's ETags catch a race instead of losing an update.
-        async with self._turns.hold(key), self._storage.prefetch(self._turn_keys(turn_context)):
+        # One turn at a time per user and conversation: in this process, then across the
+        # instances sharing the storage where it can lock (PostgreSQL); where it cannot, its
+        # ETags catch a race instead of losing an update.
+        async with (
+            self._turns.hold(key),
+            self._storage.turn_lock(key),
+            self._storage.prefetch(self._turn_keys(turn_context)),
+        ):
             await super().on_turn(turn_context)
             try:
                 await self._state.save_changes(turn_context)

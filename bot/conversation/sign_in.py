@@ -21,7 +21,7 @@ from bot.identity.signin import SIGN_IN_TTL_SECONDS, SignInFlows
 from bot.identity.tokens import DelegatedTokenProvider, NoWorkAccount
 from bot.identity.users import SignInRequired, TeamsUser
 from bot.meetings.request import person_key
-from bot.state.storage import SqliteStorage
+from bot.state.store import Store
 from dialogs.language import N_, Language, Languages
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class SignInCards:
     def __init__(
         self,
         sign_in: SignIn | None,
-        storage: SqliteStorage,
+        storage: Store,
         languages: Languages,
         *,
         clock: Callable[[], float] = time.time,

@@ -142,12 +142,15 @@ def create_adapter(
     explain: Explain,
     proof: BotProof | None = None,
     session: requests.Session | None = None,
+    redeliver: tuple[type[Exception], ...] = (),
 ) -> CloudAdapter:
     """A CloudAdapter; with an empty app id the SDK accepts unauthenticated (sandbox) traffic.
 
     `explain` words an unexpected error for the turn's sender (the conversation knows how);
     `proof` is what the bot gets its Bot Connector tokens with (bot.framework.bot_credentials),
-    over `session`.
+    over `session`. An error of a `redeliver` type ends the turn unanswered and leaves
+    `process_activity`: the sender is to deliver the activity again later (a 503), not be told
+    of a failure.
     """
     configuration = SimpleNamespace(
         APP_ID=settings.app_id,
@@ -176,11 +179,22 @@ def create_adapter(
     adapter = CloudAdapter(
         FailClosedAuthentication(configuration, http, credentials_factory=credentials_factory)
     )
-    adapter.on_turn_error = functools.partial(_on_turn_error, explain=explain)
+    adapter.on_turn_error = functools.partial(_on_turn_error, explain=explain, redeliver=redeliver)
     return adapter
 
 
-async def _on_turn_error(turn_context: TurnContext, error: Exception, *, explain: Explain) -> None:
+async def _on_turn_error(
+    turn_context: TurnContext,
+    error: Exception,
+    *,
+    explain: Explain,
+    redeliver: tuple[type[Exception], ...],
+) -> None:
+    if isinstance(error, redeliver):
+        log.warning(
+            "activity %s deferred: %s", turn_context.activity.id, error or type(error).__name__
+        )
+        raise error
     # The traceback goes to the log (no tokens or message text in it); the chat gets one line.
     log.error(
         "unhandled error in turn for activity %s",

@@ -17,7 +17,7 @@ from bot.framework.address import ReplyAddress
 from bot.identity.tokens import MsalApps, NoWorkAccount
 from bot.identity.users import TeamsUser
 from bot.state.keyring import Cipher
-from bot.state.storage import ETagConflict
+from bot.state.store import ETagConflict
 
 SIGN_IN_TTL_SECONDS = 600
 

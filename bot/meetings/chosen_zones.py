@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from bot.identity.users import TeamsUser
 from bot.meetings.request import person_key
-from bot.state.storage import ETagConflict, SqliteStorage
+from bot.state.store import ETagConflict, Store
 from dialogs.zones import zone_from_text
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ class ChosenZones:
     """One zone per person, across chats; kept until they choose another, go back to Teams',
     or leave it unused for ZONE_DAYS."""
 
-    def __init__(self, storage: SqliteStorage, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, storage: Store, *, clock: Callable[[], float] = time.time) -> None:
         self._storage = storage
         self._clock = clock
 

@@ -32,7 +32,7 @@ from bot.identity.tokens import NoWorkAccount, SignInFailed
 from bot.identity.users import SignInRequired
 from bot.state import codec
 from bot.state.keyring import Cipher
-from bot.state.storage import ETagConflict, SqliteStorage
+from bot.state.store import ETagConflict, Store
 from graph import GraphError, GraphOutcomeUnknown, OnlineMeeting
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def _certainly_not_created(error: BaseException) -> bool:
 class RequestLedger:
     def __init__(
         self,
-        storage: SqliteStorage,
+        storage: Store,
         fernet: Cipher,
         *,
         busy_after_seconds: float,

@@ -18,7 +18,7 @@ from typing import Any
 from bot.identity.users import TeamsUser
 from bot.meetings.request import WAIT_HOURS, MeetingRequest, person_key, seal, unseal
 from bot.state.keyring import Cipher
-from bot.state.storage import SqliteStorage
+from bot.state.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class OpenRequest:
 
 class OpenRequests:
     def __init__(
-        self, storage: SqliteStorage, fernet: Cipher, *, clock: Callable[[], float] = time.time
+        self, storage: Store, fernet: Cipher, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._storage = storage
         self._fernet = fernet

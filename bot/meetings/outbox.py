@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.meetings.request import MeetingRequest, seal, unseal
 from bot.state.keyring import Cipher
-from bot.state.storage import ETagConflict, SqliteStorage
+from bot.state.store import ETagConflict, Store
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Unanswered:
 
 class Outbox:
     def __init__(
-        self, storage: SqliteStorage, fernet: Cipher, *, clock: Callable[[], float] = time.time
+        self, storage: Store, fernet: Cipher, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._storage = storage
         self._fernet = fernet

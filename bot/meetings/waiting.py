@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.identity.users import TeamsUser
 from bot.meetings.request import WAIT_HOURS, MeetingRequest, person_key, seal, unseal
 from bot.state.keyring import Cipher
-from bot.state.storage import ETagConflict, SqliteStorage
+from bot.state.store import ETagConflict, Store
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class Waiting:
 
 class WaitingRequests:
     def __init__(
-        self, storage: SqliteStorage, fernet: Cipher, *, clock: Callable[[], float] = time.time
+        self, storage: Store, fernet: Cipher, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._storage = storage
         self._fernet = fernet

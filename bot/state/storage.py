@@ -1,51 +1,42 @@
-"""botbuilder's Storage interface on a SQLite file, with ETag optimistic concurrency and an
-expiry on every record."""
+"""The storage contract (bot.state.store.Store) on a SQLite file, the embedded default: ETag
+optimistic concurrency and an expiry on every record."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import math
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from botbuilder.core import Storage
 
 from bot.state import codec
+from bot.state.store import (
+    PURGE_BATCH,
+    UNNAMED_LIFETIME_SECONDS,
+    Prefetching,
+    check_etag,
+    expected_etag,
+    expiry,
+    key_range,
+    with_etag,
+)
 
 log = logging.getLogger(__name__)
 
-# A value that names no expiry of its own is kept this long after its last write. Of what the bot
-# keeps, only botbuilder's dialog state does so: a conversation left alone for a day is over.
-UNNAMED_LIFETIME_SECONDS = 24 * 3600
 # A record an earlier version wrote has no expiry: a purge pass gives it its own "expires" field
 # if it has one, else this long from then: as long as an unused sign-in (token cache) is kept, so
 # no one signs in again because of an upgrade. Whatever is written again gets its own expiry.
 EARLIER_VERSION_LIFETIME_SECONDS = 90 * 86400
-# At most this many records are deleted, and this many undated ones dated, in one purge pass.
-PURGE_BATCH = 500
 
 
-# What `SqliteStorage.prefetch` read for the turn running in this context, and which storage read
-# it: stored values by key, None where nothing is stored. Each is handed out once; a write
-# through that storage drops it.
-_prefetched: ContextVar[tuple[SqliteStorage, dict[str, Any]] | None] = ContextVar(
-    "prefetched", default=None
-)
-
-
-class ETagConflict(KeyError):
-    """A write carried an ETag that is no longer current: someone else wrote first."""
-
-
-class SqliteStorage(Storage):  # type: ignore[misc]
+class SqliteStorage(Prefetching, Storage):  # type: ignore[misc]
     """Documents by key in one SQLite file; every write gets a fresh ETag and an expiry.
 
     Values are plain typed JSON (bot.state.codec): dialog state round-trips through an allow-list of
@@ -100,38 +91,19 @@ class SqliteStorage(Storage):  # type: ignore[misc]
             self._db.close()
 
     @contextlib.asynccontextmanager
-    async def prefetch(self, keys: list[str]) -> AsyncIterator[None]:
-        """Read `keys` in one round trip; inside the block, the first read of them is answered
-        from it, as long as nothing was written to them through this storage meanwhile.
+    async def turn_lock(self, key: str) -> AsyncIterator[None]:
+        """No lock across processes: processes sharing the file rely on ETags (and each on its
+        own in-process turn order)."""
+        yield
 
-        A turn reads a few records one after another (its dialog state, the sender's zone, their
-        open request): one query instead of one each. A value is handed out once, since its
-        reader may change it; tasks the block starts that outlive it read the storage again.
-        """
-        found = await self.read(keys) if keys else {}
-        values: dict[str, Any] = {key: found.get(key) for key in keys}
-        token = _prefetched.set((self, values))
-        try:
-            yield
-        finally:
-            values.clear()
-            _prefetched.reset(token)
+    async def check(self) -> None:
+        await asyncio.to_thread(self._check)
 
-    def _prefetched(self) -> dict[str, Any] | None:
-        prefetched = _prefetched.get()
-        return prefetched[1] if prefetched is not None and prefetched[0] is self else None
+    def _check(self) -> None:
+        with self._lock:
+            self._db.execute("SELECT 1").fetchone()
 
-    def _forget_prefetched(self, keys: Any) -> None:
-        if values := self._prefetched():
-            for key in keys or ():
-                values.pop(key, None)
-
-    async def read(self, keys: list[str]) -> dict[str, Any]:
-        keys = list(keys or ())
-        values = self._prefetched()
-        if values and all(key in values for key in keys):
-            taken = {key: values.pop(key) for key in keys}
-            return {key: value for key, value in taken.items() if value is not None}
+    async def _read_stored(self, keys: list[str]) -> dict[str, Any]:
         return await asyncio.to_thread(self._read, keys)
 
     async def write(self, changes: dict[str, Any]) -> None:
@@ -155,7 +127,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]
         found = {}
         for key, etag, text in rows:
             try:
-                found[key] = _with_etag(codec.loads(text), etag)
+                found[key] = with_etag(codec.loads(text), etag)
             except codec.StoredValueError as exc:
                 # Not ours (tampered with, corrupt, or another version's format): as if absent.
                 log.warning("ignoring an unreadable stored value: %s", exc)
@@ -166,16 +138,11 @@ class SqliteStorage(Storage):  # type: ignore[misc]
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for key, change in changes.items():
-                    value = dict(change) if isinstance(change, dict) else change
-                    expected = (
-                        value.pop("e_tag", None)
-                        if isinstance(value, dict)
-                        else getattr(value, "e_tag", None)
-                    )
+                    value, expected = expected_etag(change)
                     row = self._db.execute(
                         "SELECT etag FROM items WHERE key = ?", (key,)
                     ).fetchone()
-                    _check_etag(key, expected, row[0] if row else None)
+                    check_etag(key, expected, row[0] if row else None)
                     self._db.execute(
                         "INSERT INTO items (key, etag, value, expires) VALUES (?, ?, ?, ?) "
                         "ON CONFLICT(key) DO UPDATE SET etag = excluded.etag, "
@@ -201,10 +168,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]
             return cursor.rowcount == 1
 
     def _expiry(self, value: Any) -> float:
-        named: Any = value.get("expires") if isinstance(value, dict) else None
-        if type(named) in (int, float) and math.isfinite(named):
-            return float(named)
-        return self._clock() + self._unnamed_lifetime
+        return expiry(value, self._clock(), self._unnamed_lifetime)
 
     async def delete_if(self, key: str, field: str, value: str) -> bool:
         """Delete `key` only if its stored `field` is `value` (atomic); True when it did."""
@@ -228,7 +192,7 @@ class SqliteStorage(Storage):  # type: ignore[misc]
         with self._lock:
             rows = self._db.execute(
                 "SELECT key FROM items WHERE key >= ? AND key < ? ORDER BY key LIMIT ?",
-                (prefix, prefix + "\U0010ffff", limit),
+                (*key_range(prefix), limit),
             ).fetchall()
         return [key for (key,) in rows]
 
@@ -240,8 +204,8 @@ class SqliteStorage(Storage):  # type: ignore[misc]
         with self._lock:
             rows = self._db.execute(
                 "SELECT key FROM items WHERE expires <= ? AND key >= ? AND key < ? "
-                "ORDER BY expires LIMIT ?",
-                (now, prefix, prefix + "\U0010ffff", limit),
+                "ORDER BY expires, key LIMIT ?",
+                (now, *key_range(prefix), limit),
             ).fetchall()
         return [key for (key,) in rows]
 
@@ -279,15 +243,3 @@ class SqliteStorage(Storage):  # type: ignore[misc]
     def _delete(self, keys: list[str]) -> None:
         with self._lock:
             self._db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in keys])
-
-
-def _with_etag(value: Any, etag: str) -> Any:
-    if isinstance(value, dict):
-        return {**value, "e_tag": etag}
-    value.e_tag = etag
-    return value
-
-
-def _check_etag(key: str, expected: str | None, current: str | None) -> None:
-    if expected not in (None, "*") and current != expected:
-        raise ETagConflict(key)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.identity.signin import SignInAttempt, SignInLinkInvalid
 from bot.identity.tokens import SignInFailed
+from bot.state.store import StorageUnavailable
 from bot.web.keys import ADAPTER, BOT, SIGN_IN
 from bot.web.logs import activity_id
 from bot.web.routes import html_page
@@ -21,11 +22,29 @@ async def auth_start(request: web.Request) -> web.Response:
         authorize_url = await request.app[SIGN_IN].flows.start(request.query.get("id", ""))
     except SignInLinkInvalid as exc:
         return html_page("This sign-in link can't be used", f"{exc} {_AGAIN}", status=400)
+    except StorageUnavailable:
+        return _unavailable()
     raise web.HTTPFound(authorize_url)
 
 
 async def auth_callback(request: web.Request) -> web.Response:
     form = {key: str(value) for key, value in (await request.post()).items()}
+    try:
+        return await _finish(request, form)
+    except StorageUnavailable:
+        return _unavailable()
+
+
+def _unavailable() -> web.Response:
+    return html_page(
+        "Try again in a minute",
+        "Meet can't reach its database right now. Open the link again in a minute; if it no "
+        "longer works, go back to Microsoft Teams and type /signin for a new one.",
+        status=503,
+    )
+
+
+async def _finish(request: web.Request, form: dict[str, str]) -> web.Response:
     sign_in = request.app[SIGN_IN]
     try:
         attempt, flow = await sign_in.flows.finish(form.get("state", ""))

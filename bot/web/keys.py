@@ -13,7 +13,7 @@ from bot.conversation.router import MeetingBot
 from bot.conversation.sign_in import SignIn
 from bot.framework.turnstile import Turnstile
 from bot.settings import Settings
-from bot.state.storage import SqliteStorage
+from bot.state.store import Store
 
 if TYPE_CHECKING:
     from sandbox.server import SandboxServer
@@ -27,7 +27,7 @@ SETTINGS = web.AppKey("settings", Settings)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", MeetingBot)
 SANDBOX: web.AppKey[SandboxServer] = web.AppKey("sandbox")
-STORAGE = web.AppKey("storage", SqliteStorage)
+STORAGE = web.AppKey("storage", Store)
 SIGN_IN = web.AppKey("sign_in", SignIn)
 TURNSTILE = web.AppKey("turnstile", Turnstile)
 # Seconds since the epoch: when records expire, and when the purge deletes them.

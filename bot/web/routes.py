@@ -24,8 +24,8 @@ from bot.meetings.chosen_zones import ZONE_DAYS
 from bot.meetings.outbox import OWED_AT_LEAST_HOURS
 from bot.meetings.request import WAIT_HOURS
 from bot.settings import Settings
-from bot.state.storage import UNNAMED_LIFETIME_SECONDS
-from bot.web.keys import ADAPTER, BOT, SETTINGS, TURNSTILE, VERSION
+from bot.state.store import UNNAMED_LIFETIME_SECONDS, StorageUnavailable
+from bot.web.keys import ADAPTER, BOT, SETTINGS, STORAGE, TURNSTILE, VERSION
 from bot.web.logs import activity_id
 
 # The whole body of a request must arrive within this long, or the answer is 408. The Bot
@@ -40,6 +40,10 @@ _LOOPBACK_HOST = re.compile(r"(?:localhost|127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?
 
 # What a 503 asks Bot Framework to wait when the keys that sign its tokens could not be fetched.
 SIGNING_KEYS_RETRY_AFTER_SECONDS = 5
+# What a 503 asks Bot Framework to wait when the database cannot be reached.
+STORAGE_RETRY_AFTER_SECONDS = 5
+# /healthz waits this long for the database to answer before calling it unreachable.
+HEALTH_CHECK_SECONDS = 2.0
 
 # Bodies above this are parsed in a worker thread. Activities are a few KB; a crafted 256 KB
 # body takes tens of milliseconds to parse, which would stall every other turn meanwhile.
@@ -85,6 +89,13 @@ async def messages(request: web.Request) -> web.StreamResponse:
         raise web.HTTPServiceUnavailable(
             headers={hdrs.RETRY_AFTER: str(SIGNING_KEYS_RETRY_AFTER_SECONDS)}
         ) from None
+    except StorageUnavailable:
+        # The turn stopped before anything it wrote could be half-done (each write is whole or
+        # nothing): Teams delivers the activity again, and the request ledger keeps a meeting
+        # from being created twice.
+        raise web.HTTPServiceUnavailable(
+            headers={hdrs.RETRY_AFTER: str(STORAGE_RETRY_AFTER_SECONDS)}
+        ) from None
     if invoke is None:
         return web.Response(status=201)
     body = invoke.body
@@ -124,8 +135,18 @@ async def loopback_host_only(request: web.Request, handler: Handler) -> web.Stre
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """200 while the bot can serve turns; 503 while its database cannot be reached."""
     settings = request.app[SETTINGS]
-    return web.json_response({"status": "ok", "mode": settings.mode.value, "version": VERSION})
+    health = {"status": "ok", "mode": settings.mode.value, "version": VERSION}
+    try:
+        async with asyncio.timeout(HEALTH_CHECK_SECONDS):
+            await request.app[STORAGE].check()
+    except (StorageUnavailable, TimeoutError):
+        health |= {"status": "unavailable", "storage": "unreachable"}
+        return web.json_response(
+            health, status=503, headers={hdrs.RETRY_AFTER: str(STORAGE_RETRY_AFTER_SECONDS)}
+        )
+    return web.json_response(health)
 
 
 async def privacy(request: web.Request) -> web.Response:

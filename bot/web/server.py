@@ -44,7 +44,9 @@ from bot.meetings.waiting import WaitingRequests
 from bot.settings import GraphPermission, Mode, PasscodePolicy, Settings
 from bot.state.data_dir import secure_data_dir
 from bot.state.keyring import load_keyring
+from bot.state.postgres import PostgresStorage
 from bot.state.storage import SqliteStorage
+from bot.state.store import StorageUnavailable, Store
 from bot.web import auth_routes, routes
 from bot.web.keys import ADAPTER, BOT, CLOCK, SANDBOX, SETTINGS, SIGN_IN, STORAGE, TURNSTILE
 from bot.web.logs import AccessLogger
@@ -77,13 +79,14 @@ LINGER_SECONDS = 2.0
 
 
 class DatabaseUnavailable(Exception):
-    """The bot's database file can't be opened: not SQLite, damaged, or not accessible."""
+    """The bot's database can't be opened: a SQLite file that is damaged or not accessible, or
+    a PostgreSQL server that cannot be reached or refuses the bot."""
 
 
 async def _upkeep(
     bot: MeetingBot,
     adapter: object,
-    storage: SqliteStorage,
+    storage: Store,
     *,
     overdue_after: float,
     every: float,
@@ -138,7 +141,9 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings, clock = app[SETTINGS], app[CLOCK]
     application_mode = settings.graph_permission is GraphPermission.APPLICATION
-    await secure_data_dir(settings.data_dir, private_files=["bot.sqlite3"])
+    await secure_data_dir(
+        settings.data_dir, private_files=[] if settings.database_url else ["bot.sqlite3"]
+    )
     async with AsyncExitStack() as stack:
         proofs: Proofs | None = None
         if settings.mode is Mode.SANDBOX:
@@ -175,8 +180,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             msal_config = MsalConfig(settings.auth_client_id, proofs.sign_in, settings.authority)
             scopes = graph_scopes(graph_url, settings.cloud)
 
-        storage = _open_storage(settings.data_dir / "bot.sqlite3", clock)
-        stack.callback(storage.close)
+        storage = await _open_storage(settings, clock, stack)
         app[STORAGE] = storage
         apps = MsalApps(msal_config, scopes)
         stack.callback(apps.close)
@@ -258,6 +262,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             explain=app[BOT].explain,
             proof=proofs.bot if proofs else None,
             session=proofs.session if proofs else None,
+            redeliver=(StorageUnavailable,),
         )
         upkeep = asyncio.create_task(
             _upkeep(
@@ -273,7 +278,27 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def _open_storage(path: Path, clock: Callable[[], float]) -> SqliteStorage:
+async def _open_storage(
+    settings: Settings, clock: Callable[[], float], stack: AsyncExitStack
+) -> Store:
+    """PostgreSQL when DATABASE_URL names one, else the SQLite file in the data folder; closed
+    with `stack`."""
+    if settings.database_url:
+        try:
+            postgres = await PostgresStorage.open(
+                settings.database_url, pool_size=settings.database_pool_size, clock=clock
+            )
+        except StorageUnavailable as exc:
+            # Its message names the database without the password.
+            raise DatabaseUnavailable(f"{exc}; check DATABASE_URL and the server") from None
+        stack.push_async_callback(postgres.close)
+        return postgres
+    sqlite = _open_sqlite(settings.data_dir / "bot.sqlite3", clock)
+    stack.callback(sqlite.close)
+    return sqlite
+
+
+def _open_sqlite(path: Path, clock: Callable[[], float]) -> SqliteStorage:
     try:
         return SqliteStorage(path, clock=clock)
     except sqlite3.DatabaseError as exc:

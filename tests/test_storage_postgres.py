@@ -1,0 +1,145 @@
+"""What only PostgreSQL storage does: versioned migrations that instances may run at once, a
+typed outage when the server goes away, and a URL whose password never shows."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.state.postgres import MIGRATIONS, PostgresStorage, redacted
+from bot.state.store import StorageUnavailable
+from tests.postgres_server import INSTALL_HINT, PostgresServer, find_binaries
+from tests.processes import free_port
+
+
+async def test_instances_starting_at_once_migrate_the_schema_once(postgres_url: str) -> None:
+    storages = await asyncio.gather(
+        *(PostgresStorage.open(postgres_url, pool_size=2) for _ in range(4))
+    )
+
+    db = await asyncpg.connect(postgres_url)
+    try:
+        versions = [row[0] for row in await db.fetch("SELECT version FROM bot_migrations")]
+    finally:
+        await db.close()
+    assert versions == [version for version, _ in MIGRATIONS]
+    await storages[0].write({"k": {"v": 1}})
+    assert (await storages[3].read(["k"]))["k"]["v"] == 1
+    for storage in storages:
+        await storage.close()
+
+
+async def test_a_stored_value_the_bot_did_not_write_reads_as_absent(postgres_url: str) -> None:
+    storage = await PostgresStorage.open(postgres_url, pool_size=1)
+    db = await asyncpg.connect(postgres_url)
+    try:
+        await db.executemany(
+            "INSERT INTO bot_items (key, etag, value, expires) VALUES ($1, 'e', $2, 0)",
+            [
+                ("pickled", '{"py/reduce": [{"py/function": "os.system"}, ["id"]]}'),
+                ("tagged", '{"$type": "Popen", "args": ["id"]}'),
+                ("damaged", "{not json"),
+            ],
+        )
+    finally:
+        await db.close()
+
+    assert await storage.read(["pickled", "tagged", "damaged"]) == {}
+    await storage.close()
+
+
+async def test_a_stopped_server_is_a_storage_outage_until_it_is_back(
+    postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    storage = await PostgresStorage.open(postgres_url, pool_size=2)
+    await storage.write({"k": {"v": 1}})
+
+    postgres_server.stop()
+    try:
+        with pytest.raises(StorageUnavailable):
+            await storage.check()
+        with pytest.raises(StorageUnavailable):
+            await storage.write({"k": {"v": 2}})
+        with pytest.raises(StorageUnavailable):
+            await storage.read(["k"])
+    finally:
+        postgres_server.start()
+
+    assert (await storage.read(["k"]))["k"]["v"] == 1  # nothing half-written
+    await storage.close()
+
+
+async def test_an_unreachable_database_at_start_names_it_without_its_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = f"postgresql://bot:s3cret-pw@127.0.0.1:{free_port()}/bot"  # nothing listens
+
+    with pytest.raises(StorageUnavailable) as raised:
+        await PostgresStorage.open(url, pool_size=1)
+
+    assert "127.0.0.1" in str(raised.value)
+    assert "s3cret-pw" not in str(raised.value)
+    assert "s3cret-pw" not in caplog.text
+
+
+def test_a_url_is_named_without_its_password() -> None:
+    assert redacted("postgresql://bot:pw@db:5432/bot?sslmode=require") == (
+        "postgresql://bot:***@db:5432/bot?sslmode=require"
+    )
+    assert redacted("postgresql://bot@db/bot") == "postgresql://bot@db/bot"
+
+
+def test_the_newest_installed_postgresql_is_found_when_path_has_none(tmp_path: Path) -> None:
+    for version in ("9.6", "15", "13"):
+        folder = tmp_path / version / "bin"
+        folder.mkdir(parents=True)
+        for name in ("initdb", "pg_ctl"):
+            (folder / name).touch(mode=0o755)
+
+    assert find_binaries(path="", installs=tmp_path) == tmp_path / "15" / "bin"
+    assert find_binaries(path="", installs=tmp_path / "none") is None
+
+
+def test_missing_binaries_are_explained_with_how_to_install_them() -> None:
+    assert "apt-get install postgresql" in INSTALL_HINT
+    assert "initdb" in INSTALL_HINT
+
+
+async def test_a_turn_lock_holds_across_instances_and_only_its_own_key(postgres_url: str) -> None:
+    first = await PostgresStorage.open(postgres_url, pool_size=2)
+    second = await PostgresStorage.open(postgres_url, pool_size=2)
+    order: list[str] = []
+
+    async def second_turn(key: str) -> None:
+        async with second.turn_lock(key):
+            order.append(f"second {key}")
+
+    async with first.turn_lock("conversation|alex"):
+        waiting = asyncio.create_task(second_turn("conversation|alex"))
+        await second_turn("conversation|megan")  # another person's turn does not wait
+        await asyncio.sleep(0.3)
+        order.append("first done")
+    await waiting
+
+    assert order == ["second conversation|megan", "first done", "second conversation|alex"]
+    for storage in (first, second):
+        await storage.close()
+
+
+async def test_what_a_locked_turn_raises_passes_through_and_releases_the_lock(
+    postgres_url: str,
+) -> None:
+    storage = await PostgresStorage.open(postgres_url, pool_size=1)
+
+    with pytest.raises(ConnectionResetError):  # say, the Bot Connector hung up: not storage's
+        async with storage.turn_lock("k"):
+            raise ConnectionResetError
+
+    async with asyncio.timeout(5), storage.turn_lock("k"):
+        pass
+    await storage.close()
