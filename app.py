@@ -1,10 +1,16 @@
-"""Run the Teams meeting bot: read settings, build the app, serve it."""
+"""Run the Teams meeting bot: read settings, build the app, serve it.
+
+`python app.py` serves one process. In a container, gunicorn runs `gunicorn_app` in each of its
+workers (see the Dockerfile and bot.web.worker).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
+
+from aiohttp import web
 
 from bot.credentials import CredentialError
 from bot.settings import (
@@ -21,20 +27,15 @@ from bot.web.server import DatabaseUnavailable, create_app, serve
 log = logging.getLogger("app")
 
 
+# gunicorn's exit code for a worker that failed to boot: its arbiter then stops, rather than
+# starting the same worker again and again (gunicorn.arbiter.Arbiter.WORKER_BOOT_ERROR).
+WORKER_BOOT_ERROR = 3
+
+
 def main() -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-        log.error("configuration error: %s", exc)  # noqa: TRY400 - a traceback adds nothing here
+    settings = _settings()
+    if settings is None:
         return 2
-    # One JSON object per line in production; readable lines in sandbox mode.
-    configure_logging(settings.log_level, structured=settings.mode is Mode.LIVE)
-    log.info("mode: %s", _describe(settings))
-    if settings.mode is Mode.LIVE:
-        log.info("cloud: %s", describe_cloud(settings))
-    for note in startup_notes(settings):
-        log.warning("%s", note)
     log.info("listening on http://%s:%d (POST /api/messages)", settings.host, settings.port)
     try:
         asyncio.run(serve(create_app(settings), settings.host, settings.port))
@@ -48,6 +49,33 @@ def main() -> int:
         log.error("cannot start: %s", exc.strerror or exc)  # noqa: TRY400 - one clear line
         return 1
     return 0
+
+
+async def gunicorn_app() -> web.Application:
+    """The app of one gunicorn worker; gunicorn binds the port (`$PORT`, else `--bind`)."""
+    settings = _settings()
+    if settings is None:
+        raise SystemExit(WORKER_BOOT_ERROR)
+    return create_app(settings)
+
+
+def _settings() -> Settings | None:
+    """Settings from the environment, and logging set up by them; None (said in one line) when
+    they are wrong."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+        log.error("configuration error: %s", exc)  # noqa: TRY400 - a traceback adds nothing here
+        return None
+    # One JSON object per line in production; readable lines in sandbox mode.
+    configure_logging(settings.log_level, structured=settings.mode is Mode.LIVE)
+    log.info("mode: %s", _describe(settings))
+    if settings.mode is Mode.LIVE:
+        log.info("cloud: %s", describe_cloud(settings))
+    for note in startup_notes(settings):
+        log.warning("%s", note)
+    return settings
 
 
 def _describe(settings: Settings) -> str:

@@ -6,9 +6,10 @@ import asyncio
 import gc
 import logging
 import signal
+import socket
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -314,8 +315,17 @@ def _open_sqlite(path: Path, clock: Callable[[], float]) -> SqliteStorage:
         ) from exc
 
 
-async def serve(app: web.Application, host: str, port: int) -> None:
-    """Serve `app` on host:port until SIGINT or SIGTERM, then close it cleanly.
+async def serve(
+    app: web.Application,
+    host: str = "",
+    port: int = 0,
+    *,
+    sockets: Sequence[socket.socket] = (),
+    stop: asyncio.Event | None = None,
+    listening: Callable[[], None] = lambda: None,
+) -> None:
+    """Serve `app` on host:port, or on `sockets` already bound (gunicorn's), until SIGINT or
+    SIGTERM (or `stop`), then close it cleanly; `listening` is called once it accepts.
 
     What web.run_app does, plus a cap on open connections, which run_app has no place for:
     the cap sits in the protocol factory, where a connection is refused before aiohttp reads it.
@@ -323,13 +333,19 @@ async def serve(app: web.Application, host: str, port: int) -> None:
     client_mistakes = _ClientMistakesInOneLine()
     logging.getLogger("aiohttp.server").addFilter(client_mistakes)
     try:
-        await _serve(app, host, port)
+        await _serve(app, host, port, sockets, stop or asyncio.Event(), listening)
     finally:
         logging.getLogger("aiohttp.server").removeFilter(client_mistakes)
 
 
-async def _serve(app: web.Application, host: str, port: int) -> None:
-    stopping = asyncio.Event()
+async def _serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    sockets: Sequence[socket.socket],
+    stopping: asyncio.Event,
+    listening: Callable[[], None],
+) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
@@ -346,18 +362,22 @@ async def _serve(app: web.Application, host: str, port: int) -> None:
     # the server, not the app factory: freezing is the process's business.
     gc.collect()
     gc.freeze()
+    listeners: list[asyncio.Server] = []
     try:
         server = runner.server
         if server is None:
             raise RuntimeError("aiohttp's runner has no server after setup")
-        listener = await loop.create_server(
-            _ConnectionCap(server, MAX_OPEN_CONNECTIONS), host, port
-        )
-        try:
-            await stopping.wait()
-        finally:
-            listener.close()
+        capped = _ConnectionCap(server, MAX_OPEN_CONNECTIONS)
+        if sockets:
+            for sock in sockets:
+                listeners.append(await loop.create_server(capped, sock=sock))
+        else:
+            listeners.append(await loop.create_server(capped, host, port))
+        listening()
+        await stopping.wait()
     finally:
+        for listener in listeners:
+            listener.close()
         gc.unfreeze()
         await runner.cleanup()  # finishes requests in flight, then closes the services
 

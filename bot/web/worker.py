@@ -1,0 +1,67 @@
+"""gunicorn's worker for the bot: aiohttp's, serving the way `python app.py` serves.
+
+    gunicorn --worker-class bot.web.worker.Worker app:gunicorn_app
+
+gunicorn binds the sockets (`$PORT`, else its `--bind`) and runs `$WEB_CONCURRENCY` workers;
+each worker builds its own app from the environment and serves it on those sockets with the
+bot's own server (bot.web.server.serve): its cap on open connections, the parser warmed up and
+start-up's objects frozen before the first turn, requests in flight finished at a stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+
+from aiohttp import web
+from aiohttp.worker import GunicornWebWorker
+
+from bot.settings import Mode
+from bot.web.keys import SETTINGS
+from bot.web.server import serve
+
+
+class SandboxNotOnLoopback(RuntimeError):
+    """Sandbox mode accepts unauthenticated activities: it may listen on loopback only."""
+
+
+class Worker(GunicornWebWorker):
+    async def _run(self) -> None:
+        app = self.wsgi if isinstance(self.wsgi, web.Application) else await self.wsgi()
+        _check_sandbox_listens_on_loopback(app, self.sockets)
+        # SIGTERM and SIGINT stop the server directly (serve takes them over from gunicorn);
+        # gunicorn's SIGQUIT, and a parent that went away, stop it through `stop`.
+        stop = asyncio.Event()
+        serving = asyncio.create_task(
+            serve(app, sockets=self.sockets, stop=stop, listening=self._listening)
+        )
+        parent = os.getppid()
+        while not serving.done():
+            self.notify()  # the arbiter restarts a worker that stops notifying
+            if not self.alive or os.getppid() != parent:
+                stop.set()
+            await asyncio.wait([serving], timeout=1.0)
+        await serving  # its error, if it failed
+
+    def _listening(self) -> None:
+        # The arbiter tells a worker that failed to boot (settings, storage) from one that
+        # stopped, and stops rather than restarting it forever.
+        self.booted = True
+
+
+def _check_sandbox_listens_on_loopback(app: web.Application, sockets: list[socket.socket]) -> None:
+    if app[SETTINGS].mode is not Mode.SANDBOX:
+        return
+    for sock in sockets:
+        address = sock.getsockname()
+        host = address[0] if isinstance(address, tuple) else ""
+        if sock.family is socket.AF_UNIX:
+            continue
+        if not ipaddress.ip_address(host).is_loopback:
+            raise SandboxNotOnLoopback(
+                f"gunicorn listens on {host}, which is not a loopback address. Without "
+                "MicrosoftAppId the bot accepts unauthenticated activities, so sandbox mode only "
+                "listens on loopback: bind to 127.0.0.1, or configure Bot Framework credentials."
+            )
