@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import sqlite3
 import threading
 import time
@@ -67,7 +68,7 @@ class SqliteStorage(Prefetching, Storage):  # type: ignore[misc]
         # First: several processes may share the file, and switching a file to WAL takes it
         # whole, so the switch itself must wait for the others rather than fail at once.
         self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(self._db)
         # In WAL mode, NORMAL syncs at checkpoints rather than at every commit: a commit survives
         # a crash of the process (kill -9) but may be lost with the machine's power.
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -243,3 +244,22 @@ class SqliteStorage(Prefetching, Storage):  # type: ignore[misc]
     def _delete(self, keys: list[str]) -> None:
         with self._lock:
             self._db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in keys])
+
+
+def _switch_to_wal(db: sqlite3.Connection, *, within: float = 5.0) -> None:
+    """Put the file in WAL mode, waiting up to `within` seconds for others opening it too.
+
+    The switch takes the file whole. When several connections reach for it at once, SQLite
+    answers some of them "locked" at once, without waiting (its busy handler could deadlock
+    them), so the switch is tried again after a short random pause.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.05))
+        else:
+            return
