@@ -27,7 +27,7 @@ from bot.state.store import (
     expected_etag,
     expiry,
     key_range,
-    with_etag,
+    stored_values,
 )
 
 log = logging.getLogger(__name__)
@@ -231,14 +231,7 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
             rows = await db.fetch(
                 "SELECT key, etag, value FROM bot_items WHERE key = ANY($1::text[])", keys
             )
-        found = {}
-        for key, etag, text in rows:
-            try:
-                found[key] = with_etag(codec.loads(text), etag)
-            except codec.StoredValueError as exc:
-                # Not ours (tampered with, corrupt, or another version's format): as if absent.
-                log.warning("ignoring an unreadable stored value: %s", exc)
-        return found
+        return stored_values(rows)
 
     async def write(self, changes: dict[str, Any]) -> None:
         if changes is None:

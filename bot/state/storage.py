@@ -26,7 +26,7 @@ from bot.state.store import (
     expected_etag,
     expiry,
     key_range,
-    with_etag,
+    stored_values,
 )
 
 log = logging.getLogger(__name__)
@@ -125,14 +125,7 @@ class SqliteStorage(Prefetching, Storage):  # type: ignore[misc]
             rows = self._db.execute(
                 f"SELECT key, etag, value FROM items WHERE key IN ({marks})", keys
             ).fetchall()
-        found = {}
-        for key, etag, text in rows:
-            try:
-                found[key] = with_etag(codec.loads(text), etag)
-            except codec.StoredValueError as exc:
-                # Not ours (tampered with, corrupt, or another version's format): as if absent.
-                log.warning("ignoring an unreadable stored value: %s", exc)
-        return found
+        return stored_values(rows)
 
     def _write(self, changes: dict[str, Any]) -> None:
         with self._lock:

@@ -4,10 +4,15 @@ expiry rules, typed errors, and the per-turn prefetch."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextvars import ContextVar
 from typing import Any, Protocol
+
+from bot.state import codec
+
+log = logging.getLogger(__name__)
 
 # A value that names no expiry of its own is kept this long after its last write. Of what the bot
 # keeps, only botbuilder's dialog state does so: a conversation left alone for a day is over.
@@ -143,6 +148,18 @@ def expiry(value: Any, now: float, unnamed_lifetime: float) -> float:
     if type(named) in (int, float) and math.isfinite(named):
         return float(named)
     return now + unnamed_lifetime
+
+
+def stored_values(rows: Iterable[tuple[str, str, str]]) -> dict[str, Any]:
+    """Rows of (key, ETag, value text) as values by key, each with its ETag."""
+    found = {}
+    for key, etag, text in rows:
+        try:
+            found[key] = with_etag(codec.loads(text), etag)
+        except codec.StoredValueError as exc:
+            # Not ours (tampered with, corrupt, or another version's format): as if absent.
+            log.warning("ignoring an unreadable stored value: %s", exc)
+    return found
 
 
 def with_etag(value: Any, etag: str) -> Any:
