@@ -23,13 +23,9 @@ from bot.settings import (
 )
 from bot.web.logs import configure_logging
 from bot.web.server import DatabaseUnavailable, create_app, serve
+from bot.web.worker import WORKER_BOOT_ERROR
 
 log = logging.getLogger("app")
-
-
-# gunicorn's exit code for a worker that failed to boot: its arbiter then stops, rather than
-# starting the same worker again and again (gunicorn.arbiter.Arbiter.WORKER_BOOT_ERROR).
-WORKER_BOOT_ERROR = 3
 
 
 def main() -> int:

@@ -38,7 +38,7 @@ class BotTokenCheck:
         try:
             claims = jwt.decode(
                 token,
-                jwt.PyJWK(self.keys, algorithm="RS256"),
+                jwt.PyJWK(self.keys, algorithm="RS256").key,  # PyJWT 2.8 takes the key itself
                 algorithms=["RS256"],
                 audience=BOT_FRAMEWORK_RESOURCE,
                 issuer=V1_ISSUER.format(tenant=self.tenant_id),

@@ -22,13 +22,27 @@ from bot.settings import Mode
 from bot.web.keys import SETTINGS
 from bot.web.server import serve
 
+# gunicorn's exit code for a worker that failed to boot: its arbiter then stops, rather than
+# starting the same worker again and again (gunicorn.arbiter.Arbiter.WORKER_BOOT_ERROR).
+WORKER_BOOT_ERROR = 3
+
 
 class SandboxNotOnLoopback(RuntimeError):
     """Sandbox mode accepts unauthenticated activities: it may listen on loopback only."""
 
 
 class Worker(GunicornWebWorker):
+    _accepting = False
+
     async def _run(self) -> None:
+        try:
+            await self._serve()
+        except BaseException:
+            if not self._accepting:
+                self.exit_code = WORKER_BOOT_ERROR  # settings, storage, sockets: don't retry
+            raise
+
+    async def _serve(self) -> None:
         app = self.wsgi if isinstance(self.wsgi, web.Application) else await self.wsgi()
         _check_sandbox_listens_on_loopback(app, self.sockets)
         # SIGTERM and SIGINT stop the server directly (serve takes them over from gunicorn);
@@ -46,9 +60,8 @@ class Worker(GunicornWebWorker):
         await serving  # its error, if it failed
 
     def _listening(self) -> None:
-        # The arbiter tells a worker that failed to boot (settings, storage) from one that
-        # stopped, and stops rather than restarting it forever.
-        self.booted = True
+        self._accepting = True
+        self.booted = True  # aiohttp 3.13's worker waits for this to tell a boot failure
 
 
 def _check_sandbox_listens_on_loopback(app: web.Application, sockets: list[socket.socket]) -> None:
