@@ -62,6 +62,17 @@ def run_image_command(
         )
 
 
+def wait_or_kill(server: subprocess.Popen[bytes]) -> None:
+    """Wait for gunicorn to exit. One that does not is killed, and the test fails, rather than
+    leaving it running for the rest of the suite (its workers stop once their parent is gone)."""
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+        raise
+
+
 UNSIGNED = {
     "type": "message",
     "id": "1",
@@ -107,7 +118,7 @@ def test_the_image_command_serves_two_workers_passes_its_health_check_and_stops_
         unsigned = httpx.post(f"http://127.0.0.1:{port}/api/messages", json=UNSIGNED)
     finally:
         server.send_signal(signal.SIGTERM)  # what a platform sends to stop a container
-        server.wait(timeout=60)
+        wait_or_kill(server)
     log = (tmp_path / "out.log").read_text()
 
     assert (health.status_code, health.json()["mode"]) == (200, "live"), log
@@ -121,7 +132,7 @@ def test_the_image_command_serves_two_workers_passes_its_health_check_and_stops_
 def test_sandbox_mode_refuses_to_serve_beyond_loopback_in_the_image(tmp_path: Path) -> None:
     # Without MicrosoftAppId anyone could post activities; the image listens on 0.0.0.0.
     server = run_image_command(entry_command(), {"PORT": str(free_port())}, tmp_path)
-    server.wait(timeout=60)
+    wait_or_kill(server)
     log = (tmp_path / "out.log").read_text()
 
     assert server.returncode != 0, log
