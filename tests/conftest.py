@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from graph.client import RetryPolicy
 from sandbox.graph import SandboxGraph
 from sandbox.identity import DEFAULT_USERS, SANDBOX_TENANT_ID, SandboxIdentity, SandboxUser
 from sandbox.server import SandboxServer
+from tests.bot_framework_issuer import BotLogin
 from tests.browser import Browser
 from tests.sink import BotTokenCheck
 
@@ -338,6 +339,15 @@ def facts_of(card: dict[str, Any]) -> dict[str, str]:
 
 
 # -- the sandbox Graph on its own, for the Graph client ----------------------------------------
+
+
+@pytest.fixture
+def login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BotLogin]:
+    """A local Bot Framework login (the bot's own tokens), trusted by requests' CA bundle."""
+    server = BotLogin(tmp_path / "login")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", server.ca_bundle)
+    yield server
+    server.close()
 
 
 @pytest.fixture

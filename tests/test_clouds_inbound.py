@@ -7,7 +7,6 @@ way a deployment overrides one endpoint; everything else comes from CLOUD=USGov.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -23,14 +22,6 @@ PUBLIC_ISSUER = "https://api.botframework.com"
 @pytest.fixture
 def gov_issuer() -> Iterator[BotFrameworkIssuer]:
     server = BotFrameworkIssuer(issuer=GOV_ISSUER)
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BotLogin]:
-    server = BotLogin(tmp_path / "login")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", server.ca_bundle)
     yield server
     server.close()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,14 +21,6 @@ APP_ID = "3f1e9a57-6d0c-4d4e-9a43-2f6a1b8c7d90"
 @pytest.fixture
 def issuer() -> Iterator[BotFrameworkIssuer]:
     server = BotFrameworkIssuer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BotLogin]:
-    server = BotLogin(tmp_path / "login")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", server.ca_bundle)
     yield server
     server.close()
 
