@@ -37,6 +37,7 @@ class SandboxServer:
 
     One app on two sites: plain HTTP on `port` for Graph and the browser's sign-in page, and
     HTTPS on a free port for MSAL's back channel (discovery, tokens), with a certificate made now.
+    `GET /sandbox/graph` shows what its Graph holds (tests and benchmarks in other processes).
     """
 
     client_id = SANDBOX_CLIENT_ID
@@ -94,6 +95,7 @@ class SandboxServer:
         root.add_subapp("/graph", self.graph.app())
         self.idp.add_routes(root)
         self.managed_identity.add_routes(root)
+        root.router.add_get("/sandbox/graph", self._graph_state)
         self._runner = web.AppRunner(root, access_log=None)
         await self._runner.setup()
         self._cert_dir = Path(tempfile.mkdtemp(prefix="meet-bot-sandbox-"))
@@ -107,6 +109,10 @@ class SandboxServer:
         self.origin = f"http://127.0.0.1:{http_port}"
         self.idp.browser_origin = self.origin
         self.idp.tls_origin = f"https://127.0.0.1:{tls_port}"
+
+    async def _graph_state(self, request: web.Request) -> web.Response:
+        # Not Graph: the stand-in's own record, for tests and benchmarks across processes.
+        return web.json_response({"created": self.graph.created, "meetings": self.graph.meetings()})
 
     async def stop(self) -> None:
         if self._runner is not None:
