@@ -1,15 +1,18 @@
-"""`python app.py` as a separate process: start it and wait for /healthz, or run it to its exit."""
+"""Separate processes: `python app.py` (started and waited for, or run to its exit), and the
+sandbox for several instances to share (`python -m sandbox`)."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -44,7 +47,7 @@ class RunningApp:
 
 
 def start(env: dict[str, str], tmp_path: Path) -> RunningApp:
-    port = free_port()
+    port = int(env.get("PORT") or free_port())
     full_env = (
         {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
         | {"PORT": str(port), "SANDBOX_PORT": "0", "DATA_DIR": str(tmp_path / "data")}
@@ -88,3 +91,58 @@ def run_until_it_stops(env: dict[str, str], tmp_path: Path) -> subprocess.Comple
         | {"PORT": str(free_port()), "SANDBOX_PORT": "0"}
         | env,
     )
+
+
+@dataclass
+class SandboxProcess:
+    """`python -m sandbox`: one Entra ID and Graph for bot instances in other processes."""
+
+    process: subprocess.Popen[bytes]
+    settings: dict[str, str]  # the endpoint settings it printed for the bot
+    log: Path
+
+    @property
+    def origin(self) -> str:
+        return self.settings["GRAPH_BASE_URL"].removesuffix("/graph/v1.0")
+
+    def graph(self) -> dict[str, Any]:
+        """What its Graph holds: {"created": n, "meetings": [...]}."""
+        state: dict[str, Any] = httpx.get(f"{self.origin}/sandbox/graph", timeout=10).json()
+        return state
+
+    def signing_key(self) -> dict[str, Any]:
+        """The token service's public JWK, from its discovery keys, as a Bot Connector gets it."""
+        keys = httpx.get(
+            f"{self.settings['AUTH_AUTHORITY']}/discovery/v2.0/keys",
+            verify=ssl.create_default_context(cafile=self.settings["REQUESTS_CA_BUNDLE"]),
+            timeout=10,
+        ).json()
+        [key] = keys["keys"]
+        return dict(key)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=15)
+        assert self.process.returncode == 0, self.log.read_text(errors="replace")
+
+
+def start_sandbox(tmp_path: Path, *options: str) -> SandboxProcess:
+    """`python -m sandbox` on free ports, with `options`; returns once its settings are out."""
+    env_file = tmp_path / "sandbox.env"
+    log = tmp_path / "sandbox.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "--port", "0", "--env-file", str(env_file), *options],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 20
+    while not env_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise AssertionError(f"the sandbox did not start:\n{log.read_text()}")
+        time.sleep(0.05)
+    settings = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    return SandboxProcess(process, settings, log)
