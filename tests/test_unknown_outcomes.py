@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,14 @@ from aiohttp import web
 from cryptography.fernet import Fernet
 
 from bot.framework.transport import open_client
+from bot.meetings import ledger
 from bot.meetings.ledger import OutcomeUnknown, RequestInProgress, RequestLedger
 from bot.meetings.outbox import Outbox
 from bot.meetings.waiting import WaitingRequests
 from bot.state.storage import SqliteStorage
-from bot.web.keys import SANDBOX, STORAGE
+from bot.web.keys import ADAPTER, BOT, SANDBOX, SETTINGS, STORAGE
 from graph import GraphClient, GraphOutcomeUnknown, OnlineMeeting, OnlineMeetingRequest
-from tests.conftest import BotClient, Connector, MakeBot, activity, card_of, say, sign_in
+from tests.conftest import BotClient, Connector, MakeBot, activity, card_of, post, say, sign_in
 from tests.meeting_requests import an_ask
 
 NOTHING_CREATED = "No meeting was created"
@@ -359,3 +361,33 @@ def test_a_meeting_an_earlier_version_recorded_with_more_fields_still_reads() ->
         "organizer_upn": "alex@example.com",
     }
     assert OnlineMeeting.from_fields(earlier) == a_meeting()
+
+
+async def test_a_redelivery_after_its_creator_died_is_answered_later_as_promised(
+    make_bot: MakeBot, connector: Connector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger, "CLAIM_WAIT_SECONDS", 0.2)
+    clock = Clock()
+    clock.now = time.time()
+    bot = await make_bot(SKIP_CONFIRMATION="true", clock=clock)
+    await sign_in(bot, connector)
+    graph = bot.app[SANDBOX].graph
+    same = activity("/meet Standup tomorrow 9am", service_url=connector.url)
+    await post(bot, connector, same)
+    # Rewind its record to the claim a process that died right after calling Graph leaves.
+    storage = bot.app[STORAGE]
+    [key] = await storage.keys("request/")
+    record = (await storage.read([key]))[key]
+    del record["e_tag"]
+    await storage.write({key: {**record, "state": "creating", "since": clock.now}})
+
+    [note] = await post(bot, connector, same)  # Teams delivers it again
+    assert "I'll post what happened here" in note["text"]
+    clock.now += bot.app[SETTINGS].create_deadline_seconds + 1
+    await bot.app[BOT].recover(bot.app[ADAPTER], bot.app[SETTINGS].create_deadline_seconds)
+
+    [answer] = connector.updates
+    assert answer["id"] == note["id"]  # in place of the promise
+    assert "can't tell whether" in texts([answer])
+    assert len(graph.meetings()) == 1  # never created again
+    assert await storage.keys("outbox/") == []

@@ -192,6 +192,9 @@ class Delivery:
         """Answer with the outcome once there is one; strike the outbox entry if this owed it."""
         if not creation.done():
             await asyncio.wait({creation})
+        error = None if creation.cancelled() else creation.exception()
+        if isinstance(error, RequestInProgress):
+            return await self._still_in_progress(turn_context, ask, error, replaces, owner)
         shown = None
         try:
             shown = await self._deliver(turn_context, ask, creation, replaces, after_sign_in)
@@ -207,6 +210,33 @@ class Delivery:
                 await self._outbox.done(ask, owner)
             except Exception:  # answered already; a later recovery pass finds it again
                 log.exception("could not strike an answered request from the outbox")
+        return shown
+
+    async def _still_in_progress(
+        self,
+        turn_context: TurnContext,
+        ask: MeetingRequest,
+        error: RequestInProgress,
+        replaces: str | None,
+        owner: str | None,
+    ) -> Shown:
+        """Say another delivery is still creating the meeting, and owe the answer that says so.
+
+        That delivery may have died with its process (Teams delivered again because it did):
+        written down first, the promise to post what happened is kept by the next recovery
+        pass, from the request ledger, in place of this note. A delivery that owes it already
+        (`owner`, or another's entry) keeps owing it.
+        """
+        log.info("meet request still being created by another delivery")
+        if owner is None:
+            owner = await self._outbox.record(ask, replaces)
+        lang = self._languages.pick(ask.locale)
+        shown = await self._say_in_place(turn_context, explain(error, lang), replaces, lang)
+        if owner is not None and shown.card_id is not None and shown.card_id != replaces:
+            try:
+                await self._outbox.replaces(ask, owner, shown.card_id)
+            except Exception:  # the answer then comes as a new message, not in place of the note
+                log.exception("could not note where the answer goes")
         return shown
 
     async def _deliver(
@@ -265,7 +295,7 @@ class Delivery:
                 error.cause.request_id if error.cause else None,
             )
             problem, another = explain(error, lang), True
-        except (NoWorkAccount, SignInFailed, GraphError, RequestInProgress) as error:
+        except (NoWorkAccount, SignInFailed, GraphError) as error:
             log.info(
                 "meet request not fulfilled: %s %s (request-id %s)",
                 type(error).__name__,

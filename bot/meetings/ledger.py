@@ -38,6 +38,9 @@ from graph import GraphError, GraphOutcomeUnknown, OnlineMeeting
 log = logging.getLogger(__name__)
 
 
+CLAIM_WAIT_SECONDS = 10.0
+
+
 class RequestInProgress(Exception):
     """Another delivery of this request is creating its meeting right now."""
 
@@ -66,7 +69,7 @@ class RequestLedger:
         *,
         busy_after_seconds: float,
         keep_after_end_seconds: float,
-        wait_seconds: float = 10.0,
+        wait_seconds: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._storage = storage
@@ -76,7 +79,8 @@ class RequestLedger:
         # process that died): its outcome is reported as unknown. It is never freed.
         self._busy_after = busy_after_seconds
         self._keep_after_end = keep_after_end_seconds
-        self._wait_seconds = wait_seconds
+        # How long a delivery waits for another one's create before saying it is in progress.
+        self._wait_seconds = CLAIM_WAIT_SECONDS if wait_seconds is None else wait_seconds
         self._clock = clock
 
     async def once(
