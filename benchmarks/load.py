@@ -415,7 +415,9 @@ async def drive(
                     return
                 user = n % users
                 body = user_activity(text, user, f"a:bench-{user}-{n % 7}", sink_url)
-                url = f"{bases[n % len(bases)]}/api/messages"
+                # Alternately, and each user's next turn to the next instance (n % len(bases)
+                # alone would send each user to one instance whenever len(bases) divides users).
+                url = f"{bases[(user + n // users) % len(bases)]}/api/messages"
                 started = time.perf_counter()
                 async with http.post(url, json=body, headers=headers) as response:
                     await response.read()
