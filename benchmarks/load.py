@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,20 +147,22 @@ def _stats_route(app: web.Application, extra: Any) -> None:
     app.cleanup_ctx.append(monitor)
 
 
-def _count_round_trips(*storages: type[Any]) -> list[int]:
-    """Count every call the bot makes to its storage: each is one round trip to the database
-    (one transaction, in PostgreSQL). One counter for all of `storages`."""
+def _count_round_trips(*storages: type[Any]) -> Counter[str]:
+    """Count every call the bot makes to its storage, by method: each is one round trip to the
+    database (one transaction, in PostgreSQL). One counter for all of `storages`."""
     from bot.state.postgres import PostgresStorage
 
-    count = [0]
+    count: Counter[str] = Counter()
     # `_read_stored` rather than `read`: a read answered from a turn's prefetch is no round trip.
     names = ("_read_stored", "write", "delete", "create", "delete_if", "keys", "expired", "purge")
     for storage in storages:
         for name in names:
             call = getattr(storage, name)
 
-            async def counted(self: Any, *args: Any, _call: Any = call, **kwargs: Any) -> Any:
-                count[0] += 1
+            async def counted(
+                self: Any, *args: Any, _call: Any = call, _name: str = name, **kwargs: Any
+            ) -> Any:
+                count[_name] += 1
                 return await _call(self, *args, **kwargs)
 
             setattr(storage, name, counted)
@@ -169,7 +172,7 @@ def _count_round_trips(*storages: type[Any]) -> list[int]:
 
         @contextlib.asynccontextmanager
         async def counted_lock(self: Any, key: str) -> AsyncIterator[None]:
-            count[0] += 1
+            count["turn_lock"] += 1
             async with lock(self, key):
                 yield
 
@@ -214,7 +217,7 @@ def serve_meet(port: int, users: int, data_dir: str) -> None:
     app = create_app(settings)
 
     def meetings(app: web.Application) -> dict[str, Any]:
-        return {"creates": app[SANDBOX].graph.created, "storage_round_trips": round_trips[0]}
+        return {"creates": app[SANDBOX].graph.created, "storage_calls": round_trips}
 
     async def latency(request: web.Request) -> web.Response:
         request.app[SANDBOX].graph.faults.latency = float(request.query["seconds"])
@@ -239,7 +242,7 @@ def serve_live(port: int, data_dir: str) -> None:
     app = create_app(settings)
     _stats_route(
         app,
-        lambda app: {"storage_round_trips": round_trips[0], "sql_statements": statements[0]},
+        lambda app: {"storage_calls": round_trips, "sql_statements": statements[0]},
     )
     asyncio.run(serve(app, "127.0.0.1", port))
 
@@ -281,12 +284,12 @@ class Result:
     latencies: list[float]
     stats: dict[str, Any]
     cpu_seconds: float  # the bot process's own CPU time for these turns
-    round_trips: int  # the bot's calls to its storage during these turns
+    calls: Counter[str]  # the bot's calls to its storage during these turns, by method
     statements: int  # the SQL statements sent to PostgreSQL during these turns
 
     @property
     def round_trips_per_turn(self) -> float:
-        return self.round_trips / self.turns
+        return self.calls.total() / self.turns
 
     @property
     def cpu_ms_per_turn(self) -> float:
@@ -435,20 +438,25 @@ async def drive(
         latencies,
         after,
         after["cpu_seconds"] - before["cpu_seconds"],
-        after.get("storage_round_trips", 0) - before.get("storage_round_trips", 0),
+        Counter(after.get("storage_calls", {})) - Counter(before.get("storage_calls", {})),
         after.get("sql_statements", 0) - before.get("sql_statements", 0),
     )
 
 
 def _combined(stats: list[dict[str, Any]]) -> dict[str, Any]:
-    """Several instances' stats as one: counters summed, the worst of the rest."""
-    sums = ("cpu_seconds", "storage_round_trips", "sql_statements", "creates")
-    worst = max(stats, key=lambda one: one["max_callback_ms"])
-    return {
-        **{key: max(one[key] for one in stats) for key in stats[0] if key not in sums},
-        **{key: sum(one[key] for one in stats) for key in stats[0] if key in sums},
-        "slowest_callback": worst["slowest_callback"],
+    """Several instances' stats as one: counts summed, the worst of the rest."""
+    counts = ("cpu_seconds", "sql_statements", "creates")
+    combined = {
+        key: max(one[key] for one in stats)
+        for key in stats[0]
+        if key not in (*counts, "storage_calls")
     }
+    combined |= {key: sum(one[key] for one in stats) for key in counts if key in stats[0]}
+    calls = (Counter(one.get("storage_calls", {})) for one in stats)
+    combined["storage_calls"] = sum(calls, Counter[str]())
+    worst = max(stats, key=lambda one: one["max_callback_ms"])
+    combined["slowest_callback"] = worst["slowest_callback"]
+    return combined
 
 
 def free_port() -> int:
@@ -622,12 +630,13 @@ async def main_async(args: argparse.Namespace) -> int:
             f"{row.stats['max_lag_ms']:.1f} |"
         )
     print()
-    for row in live:
+    for row in [*rows[1:2], *live]:
+        calls = ", ".join(f"{name} {n / row.turns:.1f}" for name, n in sorted(row.calls.items()))
+        print(f"{row.name}: storage calls a turn: {calls}")
         if row.statements:
             print(
-                f"{row.name}: {row.statements / row.turns:.1f} SQL statements a turn on the wire "
-                f"(BEGIN, COMMIT, turn locks and pool resets included) in "
-                f"{row.round_trips_per_turn:.1f} storage calls"
+                f"  {row.statements / row.turns:.1f} SQL statements a turn on the wire "
+                "(BEGIN, COMMIT, turn locks and pool resets included)"
             )
     slowest = max(rows[1:], key=lambda row: row.stats["max_callback_ms"])
     print(f"Slowest callback ({slowest.name}): {slowest.stats['slowest_callback']}")
