@@ -1,10 +1,14 @@
 """Load benchmark: one-shot /meet turns through /api/messages, against a stock echo bot.
 
-    python benchmarks/load.py [--turns 3000] [--concurrency 50] [--soak 20000]
+    python benchmarks/load.py [--turns 3000] [--concurrency 50] [--soak 20000] [--no-postgres]
 
 Each bot runs in a process of its own (this script re-runs itself with --serve); this process
 holds the load generator and the Bot Connector sink the bots reply to. Virtual users are sandbox
 directory users, signed in beforehand through the same HTTP sign-in a person uses. Prints one table.
+
+The sandbox-mode runs give each bot its own in-process sandbox. The last section runs the bot in
+live mode against one shared sandbox (`python -m sandbox`): two instances on one throwaway
+PostgreSQL, driven alternately, beside one instance on SQLite.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +38,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TENANT = "00000000-0000-0000-0000-0000000000001"
+# The live-mode bots' app registration, as the shared sandbox is told of it (--client).
+APP_ID = "5f1c8e2a-7b3d-4c6e-9a0f-1d2e3f4a5b6c"
+APP_SECRET = "bench-secret"
+# Every bot under test, in either mode: no confirmation step, no Graph retries, time to answer.
+BOT_SETTINGS = {
+    "SKIP_CONFIRMATION": "true",
+    "GRAPH_RETRY_BUDGET_SECONDS": "0",
+    "ANSWER_WITHIN_SECONDS": "10",
+    "LOG_LEVEL": "WARNING",
+}
+Check = tuple[str, bool, str]  # what is checked, whether it held, what was measured
 
 
 # -- the bots under test (run with --serve) --------------------------------------------------------
@@ -130,19 +147,53 @@ def _stats_route(app: web.Application, extra: Any) -> None:
     app.cleanup_ctx.append(monitor)
 
 
-def _count_round_trips(storage: type[Any]) -> list[int]:
-    """Count every call the bot makes to its storage: each is one round trip to the database."""
-    count = [0]
+def _count_round_trips(*storages: type[Any]) -> Counter[str]:
+    """Count every call the bot makes to its storage, by method: each is one round trip to the
+    database (one transaction, in PostgreSQL). One counter for all of `storages`."""
+    from bot.state.postgres import PostgresStorage
+
+    count: Counter[str] = Counter()
     # `_read_stored` rather than `read`: a read answered from a turn's prefetch is no round trip.
     names = ("_read_stored", "write", "delete", "create", "delete_if", "keys", "expired", "purge")
-    for name in names:
-        call = getattr(storage, name)
+    for storage in storages:
+        for name in names:
+            call = getattr(storage, name)
+
+            async def counted(
+                self: Any, *args: Any, _call: Any = call, _name: str = name, **kwargs: Any
+            ) -> Any:
+                count[_name] += 1
+                return await _call(self, *args, **kwargs)
+
+            setattr(storage, name, counted)
+    if PostgresStorage in storages:
+        # PostgreSQL's turn lock is a transaction of its own (SQLite's takes none).
+        lock = PostgresStorage.turn_lock
+
+        @contextlib.asynccontextmanager
+        async def counted_lock(self: Any, key: str) -> AsyncIterator[None]:
+            count["turn_lock"] += 1
+            async with lock(self, key):
+                yield
+
+        PostgresStorage.turn_lock = counted_lock  # type: ignore[method-assign]
+    return count
+
+
+def _count_statements() -> list[int]:
+    """Count the statements asyncpg sends PostgreSQL, each one round trip on the wire: BEGIN,
+    COMMIT, the turn lock's and the reset of every connection handed back to its pool included."""
+    from asyncpg.connection import Connection
+
+    count = [0]
+    for name in ("execute", "executemany", "fetch", "fetchval", "fetchrow"):
+        call = getattr(Connection, name)
 
         async def counted(self: Any, *args: Any, _call: Any = call, **kwargs: Any) -> Any:
             count[0] += 1
             return await _call(self, *args, **kwargs)
 
-        setattr(storage, name, counted)
+        setattr(Connection, name, counted)
     return count
 
 
@@ -157,19 +208,16 @@ def serve_meet(port: int, users: int, data_dir: str) -> None:
             "PORT": str(port),
             "SANDBOX_PORT": "0",
             "DATA_DIR": data_dir,
-            "SKIP_CONFIRMATION": "true",
             "SANDBOX_VIRTUAL_USERS": str(users),
-            "GRAPH_RETRY_BUDGET_SECONDS": "0",
-            "ANSWER_WITHIN_SECONDS": "10",
-            "LOG_LEVEL": "WARNING",
             "PUBLIC_URL": f"http://127.0.0.1:{port}",
+            **BOT_SETTINGS,
         }
     )
     round_trips = _count_round_trips(SqliteStorage)
     app = create_app(settings)
 
     def meetings(app: web.Application) -> dict[str, Any]:
-        return {"creates": app[SANDBOX].graph.created, "storage_round_trips": round_trips[0]}
+        return {"creates": app[SANDBOX].graph.created, "storage_calls": round_trips}
 
     async def latency(request: web.Request) -> web.Response:
         request.app[SANDBOX].graph.faults.latency = float(request.query["seconds"])
@@ -178,6 +226,25 @@ def serve_meet(port: int, users: int, data_dir: str) -> None:
     app.router.add_post("/_bench/graph-latency", latency)
     _stats_route(app, meetings)
     asyncio.run(serve(app, "127.0.0.1", port))  # as app.py serves it: connection cap included
+
+
+def serve_live(port: int, data_dir: str) -> None:
+    """The bot in live mode, its settings (shared sandbox, DATABASE_URL) from the environment."""
+    from bot.settings import Settings
+    from bot.state.postgres import PostgresStorage
+    from bot.state.storage import SqliteStorage
+    from bot.web.server import create_app, serve
+
+    own = {"PORT": str(port), "DATA_DIR": data_dir, "PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    settings = Settings.from_env({**os.environ, **own})
+    round_trips = _count_round_trips(SqliteStorage, PostgresStorage)
+    statements = _count_statements()
+    app = create_app(settings)
+    _stats_route(
+        app,
+        lambda app: {"storage_calls": round_trips, "sql_statements": statements[0]},
+    )
+    asyncio.run(serve(app, "127.0.0.1", port))
 
 
 def serve_echo(port: int) -> None:
@@ -217,11 +284,12 @@ class Result:
     latencies: list[float]
     stats: dict[str, Any]
     cpu_seconds: float  # the bot process's own CPU time for these turns
-    round_trips: int  # the bot's calls to its storage during these turns
+    calls: Counter[str]  # the bot's calls to its storage during these turns, by method
+    statements: int  # the SQL statements sent to PostgreSQL during these turns
 
     @property
     def round_trips_per_turn(self) -> float:
-        return self.round_trips / self.turns
+        return self.calls.total() / self.turns
 
     @property
     def cpu_ms_per_turn(self) -> float:
@@ -284,15 +352,20 @@ def user_activity(text: str, user: int, conversation: str, sink_url: str) -> dic
     }
 
 
-async def sign_in_all(base: str, users: int, sink_url: str) -> None:
-    """Each virtual user signs in for real: /signin, the sign-in page, the callback."""
+async def sign_in_all(
+    bases: Sequence[str], users: int, sink_url: str, headers: dict[str, str] | None = None
+) -> None:
+    """Each virtual user signs in for real: /signin, the sign-in page, the callback (through
+    `bases` in turn: instances sharing a database share its sign-ins)."""
     from tests.browser import Browser  # the same no-JavaScript browser the tests use
 
     async with httpx.AsyncClient(timeout=30) as http, Browser() as browser:
         for user in range(users):
             conversation = f"a:bench-{user}"
             await http.post(
-                f"{base}/api/messages", json=user_activity("/signin", user, conversation, sink_url)
+                f"{bases[user % len(bases)]}/api/messages",
+                json=user_activity("/signin", user, conversation, sink_url),
+                headers=headers,
             )
             page = await browser.open(SIGN_IN_LINKS.pop(conversation))
             answer = await browser.submit(page, username=f"vu{user:04d}@example.com")
@@ -305,8 +378,17 @@ SIGN_IN_LINKS: dict[str, str] = {}
 
 
 async def drive(
-    name: str, base: str, sink_url: str, *, turns: int, concurrency: int, users: int, text: str
+    name: str,
+    bases: Sequence[str],
+    sink_url: str,
+    *,
+    turns: int,
+    concurrency: int,
+    users: int,
+    text: str,
+    headers: dict[str, str] | None = None,
 ) -> Result:
+    """`turns` turns, spread over `bases` in turn (instances sharing one database)."""
     latencies: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(turns):
@@ -316,9 +398,17 @@ async def drive(
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        async with http.get(f"{base}/_bench/stats") as answer:
-            before = await answer.json()
-        await http.post(f"{base}/_bench/reset-lag")
+
+        async def stats() -> dict[str, Any]:
+            answers = []
+            for base in bases:
+                async with http.get(f"{base}/_bench/stats") as answer:
+                    answers.append(await answer.json())
+            return _combined(answers)
+
+        before = await stats()
+        for base in bases:
+            await http.post(f"{base}/_bench/reset-lag")
 
         async def worker() -> None:
             while True:
@@ -328,8 +418,11 @@ async def drive(
                     return
                 user = n % users
                 body = user_activity(text, user, f"a:bench-{user}-{n % 7}", sink_url)
+                # Alternately, and each user's next turn to the next instance (n % len(bases)
+                # alone would send each user to one instance whenever len(bases) divides users).
+                url = f"{bases[(user + n // users) % len(bases)]}/api/messages"
                 started = time.perf_counter()
-                async with http.post(f"{base}/api/messages", json=body) as response:
+                async with http.post(url, json=body, headers=headers) as response:
                     await response.read()
                 latencies.append(time.perf_counter() - started)
                 assert response.status in (200, 201), response.status
@@ -337,17 +430,33 @@ async def drive(
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-        async with http.get(f"{base}/_bench/stats") as answer:
-            stats = await answer.json()
+        after = await stats()
     return Result(
         name,
         turns,
         elapsed,
         latencies,
-        stats,
-        stats["cpu_seconds"] - before["cpu_seconds"],
-        stats.get("storage_round_trips", 0) - before.get("storage_round_trips", 0),
+        after,
+        after["cpu_seconds"] - before["cpu_seconds"],
+        Counter(after.get("storage_calls", {})) - Counter(before.get("storage_calls", {})),
+        after.get("sql_statements", 0) - before.get("sql_statements", 0),
     )
+
+
+def _combined(stats: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several instances' stats as one: counts summed, the worst of the rest."""
+    counts = ("cpu_seconds", "sql_statements", "creates")
+    combined = {
+        key: max(one[key] for one in stats)
+        for key in stats[0]
+        if key not in (*counts, "storage_calls")
+    }
+    combined |= {key: sum(one[key] for one in stats) for key in counts if key in stats[0]}
+    calls = (Counter(one.get("storage_calls", {})) for one in stats)
+    combined["storage_calls"] = sum(calls, Counter[str]())
+    worst = max(stats, key=lambda one: one["max_callback_ms"])
+    combined["slowest_callback"] = worst["slowest_callback"]
+    return combined
 
 
 def free_port() -> int:
@@ -357,26 +466,48 @@ def free_port() -> int:
         return port
 
 
-@contextlib.contextmanager
-def server(kind: str, *extra: str) -> Any:
+@contextlib.asynccontextmanager
+async def server(kind: str, *extra: str, env: dict[str, str] | None = None) -> AsyncIterator[str]:
+    """A bot (`--serve kind`) in a process of its own; its base URL once it answers."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, __file__, "--serve", kind, "--port", str(port), *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    with tempfile.TemporaryFile() as log:  # its errors, shown if it does not come up
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--serve",
+            kind,
+            "--port",
+            str(port),
+            *extra,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            httpx.get(f"{base}/_bench/stats", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    try:
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+            await _answers(f"{base}/_bench/stats", process, log)
+            yield base
+        finally:
+            if process.returncode is None:
+                process.terminate()
+            await asyncio.wait_for(process.wait(), 20)
+
+
+async def _answers(url: str, process: asyncio.subprocess.Process, log: Any) -> None:
+    """Wait for `url` to answer, for up to 60 seconds; what `process` said if it ends first."""
+    async with httpx.AsyncClient(timeout=1) as http:
+        for _ in range(600):
+            if process.returncode is not None:
+                break
+            try:
+                await http.get(url)
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+            else:
+                return
+    log.seek(0)
+    output = log.read().decode(errors="replace")[-3000:]
+    raise RuntimeError(f"{url} did not come up (exit code {process.returncode}):\n{output}")
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -388,29 +519,45 @@ async def main_async(args: argparse.Namespace) -> int:
     sink_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     users = args.users
     rows: list[Result] = []
-    checks: list[tuple[str, bool, str]] = []
+    checks: list[Check] = []
+    live: list[Result] = []
 
     async def run(
-        base: str, name: str, text: str, turns: int, concurrency: int = args.concurrency
+        bases: Sequence[str],
+        name: str,
+        text: str,
+        turns: int,
+        concurrency: int = args.concurrency,
+        headers: dict[str, str] | None = None,
     ) -> Result:
         return await drive(
-            name, base, sink_url, turns=turns, concurrency=concurrency, users=users, text=text
+            name,
+            bases,
+            sink_url,
+            turns=turns,
+            concurrency=concurrency,
+            users=users,
+            text=text,
+            headers=headers,
         )
 
-    async def measured(base: str, name: str, text: str) -> Result:
-        await run(base, f"{name} (warm-up)", text, args.turns // 3)
-        return await run(base, name, text, args.turns)
+    async def measured(
+        bases: Sequence[str], name: str, text: str, headers: dict[str, str] | None = None
+    ) -> Result:
+        await run(bases, f"{name} (warm-up)", text, args.turns // 3, headers=headers)
+        return await run(bases, name, text, args.turns, headers=headers)
 
     try:
-        with server("echo") as echo:
-            rows.append(await measured(echo, "echo bot (stock CloudAdapter)", "hello"))
-        with (
-            tempfile.TemporaryDirectory() as data,
-            server("meet", "--users", str(users), "--data", data) as meet,
-        ):
-            await sign_in_all(meet, users, sink_url)
+        async with server("echo") as echo:
+            rows.append(await measured([echo], "echo bot (stock CloudAdapter)", "hello"))
+        async with contextlib.AsyncExitStack() as stack:
+            data = stack.enter_context(tempfile.TemporaryDirectory())
+            meet = await stack.enter_async_context(
+                server("meet", "--users", str(users), "--data", data)
+            )
+            await sign_in_all([meet], users, sink_url)
             rows.append(
-                await measured(meet, "/meet, Graph latency 0", "/meet Standup tomorrow 9am")
+                await measured([meet], "/meet, Graph latency 0", "/meet Standup tomorrow 9am")
             )
 
             # 200 concurrent users, Graph answering in 300 ms: every meeting exactly once.
@@ -419,7 +566,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 before = (await http.get(f"{meet}/_bench/stats")).json()
             sink.cards.clear()
             slow = await run(
-                meet,
+                [meet],
                 "/meet, Graph latency 300 ms, 200 users",
                 "/meet Planning tomorrow 10am",
                 turns=200,
@@ -441,16 +588,16 @@ async def main_async(args: argparse.Namespace) -> int:
             async with httpx.AsyncClient() as http:
                 await http.post(f"{meet}/_bench/debug-loop", params={"on": "1"})
             debug = await run(
-                meet, "burst again, asyncio debug mode", "/meet Retro tomorrow 4pm", 200, 200
+                [meet], "burst again, asyncio debug mode", "/meet Retro tomorrow 4pm", 200, 200
             )
             async with httpx.AsyncClient() as http:
                 await http.post(f"{meet}/_bench/debug-loop", params={"on": "0"})
                 await http.post(f"{meet}/_bench/graph-latency", params={"seconds": "0"})
             if args.soak:
                 # /meet, as people use it: every turn creates a meeting and keeps its record.
-                warm = await run(meet, "soak warm-up", "/meet Soak tomorrow 11am", 2000)
+                warm = await run([meet], "soak warm-up", "/meet Soak tomorrow 11am", 2000)
                 soak = await run(
-                    meet, f"soak: {args.soak} turns", "/meet Soak tomorrow 11am", args.soak
+                    [meet], f"soak: {args.soak} turns", "/meet Soak tomorrow 11am", args.soak
                 )
                 growth = (soak.stats["rss_kb"] - warm.stats["rss_kb"]) / 1024
                 checks.append(
@@ -460,6 +607,9 @@ async def main_async(args: argparse.Namespace) -> int:
                         f"{growth:+.1f} MB",
                     )
                 )
+        if not args.no_postgres:
+            live, more = await live_runs(measured, args, sink, sink_url)
+            checks += more
     finally:
         await runner.cleanup()
 
@@ -470,7 +620,7 @@ async def main_async(args: argparse.Namespace) -> int:
         "| longest timer delay ms |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
+    for row in rows + live:
         print(
             f"| {row.name} | {row.rate:.0f} | {row.percentile(50):.1f} | "
             f"{row.percentile(95):.1f} | {row.percentile(99):.1f} | "
@@ -480,6 +630,14 @@ async def main_async(args: argparse.Namespace) -> int:
             f"{row.stats['max_lag_ms']:.1f} |"
         )
     print()
+    for row in [*rows[1:2], *live]:
+        calls = ", ".join(f"{name} {n / row.turns:.1f}" for name, n in sorted(row.calls.items()))
+        print(f"{row.name}: storage calls a turn: {calls}")
+        if row.statements:
+            print(
+                f"  {row.statements / row.turns:.1f} SQL statements a turn on the wire "
+                "(BEGIN, COMMIT, turn locks and pool resets included)"
+            )
     slowest = max(rows[1:], key=lambda row: row.stats["max_callback_ms"])
     print(f"Slowest callback ({slowest.name}): {slowest.stats['slowest_callback']}")
     print(
@@ -521,6 +679,131 @@ async def main_async(args: argparse.Namespace) -> int:
     return 0 if all(ok for _, ok, _ in checks) else 1
 
 
+Measure = Callable[[Sequence[str], str, str, dict[str, str]], Awaitable[Result]]
+
+
+async def live_runs(
+    measured: Measure, args: argparse.Namespace, sink: Sink, sink_url: str
+) -> tuple[list[Result], list[Check]]:
+    """The bot in live mode against one shared sandbox process: two instances on one
+    PostgreSQL, driven in turn with the same users, and one instance on SQLite."""
+    from cryptography.fernet import Fernet
+
+    from tests.bot_framework_issuer import BotFrameworkIssuer
+
+    issuer = BotFrameworkIssuer()  # signs the inbound activities, as Bot Framework does
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(issuer.close)
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        sandbox, endpoints = await stack.enter_async_context(shared_sandbox(args.users, folder))
+        database = await stack.enter_async_context(postgres_database())
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("Microsoft")},
+            **endpoints,
+            **BOT_SETTINGS,
+            "MicrosoftAppId": APP_ID,
+            "MicrosoftAppPassword": APP_SECRET,
+            # One key for all: instances on one database decrypt what the others stored.
+            "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
+            "BotOpenIdMetadata": issuer.metadata_url,
+            "HOST": "127.0.0.1",
+        }
+
+        async def instance(database_url: str) -> str:
+            data = stack.enter_context(tempfile.TemporaryDirectory())
+            bot = server("live", "--data", data, env=env | {"DATABASE_URL": database_url})
+            return await stack.enter_async_context(bot)
+
+        postgres = [await instance(database), await instance(database)]
+        sqlite = await instance("")
+        # A channel signs a token once and sends it for its lifetime: one for the whole run.
+        token = issuer.token(audience=APP_ID, service_url=sink_url)
+        headers = {"Authorization": f"Bearer {token}"}
+        await sign_in_all(postgres, args.users, sink_url, headers)  # once per database
+        await sign_in_all([sqlite], args.users, sink_url, headers)
+        sink.cards.clear()
+        rows = [
+            await measured(
+                postgres, "/meet, PostgreSQL, 2 instances", "/meet Standup tomorrow 9am", headers
+            ),
+            await measured(
+                [sqlite],
+                "/meet, SQLite, 1 instance (live mode)",
+                "/meet Standup tomorrow 9am",
+                headers,
+            ),
+        ]
+        async with httpx.AsyncClient() as http:
+            created = (await http.get(f"{sandbox}/sandbox/graph")).json()["created"]
+    sent = 2 * (args.turns + args.turns // 3)  # measured: a warm-up, then the run
+    delivered = sum(len(cards) for cards in sink.cards.values())
+    return rows, [
+        (
+            "PostgreSQL: <= 4 storage round trips per /meet",
+            rows[0].round_trips_per_turn <= 4,
+            f"{rows[0].round_trips_per_turn:.1f}",
+        ),
+        (
+            "live mode: every meeting created once",
+            created == sent and delivered == sent,
+            f"{sent} /meet sent, {created} created, {delivered} cards",
+        ),
+    ]
+
+
+@contextlib.asynccontextmanager
+async def shared_sandbox(users: int, folder: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
+    """`python -m sandbox` in a process of its own: its origin, and the settings it wrote
+    that point a live-mode bot at it."""
+    env_file = folder / "sandbox.env"
+    with (folder / "sandbox.log").open("wb+") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--port",
+            "0",
+            "--client",
+            f"{APP_ID}={APP_SECRET}",
+            "--virtual-users",
+            str(users),
+            "--env-file",
+            str(env_file),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            for _ in range(600):  # written whole, once it listens
+                if env_file.exists() or process.returncode is not None:
+                    break
+                await asyncio.sleep(0.1)
+            if not env_file.exists():
+                log.seek(0)
+                raise RuntimeError(f"the sandbox did not start:\n{log.read().decode()[-3000:]}")
+            lines = env_file.read_text().splitlines()
+            endpoints = dict(line.split("=", 1) for line in lines if "=" in line)
+            yield endpoints["GRAPH_BASE_URL"].removesuffix("/graph/v1.0"), endpoints
+        finally:
+            if process.returncode is None:
+                process.terminate()
+            await asyncio.wait_for(process.wait(), 20)
+
+
+@contextlib.asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A throwaway PostgreSQL server (the tests' own); its database's URL."""
+    from tests.postgres_server import throwaway_server
+
+    with contextlib.ExitStack() as stack:
+        # initdb and pg_ctl take seconds: in a thread, not on the event loop.
+        server = await asyncio.to_thread(stack.enter_context, throwaway_server())
+        try:
+            yield server.url("postgres")
+        finally:
+            await asyncio.to_thread(stack.close)
+
+
 def _with_link_capture(app: web.Application) -> web.Application:
     """Remember each conversation's sign-in link, so virtual users can sign in."""
 
@@ -546,16 +829,32 @@ def main() -> int:
     parser.add_argument(
         "--soak", type=int, default=20_000, help="turns for the RSS check (0: skip)"
     )
-    parser.add_argument("--serve", choices=["meet", "echo"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-postgres",
+        action="store_true",
+        help="skip the live-mode runs (two instances on PostgreSQL, one on SQLite)",
+    )
+    parser.add_argument("--serve", choices=["meet", "live", "echo"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve == "meet":
         serve_meet(args.port, args.users, args.data)
         return 0
+    if args.serve == "live":
+        serve_live(args.port, args.data)
+        return 0
     if args.serve == "echo":
         serve_echo(args.port)
         return 0
+    if not args.no_postgres:
+        from tests.postgres_server import INSTALL_HINT, find_binaries
+
+        if find_binaries() is None:
+            print(
+                f"{INSTALL_HINT}\nOr leave the PostgreSQL runs out: --no-postgres", file=sys.stderr
+            )
+            return 2
     return asyncio.run(main_async(args))
 
 

@@ -1,8 +1,10 @@
-"""A throwaway PostgreSQL server for the tests: this machine's own binaries (initdb, pg_ctl) in a
-temporary folder, on a free loopback port, with a fresh database for each test that asks."""
+"""A throwaway PostgreSQL server for the tests and the load benchmark: this machine's own
+binaries (initdb, pg_ctl) in a temporary folder, on a free loopback port, with a fresh database
+for each test that asks."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import pwd
@@ -20,13 +22,17 @@ from tests.processes import free_port
 
 INSTALL_HINT = (
     "PostgreSQL's server binaries (initdb, pg_ctl) are not on PATH or in "
-    "/usr/lib/postgresql/<version>/bin; the PostgreSQL tests start a throwaway server with "
-    "them. Install them with `apt-get install postgresql` (Debian, Ubuntu; `make test` does so "
-    "when run as root) or your system's PostgreSQL server package."
+    "/usr/lib/postgresql/<version>/bin; the PostgreSQL tests and the load benchmark start a "
+    "throwaway server with them. Install them with `apt-get install postgresql` (Debian, "
+    "Ubuntu; `make test` does so when run as root) or your system's PostgreSQL server package."
 )
 # initdb refuses to run as root; as root, the server runs as one of these (the first that exists).
 _SERVER_USERS = ("postgres", "nobody")
 _databases = itertools.count()
+
+
+class PostgresMissing(Exception):
+    """No server binaries, or no unprivileged user to run them as."""
 
 
 def find_binaries(
@@ -127,15 +133,17 @@ def _server_user() -> str | None:
         except KeyError:
             continue
         return name
-    pytest.fail("running as root, and there is no 'postgres' or 'nobody' user to run PostgreSQL")
+    raise PostgresMissing(
+        "running as root, and there is no 'postgres' or 'nobody' user to run PostgreSQL"
+    )
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL server for the whole session; stopped and deleted at its end."""
+@contextlib.contextmanager
+def throwaway_server() -> Iterator[PostgresServer]:
+    """A running server; stopped and deleted on leaving. PostgresMissing if it cannot start."""
     binaries = find_binaries()
     if binaries is None:
-        pytest.fail(INSTALL_HINT, pytrace=False)
+        raise PostgresMissing(INSTALL_HINT)
     user = _server_user()
     # Not under pytest's own temporary folder: that one is private to the user running the tests.
     root = Path(tempfile.mkdtemp(prefix="bot-postgres-"))
@@ -151,6 +159,16 @@ def postgres_server() -> Iterator[PostgresServer]:
         if server.running:
             server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole session; stopped and deleted at its end."""
+    try:
+        with throwaway_server() as server:
+            yield server
+    except PostgresMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
 
 
 @pytest.fixture
