@@ -53,6 +53,7 @@ def run_image_command(
         {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
         | image_env()
         | {"DATA_DIR": str(tmp_path / "data"), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+        | {"HOME": str(tmp_path)}  # gunicorn 27 makes its control socket in ~/.gunicorn
         | {"PYTHONPATH": str(ROOT)}  # the image installs app.py; here it is the checkout's
         | env
     )
@@ -137,3 +138,20 @@ def test_sandbox_mode_refuses_to_serve_beyond_loopback_in_the_image(tmp_path: Pa
 
     assert server.returncode != 0, log
     assert "not a loopback address" in log
+    assert "Traceback" not in log  # one line says what is wrong
+
+
+def test_an_unreachable_database_stops_the_image_in_one_line_without_its_password(
+    tmp_path: Path,
+) -> None:
+    url = f"postgresql://bot:pw-in-url@127.0.0.1:{free_port()}/bot"  # nothing listens there
+    env = LIVE | {"PORT": str(free_port()), "DATABASE_URL": url}
+    server = run_image_command(entry_command(), env, tmp_path)
+    wait_or_kill(server)
+    log = (tmp_path / "out.log").read_text()
+
+    assert server.returncode != 0, log
+    assert "cannot start: " in log
+    assert "postgresql://bot:***@127.0.0.1" in log
+    assert "pw-in-url" not in log
+    assert "Traceback" not in log

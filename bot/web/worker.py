@@ -18,9 +18,10 @@ import socket
 from aiohttp import web
 from aiohttp.worker import GunicornWebWorker
 
+from bot.credentials import CredentialError
 from bot.settings import Mode
 from bot.web.keys import SETTINGS
-from bot.web.server import serve
+from bot.web.server import DatabaseUnavailable, serve
 
 # gunicorn's exit code for a worker that failed to boot: its arbiter then stops, rather than
 # starting the same worker again and again (gunicorn.arbiter.Arbiter.WORKER_BOOT_ERROR).
@@ -37,6 +38,12 @@ class Worker(GunicornWebWorker):
     async def _run(self) -> None:
         try:
             await self._serve()
+        except (CredentialError, DatabaseUnavailable, SandboxNotOnLoopback) as exc:
+            if self._accepting:
+                raise
+            # What is wrong, in one line, as `python app.py` says it: a traceback adds nothing.
+            self.log.error("cannot start: %s", exc)  # noqa: TRY400
+            self.exit_code = WORKER_BOOT_ERROR
         except BaseException:
             if not self._accepting:
                 self.exit_code = WORKER_BOOT_ERROR  # settings, storage, sockets: don't retry
