@@ -116,10 +116,10 @@ async def test_a_turn_lock_holds_across_instances_and_only_its_own_key(postgres_
     order: list[str] = []
 
     async def second_turn(key: str) -> None:
-        async with second.turn_lock(key):
+        async with second.turn(key, []):
             order.append(f"second {key}")
 
-    async with first.turn_lock("conversation|alex"):
+    async with first.turn("conversation|alex", []):
         waiting = asyncio.create_task(second_turn("conversation|alex"))
         await second_turn("conversation|megan")  # another person's turn does not wait
         await asyncio.sleep(0.3)
@@ -131,15 +131,38 @@ async def test_a_turn_lock_holds_across_instances_and_only_its_own_key(postgres_
         await storage.close()
 
 
+async def test_a_turn_reads_what_the_turn_before_it_wrote(postgres_url: str) -> None:
+    first = await PostgresStorage.open(postgres_url, pool_size=2)
+    second = await PostgresStorage.open(postgres_url, pool_size=2)
+    await first.write({"state": {"step": 1}})
+    read: list[int] = []
+
+    async def second_turn() -> None:
+        async with second.turn("conversation|alex", ["state"]):
+            read.append((await second.read(["state"]))["state"]["step"])
+
+    async with first.turn("conversation|alex", ["state"]):
+        waiting = asyncio.create_task(second_turn())  # asks while the first turn runs
+        await asyncio.sleep(0.3)
+        state = (await first.read(["state"]))["state"]
+        await first.write({"state": {**state, "step": 2}})
+    await waiting
+
+    # Its lock and read are one statement, yet the read comes after the lock: never step 1.
+    assert read == [2]
+    for storage in (first, second):
+        await storage.close()
+
+
 async def test_what_a_locked_turn_raises_passes_through_and_releases_the_lock(
     postgres_url: str,
 ) -> None:
     storage = await PostgresStorage.open(postgres_url, pool_size=1)
 
     with pytest.raises(ConnectionResetError):  # say, the Bot Connector hung up: not storage's
-        async with storage.turn_lock("k"):
+        async with storage.turn("k", []):
             raise ConnectionResetError
 
-    async with asyncio.timeout(5), storage.turn_lock("k"):
+    async with asyncio.timeout(5), storage.turn("k", []):
         pass
     await storage.close()

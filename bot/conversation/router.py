@@ -182,11 +182,7 @@ class MeetingBot(ActivityHandler):
         # One turn at a time per user and conversation: in this process, then across the
         # instances sharing the storage where it can lock (PostgreSQL); where it cannot, its
         # ETags catch a race instead of losing an update.
-        async with (
-            self._turns.hold(key),
-            self._storage.turn_lock(key),
-            self._storage.prefetch(self._turn_keys(turn_context)),
-        ):
+        async with self._turns.hold(key), self._storage.turn(key, self._turn_keys(turn_context)):
             await super().on_turn(turn_context)
             try:
                 await self._state.save_changes(turn_context)

@@ -57,6 +57,22 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX bot_items_by_expiry ON bot_items (expires)",
         ),
     ),
+    (
+        2,
+        (
+            # A turn's lock and its first read in one round trip. The lock is the transaction's;
+            # the read, a statement of its own in a volatile function, takes its snapshot once
+            # the lock is held, so it sees what the turn before this one committed.
+            "CREATE FUNCTION bot_begin_turn(turn text, keys text[], lock_timeout text) "
+            "RETURNS TABLE (item_key text, item_etag text, item_value text) "
+            "LANGUAGE plpgsql VOLATILE AS $$ BEGIN "
+            "PERFORM set_config('lock_timeout', lock_timeout, true); "
+            "PERFORM pg_advisory_xact_lock(hashtextextended(turn, 0)); "
+            "RETURN QUERY SELECT i.key, i.etag, i.value FROM bot_items i "
+            "WHERE i.key = ANY(keys); "
+            "END $$",
+        ),
+    ),
 )
 
 # What a lost or refused connection raises; anything else is a bug, not an outage.
@@ -117,7 +133,7 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
         """Connect to the database at `url` and bring its schema up to date (MIGRATIONS).
 
         Two pools of up to `pool_size` connections: one for storage calls, one whose
-        connections each hold a turn's lock (`turn_lock`) while the turn runs.
+        connections each hold a turn's lock (`turn`) while the turn runs.
         """
         pools: list[asyncpg.Pool] = []
         try:
@@ -129,6 +145,7 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
                         max_size=pool_size,
                         timeout=CONNECT_TIMEOUT_SECONDS,
                         command_timeout=COMMAND_TIMEOUT_SECONDS,
+                        reset=_nothing_to_reset,
                     )
                 )
         except (*_OUTAGES, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -161,9 +178,10 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
                 pool.terminate()
 
     @asynccontextmanager
-    async def turn_lock(self, key: str) -> AsyncIterator[None]:
-        """Hold `key` for the block in every instance on this database: a transaction-level
-        advisory lock, released when the block ends (or its connection is lost).
+    async def turn(self, key: str, keys: list[str]) -> AsyncIterator[None]:
+        """Hold `key` for the block in every instance on this database, and prefetch `keys`:
+        a transaction-level advisory lock (released when the block ends, or its connection is
+        lost) and the read, in one round trip (bot_begin_turn).
 
         An instance that waits more than TURN_LOCK_TIMEOUT_SECONDS raises StorageUnavailable,
         as does a database it cannot reach: the turn is delivered again later. What the block
@@ -177,8 +195,12 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
             transaction = db.transaction()
             try:
                 await transaction.start()
-                await db.execute(f"SET LOCAL lock_timeout = {TURN_LOCK_TIMEOUT_SECONDS * 1000:.0f}")
-                await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+                rows = await db.fetch(
+                    "SELECT * FROM bot_begin_turn($1, $2::text[], $3)",
+                    key,
+                    keys,
+                    f"{TURN_LOCK_TIMEOUT_SECONDS * 1000:.0f}",
+                )
             except asyncpg.LockNotAvailableError:
                 await transaction.rollback()
                 raise StorageUnavailable(
@@ -187,7 +209,8 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
             except _OUTAGES as exc:
                 raise StorageUnavailable(f"PostgreSQL is unavailable: {_reason(exc)}") from exc
             try:
-                yield
+                with self._handing_out(keys, stored_values(rows)):
+                    yield
             finally:
                 # Ending the transaction releases the lock; so does losing its connection.
                 with contextlib.suppress(*_OUTAGES):
@@ -244,31 +267,40 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
             rows.append(
                 (key, expected, codec.dumps(value), expiry(value, now, self._unnamed_lifetime))
             )
-        async with self._connection() as db, db.transaction():
-            for key, expected, text, expires in rows:
-                etag = uuid.uuid4().hex
-                if not etag_is_checked(expected):
-                    await db.execute(
-                        "INSERT INTO bot_items (key, etag, value, expires) "
-                        "VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET "
-                        "etag = excluded.etag, value = excluded.value, expires = excluded.expires",
-                        key,
-                        etag,
-                        text,
-                        expires,
-                    )
-                    continue
-                status = await db.execute(
-                    "UPDATE bot_items SET etag = $3, value = $4, expires = $5 "
-                    "WHERE key = $1 AND etag = $2",
-                    key,
-                    expected,
-                    etag,
-                    text,
-                    expires,
-                )
-                if _count(status) != 1:
-                    raise ETagConflict(key)  # leaving the block rolls the whole write back
+        async with self._connection() as db:
+            if len(rows) == 1:  # one statement is a transaction of its own: one round trip
+                await self._write_row(db, *rows[0])
+                return
+            async with db.transaction():
+                for row in rows:
+                    await self._write_row(db, *row)  # a conflict rolls the whole write back
+
+    @staticmethod
+    async def _write_row(
+        db: asyncpg.Connection, key: str, expected: str | None, text: str, expires: float
+    ) -> None:
+        etag = uuid.uuid4().hex
+        if not etag_is_checked(expected):
+            await db.execute(
+                "INSERT INTO bot_items (key, etag, value, expires) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET "
+                "etag = excluded.etag, value = excluded.value, expires = excluded.expires",
+                key,
+                etag,
+                text,
+                expires,
+            )
+            return
+        status = await db.execute(
+            "UPDATE bot_items SET etag = $3, value = $4, expires = $5 WHERE key = $1 AND etag = $2",
+            key,
+            expected,
+            etag,
+            text,
+            expires,
+        )
+        if _count(status) != 1:
+            raise ETagConflict(key)
 
     async def delete(self, keys: list[str]) -> None:
         self._forget_prefetched(keys)
@@ -338,6 +370,12 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
         if deleted:
             log.info("deleted %d expired record(s)", deleted)
         return deleted
+
+
+async def _nothing_to_reset(db: asyncpg.Connection) -> None:
+    """A connection handed back to its pool needs no reset query: asyncpg ends a transaction
+    left open itself, and the bot sets no session state (no SET, cursor, LISTEN or session
+    lock). It saves a round trip per storage call."""
 
 
 def _count(status: str) -> int:

@@ -4,14 +4,13 @@ optimistic concurrency and an expiry on every record."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,12 +89,6 @@ class SqliteStorage(Prefetching, Storage):  # type: ignore[misc]
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-    @contextlib.asynccontextmanager
-    async def turn_lock(self, key: str) -> AsyncIterator[None]:
-        """No lock across processes: processes sharing the file rely on ETags (and each on its
-        own in-process turn order)."""
-        yield
 
     async def check(self) -> None:
         await asyncio.to_thread(self._check)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -78,9 +78,10 @@ class Store(Protocol):
         """Read `keys` in one round trip; inside the block, their first read is answered from it."""
         ...
 
-    def turn_lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """Hold `key` for the block across every instance that shares this store (a no-op where
-        the store cannot: ETags then catch two turns that race)."""
+    def turn(self, key: str, keys: list[str]) -> contextlib.AbstractAsyncContextManager[None]:
+        """A turn's block: `key` held across every instance that shares this store (where the
+        store cannot lock, ETags catch two turns that race), and `keys` prefetched, read once
+        the lock is held."""
         ...
 
 
@@ -108,6 +109,17 @@ class Prefetching:
         reader may change it; tasks the block starts that outlive it read the storage again.
         """
         found = await self._read_stored(keys) if keys else {}
+        with self._handing_out(keys, found):
+            yield
+
+    def turn(self, key: str, keys: list[str]) -> contextlib.AbstractAsyncContextManager[None]:
+        """No lock across processes here: processes sharing the store rely on its ETags (and
+        each on its own in-process turn order)."""
+        return self.prefetch(keys)
+
+    @contextlib.contextmanager
+    def _handing_out(self, keys: list[str], found: dict[str, Any]) -> Iterator[None]:
+        """`found` (read for `keys`) answers the first read of each key inside the block."""
         values: dict[str, Any] = {key: found.get(key) for key in keys}
         token = _prefetched.set((self, values))
         try:
