@@ -4,10 +4,13 @@ sign-in, exactly-once creates, state that outlives an instance, and a database o
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
 from aiohttp import web
 
@@ -169,3 +172,46 @@ async def test_an_unreachable_database_stops_start_up_without_showing_its_passwo
     assert "postgresql://bot:***@127.0.0.1" in str(refused.value)
     assert "pw-in-url" not in str(refused.value)
     assert "pw-in-url" not in caplog.text
+
+
+async def test_a_meet_takes_four_storage_calls_and_six_statements(
+    bot: BotClient, connector: Connector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The turn's lock with its first read, the sender's tokens, the request's claim and its
+    # outcome; on the wire, the turn's BEGIN and ROLLBACK besides: nothing else waits on the
+    # database (no reset query when a connection goes back to its pool).
+    await sign_in(bot, connector)
+    await say(bot, connector, "/meet Warm-up now")  # the chat's dialog state is written once
+    calls: list[str] = []
+    statements: list[str] = []
+    storage = type(bot.app[STORAGE])
+    monkeypatch.setattr(storage, "turn", _counted_turn(storage.turn, calls))
+    for name in ("_read_stored", "write", "create", "delete", "delete_if", "keys"):
+        monkeypatch.setattr(storage, name, _recorded(getattr(storage, name), name, calls))
+    for name in ("execute", "fetch", "fetchval", "fetchrow"):
+        call = getattr(asyncpg.Connection, name)
+        monkeypatch.setattr(asyncpg.Connection, name, _recorded(call, name, statements, query=True))
+
+    [reply] = await say(bot, connector, "/meet Standup tomorrow 9am")
+
+    assert card_of(reply)["body"][0]["text"] == "Standup"
+    assert sorted(calls) == ["_read_stored", "create", "turn", "write"]
+    assert len(statements) == 6, statements
+
+
+def _counted_turn(turn: Any, calls: list[str]) -> Any:
+    @contextlib.asynccontextmanager
+    async def counted(self: Any, key: str, keys: list[str]) -> AsyncIterator[None]:
+        calls.append("turn")
+        async with turn(self, key, keys):
+            yield
+
+    return counted
+
+
+def _recorded(call: Any, name: str, into: list[str], *, query: bool = False) -> Any:
+    async def recorded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        into.append(str(args[0])[:40] if query else name)
+        return await call(self, *args, **kwargs)
+
+    return recorded

@@ -158,6 +158,8 @@ async def test_a_prefetched_read_is_answered_once_and_never_after_a_write(
         await storage.write({"b": {"n": 21}})  # through this storage: b is read again
 
         first = await storage.read(["a", "missing"])
+        await other.write({"missing": {"n": 4}})
+        still_missing = await storage.read(["missing"])  # an absence is handed out until written
         again = await storage.read(["a"])
         b = await storage.read(["b"])
 
@@ -169,6 +171,7 @@ async def test_a_prefetched_read_is_answered_once_and_never_after_a_write(
     await other.write({"c": {"n": 30}})
 
     assert (first["a"]["n"], "missing" in first) == (1, False)  # as read at the prefetch
+    assert still_missing == {}
     assert again["a"]["n"] == 10  # handed out once: a second read is a read
     assert b["b"]["n"] == 21
     assert (await outliving)["c"] == {"n": 30, "e_tag": (await other.read(["c"]))["c"]["e_tag"]}

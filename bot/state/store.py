@@ -86,8 +86,8 @@ class Store(Protocol):
 
 
 # What a storage's `prefetch` read for the turn running in this context, and which storage read
-# it: stored values by key, None where nothing is stored. Each is handed out once; a write
-# through that storage drops it.
+# it: stored values by key, None where nothing is stored. Each value is handed out once (an
+# absence, until written); a write through that storage drops it.
 _prefetched: ContextVar[tuple[object, dict[str, Any]] | None] = ContextVar(
     "prefetched", default=None
 )
@@ -102,7 +102,8 @@ class Prefetching:
     @contextlib.asynccontextmanager
     async def prefetch(self, keys: list[str]) -> AsyncIterator[None]:
         """Read `keys` in one round trip; inside the block, the first read of them is answered
-        from it, as long as nothing was written to them through this storage meanwhile.
+        from it (every read, for a key found absent), as long as nothing was written to them
+        through this storage meanwhile.
 
         A turn reads a few records one after another (its dialog state, the sender's zone, their
         open request): one query instead of one each. A value is handed out once, since its
@@ -132,7 +133,8 @@ class Prefetching:
         keys = list(keys or ())
         values = self._prefetched()
         if values and all(key in values for key in keys):
-            taken = {key: values.pop(key) for key in keys}
+            # botbuilder reads a state it found empty again at every load: absent stays absent.
+            taken = {key: values.pop(key) if values[key] is not None else None for key in keys}
             return {key: value for key, value in taken.items() if value is not None}
         return await self._read_stored(keys)
 
