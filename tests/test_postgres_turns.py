@@ -181,7 +181,6 @@ async def test_a_meet_takes_four_storage_calls_and_six_statements(
     # outcome; on the wire, the turn's BEGIN and ROLLBACK besides: nothing else waits on the
     # database (no reset query when a connection goes back to its pool).
     await sign_in(bot, connector)
-    await say(bot, connector, "/meet Warm-up now")  # the chat's dialog state is written once
     calls: list[str] = []
     statements: list[str] = []
     storage = type(bot.app[STORAGE])
@@ -192,7 +191,8 @@ async def test_a_meet_takes_four_storage_calls_and_six_statements(
         call = getattr(asyncpg.Connection, name)
         monkeypatch.setattr(asyncpg.Connection, name, _recorded(call, name, statements, query=True))
 
-    [reply] = await say(bot, connector, "/meet Standup tomorrow 9am")
+    # In a chat of its own: its first turn, which leaves no dialog running, stores no state.
+    [reply] = await say(bot, connector, "/meet Standup tomorrow 9am", conversation_id="a:new")
 
     assert card_of(reply)["body"][0]["text"] == "Standup"
     assert sorted(calls) == ["_read_stored", "create", "turn", "write"]

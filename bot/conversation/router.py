@@ -185,7 +185,8 @@ class MeetingBot(ActivityHandler):
         async with self._turns.hold(key), self._storage.turn(key, self._turn_keys(turn_context)):
             await super().on_turn(turn_context)
             try:
-                await self._state.save_changes(turn_context)
+                if not self._nothing_to_keep(turn_context):
+                    await self._state.save_changes(turn_context)
             except ETagConflict:
                 await turn_context.send_activity(
                     self._language(turn_context).gettext(
@@ -193,6 +194,16 @@ class MeetingBot(ActivityHandler):
                         "Please send the last one again."
                     )
                 )
+
+    def _nothing_to_keep(self, turn_context: TurnContext) -> bool:
+        """Whether this chat's state was never stored and holds no running dialog (a one-shot
+        /meet, say): the next turn starts from the same empty state without a write."""
+        cached = self._state.get_cached_state(turn_context)
+        state: dict[str, Any] = cached.state if cached is not None else {}
+        if "e_tag" in state or set(state) - {"DialogState"}:
+            return False  # stored before (a change must reach it), or holds more
+        dialog = state.get("DialogState")
+        return dialog is None or not dialog.dialog_stack
 
     def _turn_keys(self, turn_context: TurnContext) -> list[str]:
         """What most turns read, read at once: the dialog state, the sender's chosen zone and
