@@ -29,7 +29,7 @@ def endpoint_settings(sandbox: SandboxServer) -> dict[str, str]:
         "AUTH_AUTHORITY": sandbox.authority(SANDBOX_TENANT_ID),
         "ToChannelFromBotLoginUrl": sandbox.authority(SANDBOX_TENANT_ID),
         "GRAPH_BASE_URL": sandbox.graph_url,
-        # MSAL (requests) trusts the sandbox's made-up certificate as it trusts the system's CAs.
+        # MSAL (requests) then trusts the sandbox's made-up certificate, and only it.
         "REQUESTS_CA_BUNDLE": str(sandbox.ca_bundle),
         **sandbox.identity_environment,
     }

@@ -62,6 +62,7 @@ def test_sandbox_refuses_a_public_interface() -> None:
         ({"PASSCODE_POLICY": "sometimes"}, "one of required, none"),
         ({"DEFAULT_TIMEZONE": "Mars/Olympus"}, "IANA"),
         ({"GRAPH_TIMEOUT_SECONDS": "-1"}, "positive"),
+        ({"ANSWER_WITHIN_SECONDS": "10"}, "ANSWER_WITHIN_SECONDS must be at most 8"),
         ({"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE must be between 1 and 1000"),
         ({"DATABASE_POOL_SIZE": "many"}, "DATABASE_POOL_SIZE must be a whole number"),
     ],

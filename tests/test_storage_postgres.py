@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.state import postgres
 from bot.state.postgres import MIGRATIONS, PostgresStorage, redacted
 from bot.state.store import StorageUnavailable
 from tests.postgres_server import INSTALL_HINT, PostgresServer, find_binaries
@@ -131,7 +132,16 @@ async def test_a_turn_lock_holds_across_instances_and_only_its_own_key(postgres_
         await storage.close()
 
 
-async def test_a_turn_reads_what_the_turn_before_it_wrote(postgres_url: str) -> None:
+@pytest.mark.parametrize("isolation", ["read committed", "repeatable read"])
+async def test_a_turn_reads_what_the_turn_before_it_wrote(
+    postgres_url: str, isolation: str
+) -> None:
+    admin = await asyncpg.connect(postgres_url)
+    database = await admin.fetchval("SELECT current_database()")
+    await admin.execute(  # whatever the database's default
+        f"ALTER DATABASE \"{database}\" SET default_transaction_isolation = '{isolation}'"
+    )
+    await admin.close()
     first = await PostgresStorage.open(postgres_url, pool_size=2)
     second = await PostgresStorage.open(postgres_url, pool_size=2)
     await first.write({"state": {"step": 1}})
@@ -150,6 +160,24 @@ async def test_a_turn_reads_what_the_turn_before_it_wrote(postgres_url: str) -> 
 
     # Its lock and read are one statement, yet the read comes after the lock: never step 1.
     assert read == [2]
+    for storage in (first, second):
+        await storage.close()
+
+
+async def test_a_turn_that_waits_too_long_for_its_lock_is_told_so(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "TURN_LOCK_TIMEOUT_SECONDS", 0.5)
+    first = await PostgresStorage.open(postgres_url, pool_size=1)
+    second = await PostgresStorage.open(postgres_url, pool_size=1)
+
+    async with first.turn("conversation|alex", []):
+        with pytest.raises(StorageUnavailable, match="held this turn's lock too long"):
+            async with asyncio.timeout(5), second.turn("conversation|alex", []):
+                pass
+
+    async with asyncio.timeout(5), second.turn("conversation|alex", []):
+        pass  # its connection went back to the pool clean: no transaction, no lock
     for storage in (first, second):
         await storage.close()
 

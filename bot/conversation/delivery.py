@@ -134,11 +134,7 @@ class Delivery:
             owner = await self._outbox.record(ask, replaces)  # the turn ends before the answer
         lang = self._languages.pick(ask.locale)
         note = await self._note(turn_context, replaces, lang)
-        if owner is not None and note is not None:
-            try:
-                await self._outbox.replaces(ask, owner, note)
-            except Exception:  # the answer then comes as a new message, not in place of the note
-                log.exception("could not note where the answer goes")
+        await self._answer_goes_in_place_of(ask, owner, note)
         later = asyncio.create_task(
             self.proactively(
                 turn_context.adapter,
@@ -232,12 +228,20 @@ class Delivery:
             owner = await self._outbox.record(ask, replaces)
         lang = self._languages.pick(ask.locale)
         shown = await self._say_in_place(turn_context, explain(error, lang), replaces, lang)
-        if owner is not None and shown.card_id is not None and shown.card_id != replaces:
-            try:
-                await self._outbox.replaces(ask, owner, shown.card_id)
-            except Exception:  # the answer then comes as a new message, not in place of the note
-                log.exception("could not note where the answer goes")
+        if shown.card_id != replaces:
+            await self._answer_goes_in_place_of(ask, owner, shown.card_id)
         return shown
+
+    async def _answer_goes_in_place_of(
+        self, ask: MeetingRequest, owner: str | None, note: str | None
+    ) -> None:
+        """Note that the answer `owner` owes goes in place of `note` (a message just sent)."""
+        if owner is None or note is None:
+            return
+        try:
+            await self._outbox.replaces(ask, owner, note)
+        except Exception:  # the answer then comes as a new message, not in place of the note
+            log.exception("could not note where the answer goes")
 
     async def _deliver(
         self,

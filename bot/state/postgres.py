@@ -60,9 +60,9 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
         2,
         (
-            # A turn's lock and its first read in one round trip. The lock is the transaction's;
+            # A turn's lock and its first read in one statement. The lock is the transaction's;
             # the read, a statement of its own in a volatile function, takes its snapshot once
-            # the lock is held, so it sees what the turn before this one committed.
+            # the lock is held (read committed), so it sees what the turn before committed.
             "CREATE FUNCTION bot_begin_turn(turn text, keys text[], lock_timeout text) "
             "RETURNS TABLE (item_key text, item_etag text, item_value text) "
             "LANGUAGE plpgsql VOLATILE AS $$ BEGIN "
@@ -181,7 +181,7 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
     async def turn(self, key: str, keys: list[str]) -> AsyncIterator[None]:
         """Hold `key` for the block in every instance on this database, and prefetch `keys`:
         a transaction-level advisory lock (released when the block ends, or its connection is
-        lost) and the read, in one round trip (bot_begin_turn).
+        lost) and the read, in one statement (bot_begin_turn) between BEGIN and ROLLBACK.
 
         An instance that waits more than TURN_LOCK_TIMEOUT_SECONDS raises StorageUnavailable,
         as does a database it cannot reach: the turn is delivered again later. What the block
@@ -192,7 +192,9 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
         except _OUTAGES as exc:
             raise StorageUnavailable(f"PostgreSQL is unavailable: {_reason(exc)}") from exc
         try:
-            transaction = db.transaction()
+            # Read committed whatever the database's default: the read then takes its snapshot
+            # after the lock, not when the statement began.
+            transaction = db.transaction(isolation="read_committed")
             try:
                 await transaction.start()
                 rows = await db.fetch(
@@ -200,14 +202,19 @@ class PostgresStorage(Prefetching, Storage):  # type: ignore[misc]
                     key,
                     keys,
                     f"{TURN_LOCK_TIMEOUT_SECONDS * 1000:.0f}",
+                    # The server's lock timeout, not asyncpg's, ends a wait for the lock.
+                    timeout=TURN_LOCK_TIMEOUT_SECONDS + COMMAND_TIMEOUT_SECONDS,
                 )
-            except asyncpg.LockNotAvailableError:
-                await transaction.rollback()
-                raise StorageUnavailable(
-                    "another instance has held this turn's lock too long"
-                ) from None
-            except _OUTAGES as exc:
-                raise StorageUnavailable(f"PostgreSQL is unavailable: {_reason(exc)}") from exc
+            except BaseException as exc:
+                with contextlib.suppress(*_OUTAGES, asyncpg.InterfaceError):
+                    await transaction.rollback()
+                if isinstance(exc, asyncpg.LockNotAvailableError):
+                    raise StorageUnavailable(
+                        "another instance has held this turn's lock too long"
+                    ) from None
+                if isinstance(exc, _OUTAGES):
+                    raise StorageUnavailable(f"PostgreSQL is unavailable: {_reason(exc)}") from exc
+                raise
             try:
                 with self._handing_out(keys, stored_values(rows)):
                     yield

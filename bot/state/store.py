@@ -75,7 +75,8 @@ class Store(Protocol):
         ...
 
     def prefetch(self, keys: list[str]) -> contextlib.AbstractAsyncContextManager[None]:
-        """Read `keys` in one round trip; inside the block, their first read is answered from it."""
+        """Read `keys` in one round trip; inside the block, their first read is answered from it
+        (every read, for a key found absent, until it is written through this store)."""
         ...
 
     def turn(self, key: str, keys: list[str]) -> contextlib.AbstractAsyncContextManager[None]:
@@ -102,8 +103,8 @@ class Prefetching:
     @contextlib.asynccontextmanager
     async def prefetch(self, keys: list[str]) -> AsyncIterator[None]:
         """Read `keys` in one round trip; inside the block, the first read of them is answered
-        from it (every read, for a key found absent), as long as nothing was written to them
-        through this storage meanwhile.
+        from it (every read, for a key found absent: the turn's view, taken under its lock), as
+        long as nothing was written to them through this storage meanwhile.
 
         A turn reads a few records one after another (its dialog state, the sender's zone, their
         open request): one query instead of one each. A value is handed out once, since its
