@@ -190,7 +190,13 @@ class Delivery:
             await asyncio.wait({creation})
         error = None if creation.cancelled() else creation.exception()
         if isinstance(error, RequestInProgress):
-            return await self._still_in_progress(turn_context, ask, error, replaces, owner)
+            try:
+                return await self._still_in_progress(turn_context, ask, error, replaces, owner)
+            except StorageUnavailable:
+                raise  # nothing promised yet: Teams delivers it again
+            except Exception:  # the answer is owed (written down): a recovery pass gives it
+                log.exception("could not say that a meeting is still being created")
+                return None
         shown = None
         try:
             shown = await self._deliver(turn_context, ask, creation, replaces, after_sign_in)
