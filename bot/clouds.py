@@ -30,6 +30,9 @@ class Cloud:
     bot_emulator_openid_metadata: str
     bot_oauth_url: str  # the Bot Framework token service (not used by this bot's own sign-in)
     bot_caller_id: str | None  # how botbuilder marks activities from this cloud; None: unpublished
+    # What a managed identity's token is for when an app registration trusts it (a federated
+    # identity credential's audience): Entra's in this cloud.
+    token_exchange_audience: str
 
     @property
     def graph_base_url(self) -> str:
@@ -58,6 +61,7 @@ PUBLIC = Cloud(
     ),
     bot_oauth_url="https://api.botframework.com",
     bot_caller_id="urn:botframework:azure",
+    token_exchange_audience="api://AzureADTokenExchange",
 )
 
 # Azure Government with Office 365 GCC High, where its bots meet Microsoft Teams.
@@ -76,6 +80,7 @@ US_GOV = Cloud(
     ),
     bot_oauth_url="https://tokengcch.botframework.azure.us/",
     bot_caller_id="urn:botframework:azureusgov",
+    token_exchange_audience="api://AzureADTokenExchangeUSGov",
 )
 
 # The DoD environment shares US_GOV's Bot Framework settings except the token service.
@@ -94,6 +99,7 @@ US_GOV_DOD = Cloud(
     ),
     bot_oauth_url="https://apiDoD.botframework.azure.us",
     bot_caller_id="urn:botframework:azureusgov",
+    token_exchange_audience="api://AzureADTokenExchangeUSGov",
 )
 
 # Microsoft Azure and Microsoft 365 operated by 21Vianet.
@@ -113,6 +119,7 @@ CHINA = Cloud(
     bot_oauth_url="https://token.botframework.azure.cn/",
     # botbuilder defines caller ids for the public and US Government clouds only.
     bot_caller_id=None,
+    token_exchange_audience="api://AzureADTokenExchangeChina",
 )
 
 CLOUDS: dict[str, Cloud] = {

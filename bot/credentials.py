@@ -22,10 +22,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 log = logging.getLogger(__name__)
 
-# What a managed identity's token is requested for when it serves as a federated credential
-# (Microsoft Entra's public cloud; see "workload identity federation" in Microsoft's docs).
-TOKEN_EXCHANGE_RESOURCE = "api://AzureADTokenExchange"
-
 
 class AppType(StrEnum):
     """Azure Bot's "Type of App" (MicrosoftAppType); Microsoft's spelling, matched case-blind."""
@@ -130,8 +126,11 @@ class ManagedIdentityTokens:
     Call `token` from a worker thread.
     """
 
-    def __init__(self, client_id: str, session: requests.Session) -> None:
+    def __init__(
+        self, client_id: str, session: requests.Session, *, token_exchange_audience: str
+    ) -> None:
         self.client_id = client_id
+        self._token_exchange_audience = token_exchange_audience
         self._client = msal.ManagedIdentityClient(
             msal.UserAssignedManagedIdentity(client_id=client_id),
             http_client=session,
@@ -161,7 +160,7 @@ class ManagedIdentityTokens:
 
     def client_assertion(self) -> str:
         """The identity's token as a client assertion for an app registration that trusts it."""
-        return self.token(TOKEN_EXCHANGE_RESOURCE)
+        return self.token(self._token_exchange_audience)
 
 
 @dataclass(frozen=True)
@@ -178,15 +177,21 @@ class Proofs:
         self.session.close()
 
 
-def open_proofs(credential: AppCredential) -> Proofs:
-    """The proofs for `credential`. Reads certificate files: call from a worker thread."""
+def open_proofs(credential: AppCredential, *, token_exchange_audience: str) -> Proofs:
+    """The proofs for `credential`. Reads certificate files: call from a worker thread.
+
+    `token_exchange_audience`: what a managed identity's token is for as a federated credential
+    (the cloud's `api://AzureADTokenExchange…`).
+    """
     if isinstance(credential, ClientSecret):
         return Proofs(credential.value, credential.value)
     if isinstance(credential, CertificateFiles):
         certificate = read_certificate(credential).msal_credential()
         return Proofs(certificate, certificate)
     session = requests.Session()
-    tokens = ManagedIdentityTokens(credential.client_id, session)
+    tokens = ManagedIdentityTokens(
+        credential.client_id, session, token_exchange_audience=token_exchange_audience
+    )
     # The sign-in app registration trusts the identity (a federated identity credential): MSAL
     # calls this for each token request, and the identity's own cache keeps it cheap.
     return Proofs(tokens, {"client_assertion": tokens.client_assertion}, session, tokens)

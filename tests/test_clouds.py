@@ -11,6 +11,7 @@ from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from cryptography.fernet import Fernet
 
 from bot.clouds import US_GOV, graph_scopes
+from bot.credentials import ManagedIdentityTokens, open_proofs
 from bot.framework.adapter import bot_framework_endpoints, create_adapter
 from bot.framework.signing_keys import SigningKeys
 from bot.settings import Settings, SettingsError, describe_cloud
@@ -79,6 +80,16 @@ GRAPH_SCOPES = {
 }
 
 
+# A federated identity credential's audience: Entra's in each cloud ("Configure an application
+# to trust a managed identity"); the managed identity asks for a token for it.
+TOKEN_EXCHANGE = {
+    "Public": "api://AzureADTokenExchange",
+    "USGov": "api://AzureADTokenExchangeUSGov",
+    "USGovDoD": "api://AzureADTokenExchangeUSGov",
+    "China": "api://AzureADTokenExchangeChina",
+}
+
+
 def endpoints(settings: Settings) -> dict[str, str]:
     return {name: getattr(settings, name) for name in PUBLISHED["Public"]}
 
@@ -94,6 +105,28 @@ def test_one_cloud_setting_derives_every_endpoint(cloud: str) -> None:
     assert scopes.application == [
         GRAPH_SCOPES[cloud].replace("OnlineMeetings.ReadWrite", ".default")
     ]
+
+
+@pytest.mark.parametrize("cloud", list(PUBLISHED))
+def test_a_managed_identity_signs_in_with_a_token_for_its_own_clouds_entra(
+    cloud: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(ManagedIdentityTokens, "token", lambda _, resource: asked.append(resource))
+    settings = Settings.from_env(
+        LIVE
+        | {"CLOUD": cloud, "MicrosoftAppType": "UserAssignedMSI", "MicrosoftAppPassword": ""}
+        | {"MicrosoftAppTenantId": "tenant", "AUTH_CLIENT_ID": "sign-in-app"}
+    )
+    assert settings.app_credential is not None
+    proofs = open_proofs(
+        settings.app_credential, token_exchange_audience=settings.cloud.token_exchange_audience
+    )
+
+    assert isinstance(proofs.sign_in, dict)
+    proofs.sign_in["client_assertion"]()  # what MSAL calls for each token request
+    proofs.close()
+    assert asked == [TOKEN_EXCHANGE[cloud]]
 
 
 def test_without_cloud_the_public_cloud_is_used() -> None:

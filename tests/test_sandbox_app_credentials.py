@@ -21,12 +21,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.clouds import PUBLIC
 from bot.credentials import AppTokenUnavailable, ManagedIdentityTokens
 from sandbox.client_assertions import JWT_BEARER, FederatedCredential
 from sandbox.identity import BOT_FRAMEWORK_RESOURCE, SANDBOX_TENANT_ID
 from sandbox.server import SandboxServer
 from tests.certificates import make_certificate
 from tests.processes import run_until_it_stops
+
+EXCHANGE = PUBLIC.token_exchange_audience
 
 IDENTITY_ID = "0d1c2b3a-4f5e-4d6c-9b8a-7f6e5d4c3b2a"
 APP_ID = "6b0f1e2d-3c4a-4b5c-8d6e-7f8091a2b3c4"
@@ -105,7 +108,7 @@ async def test_msal_finds_the_endpoint_in_the_environment_app_service_sets(
     for name, value in entra.identity_environment.items():
         monkeypatch.setenv(name, value)
     with requests.Session() as session:
-        tokens = ManagedIdentityTokens(IDENTITY_ID, session)
+        tokens = ManagedIdentityTokens(IDENTITY_ID, session, token_exchange_audience=EXCHANGE)
         token = await asyncio.to_thread(tokens.token, BOT_FRAMEWORK_RESOURCE)
         again = await asyncio.to_thread(tokens.token, BOT_FRAMEWORK_RESOURCE)
 
@@ -118,11 +121,10 @@ async def test_an_identity_not_assigned_to_the_app_gets_a_typed_error(
 ) -> None:
     for name, value in entra.identity_environment.items():
         monkeypatch.setenv(name, value)
-    with (
-        requests.Session() as session,
-        pytest.raises(AppTokenUnavailable, match="Unable to load the proper Managed Identity"),
-    ):
-        await asyncio.to_thread(ManagedIdentityTokens(IDENTITY_ID, session).token, "x")
+    with requests.Session() as session:
+        tokens = ManagedIdentityTokens(IDENTITY_ID, session, token_exchange_audience=EXCHANGE)
+        with pytest.raises(AppTokenUnavailable, match="Unable to load the proper Managed Identity"):
+            await asyncio.to_thread(tokens.token, "x")
 
 
 # -- client assertions at the token endpoint -----------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import signal
@@ -176,7 +177,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             tenant = settings.app_tenant_id
             if settings.app_credential is None:
                 raise RuntimeError("live mode without an app credential")  # settings ensure one
-            proofs = await asyncio.to_thread(open_proofs, settings.app_credential)
+            proofs = await asyncio.to_thread(
+                functools.partial(
+                    open_proofs,
+                    settings.app_credential,
+                    token_exchange_audience=settings.cloud.token_exchange_audience,
+                )
+            )
             stack.callback(proofs.close)
             msal_config = MsalConfig(settings.auth_client_id, proofs.sign_in, settings.authority)
             scopes = graph_scopes(graph_url, settings.cloud)
