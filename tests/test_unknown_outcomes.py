@@ -7,6 +7,7 @@ says only what is known.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -314,6 +315,25 @@ async def test_a_redelivery_never_strikes_the_answer_the_first_delivery_owes(
     assert owed.ask == ask
     await outbox.done(ask, owed.owner)
     assert await outbox.overdue(0) == []
+    storage.close()
+
+
+async def test_an_answer_owed_after_a_sign_in_is_still_known_as_such_when_taken_over(
+    tmp_path: Path,
+) -> None:
+    # A recovery then treats Graph refusing the fresh token as configuration, not a new sign-in.
+    storage = SqliteStorage(tmp_path / "bot.sqlite3")
+    clock = Clock()
+    outbox = Outbox(storage, Fernet(Fernet.generate_key()), clock=clock)
+    signed_in = an_ask()
+    plain = dataclasses.replace(signed_in, subject="Retro", request_id="a:chat|activity-2")
+    await outbox.record(signed_in, None, after_sign_in=True)
+    await outbox.record(plain, None)
+
+    clock.now += 3600  # the process that owed them died
+    owed = {entry.ask.subject: entry.after_sign_in for entry in await outbox.overdue(60)}
+
+    assert owed == {signed_in.subject: True, "Retro": False}
     storage.close()
 
 

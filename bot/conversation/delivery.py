@@ -90,6 +90,7 @@ class Delivery:
                 replaces=entry.replaces,
                 owner=entry.owner,
                 proactive=True,
+                after_sign_in=entry.after_sign_in,
             )
             await self.proactively(adapter, entry.ask.address, answer)
 
@@ -112,7 +113,8 @@ class Delivery:
         signed in for this request, so Graph refusing their token is not theirs to fix.
         """
         if owner is None and proactive:
-            owner = await self._outbox.record(ask, replaces)  # None: another delivery owes it
+            # None: another delivery owes it.
+            owner = await self._outbox.record(ask, replaces, after_sign_in=after_sign_in)
         creation = asyncio.ensure_future(self._scheduler.create(ask))
         # Most meetings are ready well within a second: the card itself is the first thing the
         # user sees. Otherwise a typing indicator shows that something is happening.
@@ -130,8 +132,8 @@ class Delivery:
             )
         # Graph is slow: answer now (Teams resends an activity it waited 15 s for) and post the
         # meeting in place of this note when it is ready.
-        if owner is None and not proactive:
-            owner = await self._outbox.record(ask, replaces)  # the turn ends before the answer
+        if owner is None and not proactive:  # the turn ends before the answer
+            owner = await self._outbox.record(ask, replaces, after_sign_in=after_sign_in)
         lang = self._languages.pick(ask.locale)
         note = await self._note(turn_context, replaces, lang)
         await self._answer_goes_in_place_of(ask, owner, note)
@@ -191,7 +193,9 @@ class Delivery:
         error = None if creation.cancelled() else creation.exception()
         if isinstance(error, RequestInProgress):
             try:
-                return await self._still_in_progress(turn_context, ask, error, replaces, owner)
+                return await self._still_in_progress(
+                    turn_context, ask, error, replaces, owner, after_sign_in=after_sign_in
+                )
             except StorageUnavailable:
                 raise  # nothing promised yet: Teams delivers it again
             except Exception:  # the answer is owed (written down): a recovery pass gives it
@@ -221,6 +225,8 @@ class Delivery:
         error: RequestInProgress,
         replaces: str | None,
         owner: str | None,
+        *,
+        after_sign_in: bool,
     ) -> Shown:
         """Say another delivery is still creating the meeting, and owe the answer that says so.
 
@@ -231,7 +237,7 @@ class Delivery:
         """
         log.info("meet request still being created by another delivery")
         if owner is None:
-            owner = await self._outbox.record(ask, replaces)
+            owner = await self._outbox.record(ask, replaces, after_sign_in=after_sign_in)
         lang = self._languages.pick(ask.locale)
         shown = await self._say_in_place(turn_context, explain(error, lang), replaces, lang)
         if shown.card_id != replaces:

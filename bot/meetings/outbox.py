@@ -36,6 +36,9 @@ class Unanswered:
     ask: MeetingRequest
     replaces: str | None  # the message the answer goes in place of ("Creating…", a card)
     owner: str  # which delivery owes the answer now (see Outbox.record)
+    # Its requester had just signed in for it: Graph refusing their token is a configuration
+    # error, not a reason to ask them to sign in again.
+    after_sign_in: bool = False
 
 
 class Outbox:
@@ -46,7 +49,9 @@ class Outbox:
         self._fernet = fernet
         self._clock = clock
 
-    async def record(self, ask: MeetingRequest, replaces: str | None) -> str | None:
+    async def record(
+        self, ask: MeetingRequest, replaces: str | None, *, after_sign_in: bool = False
+    ) -> str | None:
         """Owe `ask` an answer; returns this delivery's token, or None if another already does.
 
         Only the delivery holding the token strikes the entry, so a redelivery that is answered
@@ -60,6 +65,7 @@ class Outbox:
             "sealed": seal(ask, self._fernet),
             "replaces": replaces,
             "owner": owner,
+            "after_sign_in": after_sign_in,
         }
         return owner if await self._storage.create(_key(ask.key), entry) else None
 
@@ -100,7 +106,14 @@ class Outbox:
                 await self._storage.delete([key])
                 continue
             replaces = item.get("replaces")
-            overdue.append(Unanswered(ask, replaces if isinstance(replaces, str) else None, owner))
+            overdue.append(
+                Unanswered(
+                    ask,
+                    replaces if isinstance(replaces, str) else None,
+                    owner,
+                    after_sign_in=item.get("after_sign_in") is True,
+                )
+            )
             if len(overdue) >= limit:
                 break
         return overdue
