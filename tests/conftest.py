@@ -240,6 +240,27 @@ async def press(
 
     `verb` instead of a title: the card's refresh action (what Teams sends by itself).
     """
+    payload = pressing(connector, message, title, inputs=inputs, verb=verb, **kwargs)
+    response = await bot.post("/api/messages", json=payload)
+    assert response.status == 200, await response.text()
+    body: dict[str, Any] = await response.json()
+    assert body["statusCode"] == 200, body
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    shown: dict[str, Any] = body["value"]
+    return shown
+
+
+def pressing(
+    connector: Connector,
+    message: dict[str, Any],
+    title: str,
+    *,
+    inputs: dict[str, Any] | None = None,
+    verb: str | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """The adaptiveCard/action invoke Teams sends when the button `title` on `message` is
+    pressed (`verb`: the card's refresh action instead)."""
     card = card_of(message)
     if verb is not None:
         action = card["refresh"]["action"]
@@ -260,13 +281,7 @@ async def press(
         },
     }
     del payload["text"]
-    response = await bot.post("/api/messages", json=payload)
-    assert response.status == 200, await response.text()
-    body: dict[str, Any] = await response.json()
-    assert body["statusCode"] == 200, body
-    assert body["type"] == "application/vnd.microsoft.card.adaptive"
-    shown: dict[str, Any] = body["value"]
-    return shown
+    return payload
 
 
 def form_inputs(card: dict[str, Any]) -> list[dict[str, Any]]:

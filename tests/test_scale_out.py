@@ -22,7 +22,16 @@ from cryptography.fernet import Fernet
 
 from sandbox.identity import DEFAULT_USERS, SANDBOX_TENANT_ID
 from tests.bot_framework_issuer import BotFrameworkIssuer
-from tests.conftest import ALEX, MEGAN, Connector, activity, card_of, complete_sign_in, sign_in_url
+from tests.conftest import (
+    ALEX,
+    MEGAN,
+    Connector,
+    activity,
+    card_of,
+    complete_sign_in,
+    pressing,
+    sign_in_url,
+)
 from tests.processes import SandboxProcess, free_port, start, start_sandbox
 from tests.sink import BotTokenCheck
 from tests.test_container import entry_command, run_image_command, wait_or_kill
@@ -91,17 +100,7 @@ async def press(
     title: str,
 ) -> dict[str, Any]:
     """Press the card button `title` (an adaptiveCard/action invoke); the card it answers with."""
-    [action] = [a for a in card_of(message)["actions"] if a["title"] == title]
-    body = activity("", service_url=connector.url, reply_to_id=message["id"])
-    del body["text"]
-    body |= {
-        "type": "invoke",
-        "name": "adaptiveCard/action",
-        "value": {
-            "action": {"type": "Action.Execute", "verb": action["verb"], "data": action["data"]},
-            "trigger": "manual",
-        },
-    }
+    body = pressing(connector, message, title)
     token = issuer.token(audience=APP_ID, service_url=connector.url)
     response = await http.post(
         f"{base}/api/messages", json=body, headers={"Authorization": f"Bearer {token}"}
